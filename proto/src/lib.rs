@@ -1,0 +1,1 @@
+//! Sans-IO protocol logic shared by every server design in this workspace.

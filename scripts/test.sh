@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The project's test command: every unit and integration test in the workspace.
+# Integration tests start real server processes on ephemeral loopback ports.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --workspace --release --bins
+cargo test --workspace "$@"
