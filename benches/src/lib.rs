@@ -1,1 +1,119 @@
-//! Alternative server designs.
+//! Alternative server designs, compared against the mio reactor in `server/`.
+//!
+//! Each binary in `src/bin/` is one concurrency model serving the same three services through
+//! the same protocol code (`reactor_proto`): TCP echo, UDP echo and the HTTP/1.1 hello. They are
+//! kept short and idiomatic for their model so that the comparison measures the model, not the
+//! effort spent on one contender. This library holds what every design shares and that is not
+//! protocol: the command-line contract, the `listening` announcement, signal handling and
+//! process limits.
+
+use std::io::Write;
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use clap::Args;
+
+/// Size of the per-connection read buffer every design uses, so they all move data in the same
+/// chunks (16 KiB: one read covers the largest echo payload the comparison sends).
+pub const READ_BUF: usize = 16 * 1024;
+
+/// Largest UDP datagram a design receives (the IPv4 UDP payload maximum).
+pub const MAX_DATAGRAM: usize = 65_507;
+
+/// The flags every server design accepts (see CONTRIBUTING.md, "command-line contract").
+#[derive(Debug, Clone, Args)]
+pub struct Listen {
+    /// Serve TCP echo on this address (port 0 picks a free port).
+    #[arg(long, value_name = "ADDR")]
+    pub tcp: Option<SocketAddr>,
+    /// Serve UDP echo on this address (port 0 picks a free port).
+    #[arg(long, value_name = "ADDR")]
+    pub udp: Option<SocketAddr>,
+    /// Serve HTTP/1.1 hello on this address (port 0 picks a free port).
+    #[arg(long, value_name = "ADDR")]
+    pub http: Option<SocketAddr>,
+}
+
+impl Listen {
+    /// Fails unless at least one service was asked for: a server with nothing to serve is a
+    /// mistake on the command line, not a valid configuration.
+    pub fn require_any(&self) -> anyhow::Result<()> {
+        if self.tcp.is_none() && self.udp.is_none() && self.http.is_none() {
+            anyhow::bail!("nothing to serve: give at least one of --tcp, --udp, --http");
+        }
+        Ok(())
+    }
+}
+
+/// Which service a bound socket provides, as named in the `listening` line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    /// TCP echo.
+    Tcp,
+    /// UDP echo.
+    Udp,
+    /// HTTP/1.1 hello.
+    Http,
+}
+
+impl Service {
+    /// The word used for this service in `listening <word> <addr>` lines and on the CLI.
+    pub fn name(self) -> &'static str {
+        match self {
+            Service::Tcp => "tcp",
+            Service::Udp => "udp",
+            Service::Http => "http",
+        }
+    }
+}
+
+/// Prints `listening <service> <addr>` and flushes, so a parent reading our stdout through a
+/// pipe sees the line at once instead of waiting for a full buffer.
+pub fn announce(service: Service, addr: SocketAddr) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "listening {} {}", service.name(), addr).context("writing listening line")?;
+    out.flush().context("flushing listening line")
+}
+
+/// Ends the process with status 0 on the first SIGINT or SIGTERM, from a dedicated thread.
+///
+/// Every design is stateless between requests, so an immediate exit loses nothing; doing it in
+/// one shared place keeps the designs free of shutdown plumbing that would differ per model.
+pub fn exit_on_signal() -> anyhow::Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals =
+        signal_hook::iterator::Signals::new([SIGINT, SIGTERM]).context("installing handlers")?;
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            if signals.forever().next().is_some() {
+                let _ = std::io::stdout().flush();
+                std::process::exit(0);
+            }
+        })
+        .context("spawning signal thread")?;
+    Ok(())
+}
+
+/// Raises the soft open-file limit to the hard limit: the 1,000-connection scenario needs more
+/// descriptors than the usual soft default of 1,024. Failure is not fatal (the run shows it).
+pub fn raise_fd_limit() {
+    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
+    unsafe {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
+
+/// The common start of every design's `main`: limits and signal handling.
+pub fn startup(listen: &Listen) -> anyhow::Result<()> {
+    listen.require_any()?;
+    raise_fd_limit();
+    exit_on_signal()
+}
