@@ -1,1 +1,92 @@
-//! HTTP/1.1 server session (work in progress).
+//! An incremental, sans-IO HTTP/1.1 server session answering the "Hello, client!" routes.
+//!
+//! Every server design drives the same [`HttpSession`]: it hands over bytes it read and gets back
+//! response bytes (appended to its own output `Vec`) and a [`Step`] telling it what to do next.
+//! The session never touches a socket, a clock or a timer; the caller supplies the time through
+//! [`DateCache`], the `/stats` body through [`StatsSource`] and the limits through [`HttpLimits`],
+//! all bundled in an [`HttpEnv`].
+//!
+//! # Routes
+//! | request | response |
+//! | --- | --- |
+//! | `GET /` | `200`, `Hello, client!` (`text/plain`) |
+//! | `GET /healthz` | `200`, `ok` |
+//! | `GET /stats` | `200`, the [`StatsSource`] JSON (`application/json`) |
+//! | `POST /echo` | `200`, the request body (`application/octet-stream`) |
+//! | `HEAD` on a `GET` route | the same head, no body |
+//! | another method on a known path | `405` with `Allow` |
+//! | another path | `404` |
+//!
+//! Every response carries `Server`, `Content-Type`, `Content-Length` and `Date`.
+//!
+//! # Connection rules and errors
+//! HTTP/1.1 keeps the connection open unless the request says `Connection: close`; HTTP/1.0
+//! closes unless it says `Connection: keep-alive` (then the response says so too). Pipelined
+//! requests are answered in order into one output buffer.
+//!
+//! Errors that leave the request stream unframeable close the connection after the response:
+//! `400` malformed request (including conflicting `Content-Length`s), `408` header timeout,
+//! `411` any `Transfer-Encoding` (chunked request bodies are not supported: send a
+//! `Content-Length`), `413` body over [`HttpLimits::max_body_bytes`], `414` request line over
+//! [`HttpLimits::max_request_line`], `431` head over [`HttpLimits::max_header_bytes`] or
+//! [`HttpLimits::max_headers`]. `404` and `405` keep the connection.
+//!
+//! Lenient on purpose: a missing `Host` header is accepted. `Expect: 100-continue` gets a
+//! `100 Continue` once the head is accepted and the body is still missing.
+//!
+//! # Cost
+//! Parsing runs straight on the caller's read buffer; a request split across reads is copied into
+//! the session, and its head is re-parsed only when a new line arrives or its body is complete,
+//! so byte-at-a-time input costs one parse per line, not per byte. `GET /` is written from
+//! precomputed bytes and the cached date line, without allocating.
+
+mod date;
+mod limits;
+mod request;
+mod response;
+mod routes;
+mod session;
+
+pub use date::DateCache;
+pub use limits::{HttpLimits, MAX_BODY_CEILING, MAX_HEADERS_CEILING};
+pub use response::{HELLO_BODY, SERVER_NAME};
+pub use session::{HttpSession, Step};
+
+/// Supplies the body of `GET /stats`: the server's counters as one JSON document.
+pub trait StatsSource {
+    /// Append the JSON document to `out` (and nothing else).
+    fn write_stats_json(&self, out: &mut Vec<u8>);
+}
+
+/// A [`StatsSource`] with nothing to report: writes `{}`. Handy for tests and benches.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoStats;
+
+impl StatsSource for NoStats {
+    fn write_stats_json(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{}");
+    }
+}
+
+/// What a session borrows from its server for one call: shared, read-only, owned by the server.
+#[derive(Clone, Copy)]
+pub struct HttpEnv<'a> {
+    /// The `Date:` value; the server refreshes it (once per loop turn is plenty).
+    pub date: &'a DateCache,
+    /// The `GET /stats` body.
+    pub stats: &'a dyn StatsSource,
+    /// The request limits.
+    pub limits: &'a HttpLimits,
+}
+
+impl std::fmt::Debug for HttpEnv<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpEnv")
+            .field("date", &self.date)
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,62 @@
+//! The per-request limits that keep a hostile or broken client from making the server buffer
+//! without bound.
+
+/// Size limits applied to every request, shared by all connections of a server.
+///
+/// Every limit is checked before the session buffers more than the limit allows, so the bytes a
+/// session holds for one unfinished request never exceed
+/// [`max_header_bytes`](Self::max_header_bytes) + [`max_body_bytes`](Self::max_body_bytes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpLimits {
+    /// Longest request line (method, target, version and line ending) in bytes.
+    /// Longer → `414 URI Too Long` and close (the rest of the request cannot be framed safely).
+    ///
+    /// Default: 8 KiB.
+    pub max_request_line: usize,
+    /// Longest header section (request line, headers and the empty line) in bytes.
+    /// Longer → `431 Request Header Fields Too Large` and close.
+    ///
+    /// Default: 8 KiB.
+    pub max_header_bytes: usize,
+    /// Most header fields in one request. More → `431` and close.
+    /// Values above [`MAX_HEADERS_CEILING`] are treated as that ceiling.
+    ///
+    /// Default: 64.
+    pub max_headers: usize,
+    /// Largest request body (`Content-Length`) the server accepts, on any route; `POST /echo`
+    /// sends it back. Larger → `413 Content Too Large` and close, without reading the body.
+    ///
+    /// Values above [`MAX_BODY_CEILING`] are treated as that ceiling.
+    ///
+    /// Default: 64 KiB.
+    pub max_body_bytes: usize,
+}
+
+/// Hard ceiling on [`HttpLimits::max_headers`]: the header slots live on the stack while parsing.
+pub const MAX_HEADERS_CEILING: usize = 128;
+
+/// Hard ceiling on [`HttpLimits::max_body_bytes`] (1 GiB): bodies are buffered whole.
+pub const MAX_BODY_CEILING: usize = 1 << 30;
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self {
+            max_request_line: 8 * 1024,
+            max_header_bytes: 8 * 1024,
+            max_headers: 64,
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+impl HttpLimits {
+    /// The header slot count actually used: `max_headers` capped at [`MAX_HEADERS_CEILING`].
+    pub(crate) fn header_slots(&self) -> usize {
+        self.max_headers.min(MAX_HEADERS_CEILING)
+    }
+
+    /// Most bytes one unfinished request may occupy in a session's buffer.
+    pub fn max_request_bytes(&self) -> usize {
+        self.max_header_bytes.saturating_add(self.max_body_bytes)
+    }
+}

@@ -1,0 +1,81 @@
+//! The routes: which response a complete request gets.
+
+use super::request::{Head, Method};
+use super::response::{write_hello, write_response, Connection, Response};
+use super::HttpEnv;
+
+const ALLOW_READ: &str = "Allow: GET, HEAD\r\n";
+const ALLOW_POST: &str = "Allow: POST\r\n";
+
+/// Append the response to a complete request (`body` is exactly its `Content-Length` bytes).
+#[inline]
+pub(crate) fn respond(
+    out: &mut Vec<u8>,
+    env: &HttpEnv<'_>,
+    head: &Head<'_>,
+    body: &[u8],
+    conn: Connection,
+) {
+    let with_body = head.method != Method::Head;
+    let readable = matches!(head.method, Method::Get | Method::Head);
+    match head.path {
+        b"/" if readable => write_hello(out, env.date, conn, with_body),
+        b"/healthz" if readable => {
+            let ok = plain("HTTP/1.1 200 OK", b"ok\n");
+            write_response(out, env.date, conn, &ok, with_body);
+        }
+        b"/stats" if readable => write_stats(out, env, conn, with_body),
+        b"/echo" if head.method == Method::Post => {
+            let echo = Response {
+                status: "HTTP/1.1 200 OK",
+                content_type: "application/octet-stream",
+                extra: "",
+                body,
+            };
+            write_response(out, env.date, conn, &echo, true);
+        }
+        b"/" | b"/healthz" | b"/stats" => not_allowed(out, env, conn, ALLOW_READ, with_body),
+        b"/echo" => not_allowed(out, env, conn, ALLOW_POST, with_body),
+        _ => {
+            let missing = plain("HTTP/1.1 404 Not Found", b"Not Found\n");
+            write_response(out, env.date, conn, &missing, with_body);
+        }
+    }
+}
+
+fn plain(status: &'static str, body: &'static [u8]) -> Response<'static> {
+    Response {
+        status,
+        content_type: "text/plain",
+        extra: "",
+        body,
+    }
+}
+
+fn not_allowed(
+    out: &mut Vec<u8>,
+    env: &HttpEnv<'_>,
+    conn: Connection,
+    allow: &'static str,
+    with_body: bool,
+) {
+    let response = Response {
+        extra: allow,
+        ..plain("HTTP/1.1 405 Method Not Allowed", b"Method Not Allowed\n")
+    };
+    write_response(out, env.date, conn, &response, with_body);
+}
+
+/// `GET /stats`: the JSON is produced first (its length goes in the head), then moved behind it.
+fn write_stats(out: &mut Vec<u8>, env: &HttpEnv<'_>, conn: Connection, with_body: bool) {
+    let start = out.len();
+    env.stats.write_stats_json(out);
+    let json = out.split_off(start);
+    let response = Response {
+        status: "HTTP/1.1 200 OK",
+        content_type: "application/json",
+        extra: "",
+        body: &json,
+    };
+    write_response(out, env.date, conn, &response, with_body);
+}

@@ -1,0 +1,263 @@
+//! [`HttpSession`]: one connection's HTTP/1.1 state, driven by whoever owns the socket.
+
+use super::request::{parse_head, partial_verdict, Head, Parsed};
+use super::response::{write_reject, write_timeout, Connection, CONTINUE};
+use super::routes::respond;
+use super::HttpEnv;
+
+/// What the caller does next after handing bytes to an [`HttpSession`].
+#[must_use]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// All input was handled (an unfinished request may be buffered): write `out`, keep reading.
+    Continue,
+    /// `out` reached the budget and unhandled input is buffered in the session: stop reading,
+    /// flush `out`, then call [`HttpSession::resume`].
+    Paused,
+    /// The connection is done: flush `out`, then close. Later input is ignored.
+    CloseAfterFlush,
+}
+
+const CLOSED: u8 = 1;
+const PAUSED: u8 = 1 << 1;
+const CONTINUE_SENT: u8 = 1 << 2;
+const PEER_CLOSED: u8 = 1 << 3;
+
+/// One HTTP/1.1 server connection, sans IO: bytes in, response bytes and [`Step`]s out.
+///
+/// 32 bytes, and no heap allocation while idle: input is parsed straight from the caller's read
+/// buffer; only a request split across reads (or input left over by a [`Step::Paused`]) is copied
+/// into the session, and that copy is freed as soon as it has been answered.
+///
+/// Driving it:
+/// 1. bytes read → [`on_input`](Self::on_input); write `out`; act on the [`Step`];
+/// 2. after [`Step::Paused`], stop reading, flush `out`, then [`resume`](Self::resume)
+///    (repeat while it says `Paused`);
+/// 3. while [`awaiting_headers`](Self::awaiting_headers) is true, run a header timer and call
+///    [`on_header_timeout`](Self::on_header_timeout) when it fires;
+/// 4. on end of input, [`on_peer_closed`](Self::on_peer_closed).
+#[derive(Debug, Default)]
+pub struct HttpSession {
+    /// Unhandled input: the start of an unfinished request, or what a pause left.
+    pending: Vec<u8>,
+    /// Total length (head + body) of the request at the front of `pending` once its head is
+    /// complete; 0 while the head is still incomplete.
+    need: u32,
+    flags: u8,
+}
+
+impl HttpSession {
+    /// A fresh connection, expecting a request.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Feed freshly read bytes; append the responses to every complete request to `out`, in
+    /// order. Stops early once `out.len() >= out_budget`, keeping the rest of `input` inside the
+    /// session, and returns [`Step::Paused`].
+    pub fn on_input(
+        &mut self,
+        input: &[u8],
+        out: &mut Vec<u8>,
+        env: &HttpEnv<'_>,
+        out_budget: usize,
+    ) -> Step {
+        if self.has(CLOSED) {
+            return Step::CloseAfterFlush;
+        }
+        if self.pending.is_empty() {
+            let (used, step) = self.serve(input, out, env, out_budget);
+            if step != Step::CloseAfterFlush && used < input.len() {
+                self.pending.extend_from_slice(&input[used..]);
+            }
+            return self.finish(step);
+        }
+        self.pending.extend_from_slice(input);
+        if self.has(PAUSED) || self.worth_parsing(input) {
+            return self.serve_pending(out, env, out_budget);
+        }
+        if let Parsed::Reject(reject) = partial_verdict(&self.pending, env.limits) {
+            write_reject(out, env.date, reject);
+            return self.close();
+        }
+        Step::Continue
+    }
+
+    /// Continue with input a [`Step::Paused`] left buffered, once the caller has flushed `out`.
+    /// Returns [`Step::Continue`] when there is nothing left to do.
+    pub fn resume(&mut self, out: &mut Vec<u8>, env: &HttpEnv<'_>, out_budget: usize) -> Step {
+        if self.has(CLOSED) {
+            return Step::CloseAfterFlush;
+        }
+        if self.has(PAUSED) {
+            return self.serve_pending(out, env, out_budget);
+        }
+        self.finish(Step::Continue)
+    }
+
+    /// Whether the session holds input it has not answered yet (an unfinished request, or the
+    /// rest of a paused batch).
+    pub fn has_buffered_input(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// Bytes of input held by the session. Never more than
+    /// [`HttpLimits::max_request_bytes`](super::HttpLimits::max_request_bytes), except after a
+    /// [`Step::Paused`], when it is at most what the caller passed in.
+    pub fn buffered_len(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Heap bytes the session holds (its input buffer's capacity); 0 while idle.
+    pub fn heap_bytes(&self) -> usize {
+        self.pending.capacity()
+    }
+
+    /// Whether the session is waiting for [`resume`](Self::resume) (its output budget was
+    /// reached with input left over).
+    pub fn is_paused(&self) -> bool {
+        self.has(PAUSED)
+    }
+
+    /// True while a request has started but its headers are incomplete: the caller runs its
+    /// header timeout (slowloris defence) exactly while this holds.
+    pub fn awaiting_headers(&self) -> bool {
+        !self.pending.is_empty() && self.need == 0 && self.flags & (CLOSED | PAUSED) == 0
+    }
+
+    /// The header timeout fired: append `408 Request Timeout`; the caller closes after flushing.
+    /// Does nothing if the session has already decided to close.
+    pub fn on_header_timeout(&mut self, out: &mut Vec<u8>, env: &HttpEnv<'_>) {
+        if !self.has(CLOSED) {
+            write_timeout(out, env.date);
+            let _ = self.close();
+        }
+    }
+
+    /// The peer half-closed (read returned 0). Returns true when the caller should close after
+    /// flushing `out` (an unfinished request is abandoned); false when complete requests are
+    /// still buffered by a pause: keep calling [`resume`](Self::resume), which ends with
+    /// [`Step::CloseAfterFlush`].
+    pub fn on_peer_closed(&mut self) -> bool {
+        self.flags |= PEER_CLOSED;
+        if self.has(PAUSED) && !self.has(CLOSED) {
+            return false;
+        }
+        let _ = self.close();
+        true
+    }
+
+    /// Whether the session has decided to close (later input is ignored).
+    pub fn is_closed(&self) -> bool {
+        self.has(CLOSED)
+    }
+
+    fn has(&self, flag: u8) -> bool {
+        self.flags & flag != 0
+    }
+
+    /// Whether new bytes can change the verdict on the buffered unfinished request: its body is
+    /// complete, or (head incomplete) a line ended. Skipping the other cases keeps byte-at-a-time
+    /// input from re-parsing the head on every byte.
+    fn worth_parsing(&self, input: &[u8]) -> bool {
+        if self.need > 0 {
+            self.pending.len() >= self.need as usize
+        } else {
+            input.contains(&b'\n')
+        }
+    }
+
+    fn serve_pending(&mut self, out: &mut Vec<u8>, env: &HttpEnv<'_>, out_budget: usize) -> Step {
+        let mut pending = std::mem::take(&mut self.pending);
+        let (used, step) = self.serve(&pending, out, env, out_budget);
+        if step != Step::CloseAfterFlush && used < pending.len() {
+            pending.drain(..used);
+            self.pending = pending;
+        }
+        self.finish(step)
+    }
+
+    /// Answer the complete requests at the front of `data`; returns the bytes used and the step.
+    fn serve(
+        &mut self,
+        data: &[u8],
+        out: &mut Vec<u8>,
+        env: &HttpEnv<'_>,
+        out_budget: usize,
+    ) -> (usize, Step) {
+        self.flags &= !PAUSED;
+        let mut used = 0;
+        while used < data.len() {
+            if out.len() >= out_budget {
+                self.flags |= PAUSED;
+                return (used, Step::Paused);
+            }
+            let rest = &data[used..];
+            match parse_head(rest, env.limits) {
+                Parsed::Head(head) => match self.serve_request(&head, rest, out, env) {
+                    Some(len) if head.keep_alive => used += len,
+                    Some(len) => return (used + len, self.close()),
+                    None => return (used, Step::Continue),
+                },
+                Parsed::Partial => return (used, Step::Continue),
+                Parsed::Reject(reject) => {
+                    write_reject(out, env.date, reject);
+                    return (used, self.close());
+                }
+            }
+        }
+        (used, Step::Continue)
+    }
+
+    /// Answer the request whose head is parsed, if its body is all in `data`; returns its length.
+    fn serve_request(
+        &mut self,
+        head: &Head<'_>,
+        data: &[u8],
+        out: &mut Vec<u8>,
+        env: &HttpEnv<'_>,
+    ) -> Option<usize> {
+        let total = head.len + head.body_len;
+        if data.len() < total {
+            // Limits keep `total` small; a configuration that does not still fails safe: the
+            // request waits for its body as if the head were incomplete, until the header limit.
+            self.need = u32::try_from(total).unwrap_or(u32::MAX);
+            if head.expects_continue && !self.has(CONTINUE_SENT) {
+                out.extend_from_slice(CONTINUE);
+                self.flags |= CONTINUE_SENT;
+            }
+            return None;
+        }
+        let conn = if !head.keep_alive {
+            Connection::Close
+        } else if head.explicit_keep_alive {
+            Connection::KeepAlive
+        } else {
+            Connection::Implicit
+        };
+        respond(out, env, head, &data[head.len..total], conn);
+        self.need = 0;
+        self.flags &= !CONTINUE_SENT;
+        Some(total)
+    }
+
+    /// Tidy up after serving: free the buffer once empty, and close on a peer half-close once
+    /// nothing answerable is left.
+    fn finish(&mut self, step: Step) -> Step {
+        match step {
+            Step::Continue if self.has(PEER_CLOSED) => self.close(),
+            Step::Continue if self.pending.is_empty() && self.pending.capacity() > 0 => {
+                self.pending = Vec::new();
+                step
+            }
+            _ => step,
+        }
+    }
+
+    fn close(&mut self) -> Step {
+        self.flags = (self.flags | CLOSED) & !PAUSED;
+        self.need = 0;
+        self.pending = Vec::new();
+        Step::CloseAfterFlush
+    }
+}
