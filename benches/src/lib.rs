@@ -13,12 +13,21 @@ use std::net::SocketAddr;
 use anyhow::Context;
 use clap::Args;
 
+pub mod compare;
+
 /// Size of the per-connection read buffer every design uses, so they all move data in the same
 /// chunks (16 KiB: one read covers the largest echo payload the comparison sends).
 pub const READ_BUF: usize = 16 * 1024;
 
-/// Largest UDP datagram a design receives (the IPv4 UDP payload maximum).
-pub const MAX_DATAGRAM: usize = 65_507;
+/// Receive buffer for UDP echo: larger than any UDP payload, so a datagram is never truncated
+/// and [`echo_verdict`] sees its real length.
+pub const MAX_DATAGRAM: usize = 64 * 1024;
+
+/// Whether a received datagram of `len` bytes goes back, by the rule every design shares
+/// (`reactor_proto::udp::classify`).
+pub fn echo_verdict(len: usize) -> reactor_proto::udp::Verdict {
+    reactor_proto::udp::classify(len, MAX_DATAGRAM, reactor_proto::udp::MAX_UDP_PAYLOAD_V4)
+}
 
 /// The flags every server design accepts (see CONTRIBUTING.md, "command-line contract").
 #[derive(Debug, Clone, Args)]

@@ -11,7 +11,8 @@ use std::thread;
 
 use anyhow::Context;
 use clap::Parser;
-use reactor_designs::{announce, startup, Listen, Service, MAX_DATAGRAM, READ_BUF};
+use reactor_designs::{announce, echo_verdict, startup, Listen, Service, MAX_DATAGRAM, READ_BUF};
+use reactor_proto::udp::Verdict;
 
 /// Thread-per-connection server: TCP echo, UDP echo and HTTP hello over blocking sockets.
 #[derive(Debug, Parser)]
@@ -103,7 +104,9 @@ fn udp_echo(socket: &UdpSocket) {
     loop {
         match socket.recv_from(&mut buf) {
             Ok((n, peer)) => {
-                let _ = socket.send_to(&buf[..n], peer);
+                if echo_verdict(n) == Verdict::Echo {
+                    let _ = socket.send_to(&buf[..n], peer);
+                }
             }
             Err(e) => eprintln!("design-threads: udp recv: {e}"),
         }

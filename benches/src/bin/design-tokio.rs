@@ -7,7 +7,8 @@
 
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
-use reactor_designs::{announce, startup, Listen, Service, MAX_DATAGRAM, READ_BUF};
+use reactor_designs::{announce, echo_verdict, startup, Listen, Service, MAX_DATAGRAM, READ_BUF};
+use reactor_proto::udp::Verdict;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 
@@ -123,7 +124,9 @@ async fn udp_echo(socket: UdpSocket) {
     loop {
         match socket.recv_from(&mut buf).await {
             Ok((n, peer)) => {
-                let _ = socket.send_to(&buf[..n], peer).await;
+                if echo_verdict(n) == Verdict::Echo {
+                    let _ = socket.send_to(&buf[..n], peer).await;
+                }
             }
             Err(e) => eprintln!("design-tokio: udp recv: {e}"),
         }

@@ -1,0 +1,321 @@
+//! One measured run, read from the load generator's JSON and the server's `/proc` counters, and
+//! the summary over a scenario's repeats.
+
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// Latency percentiles in microseconds, as the load generator reports them.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct Percentiles {
+    /// Median.
+    pub p50: f64,
+    /// 90th percentile.
+    pub p90: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// 99.9th percentile.
+    pub p999: f64,
+    /// Largest.
+    pub max: f64,
+}
+
+impl Percentiles {
+    fn from_json(v: &Value) -> Percentiles {
+        let f = |k: &str| v.get(k).and_then(Value::as_f64).unwrap_or(f64::NAN);
+        Percentiles {
+            p50: f("p50"),
+            p90: f("p90"),
+            p99: f("p99"),
+            p999: f("p999"),
+            max: f("max"),
+        }
+    }
+
+    /// (label, value) pairs in increasing percentile order, for curves.
+    pub fn points(&self) -> [(&'static str, f64); 5] {
+        [
+            ("p50", self.p50),
+            ("p90", self.p90),
+            ("p99", self.p99),
+            ("p99.9", self.p999),
+            ("max", self.max),
+        ]
+    }
+}
+
+/// What the load generator said about one run (the fields the comparison uses).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct GenReport {
+    /// Measured requests completed.
+    pub requests: u64,
+    /// Requests that failed (connection errors, timeouts, ...).
+    pub errors: u64,
+    /// Completed requests per second over the measured window.
+    pub rps: f64,
+    /// The generator's self-check (false: e.g. it could not keep the offered rate).
+    pub valid: bool,
+    /// Responses whose bytes did not match what was sent.
+    pub verify_failures: u64,
+    /// Latency from intended send time (coordinated-omission corrected), µs.
+    pub latency_us: Percentiles,
+    /// Datagrams lost (UDP only).
+    pub udp_lost: u64,
+}
+
+impl GenReport {
+    /// Reads the fields of the load generator's `--json` output; missing numbers read as 0 and
+    /// a missing `valid` as true, so a newer generator with more fields still parses.
+    pub fn from_json(v: &Value) -> GenReport {
+        let u = |v: &Value, k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
+        let valid = match v.get("valid") {
+            Some(Value::Bool(b)) => *b,
+            Some(Value::Object(o)) => o.get("ok").and_then(Value::as_bool).unwrap_or(true),
+            _ => true,
+        };
+        GenReport {
+            requests: u(v, "requests"),
+            errors: u(v, "errors"),
+            rps: v.get("rps").and_then(Value::as_f64).unwrap_or(0.0),
+            valid,
+            verify_failures: u(v, "verify_failures"),
+            latency_us: Percentiles::from_json(v.get("latency_us").unwrap_or(&Value::Null)),
+            udp_lost: v.get("udp").map_or(0, |udp| u(udp, "lost")),
+        }
+    }
+}
+
+/// One measured run of one scenario against one design.
+#[derive(Debug, Clone, Serialize)]
+pub struct Sample {
+    /// The load generator's report.
+    pub gen: GenReport,
+    /// Server CPU time (user + system, all threads) over the run.
+    pub server_cpu_s: f64,
+    /// Load generator CPU time over the run.
+    pub gen_cpu_s: f64,
+    /// Wall time of the run (generator start to exit).
+    pub wall_s: f64,
+}
+
+impl Sample {
+    /// Server CPU microseconds per completed request.
+    pub fn cpu_us_per_request(&self) -> f64 {
+        if self.gen.requests == 0 {
+            return f64::NAN;
+        }
+        self.server_cpu_s * 1e6 / self.gen.requests as f64
+    }
+
+    /// Share of its cores the server kept busy, 0..=1.
+    pub fn server_util(&self, cores: usize) -> f64 {
+        self.server_cpu_s / (self.wall_s * cores.max(1) as f64)
+    }
+
+    /// Share of its cores the generator kept busy, 0..=1.
+    pub fn gen_util(&self, cores: usize) -> f64 {
+        self.gen_cpu_s / (self.wall_s * cores.max(1) as f64)
+    }
+}
+
+/// Median and range of one quantity over the repeats.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Spread {
+    /// Median (mean of the middle two for an even count).
+    pub median: f64,
+    /// Smallest.
+    pub min: f64,
+    /// Largest.
+    pub max: f64,
+}
+
+impl Spread {
+    /// The spread of `values`, ignoring NaN; all NaN when nothing is left.
+    pub fn of(values: impl IntoIterator<Item = f64>) -> Spread {
+        let mut v: Vec<f64> = values.into_iter().filter(|x| !x.is_nan()).collect();
+        if v.is_empty() {
+            return Spread {
+                median: f64::NAN,
+                min: f64::NAN,
+                max: f64::NAN,
+            };
+        }
+        v.sort_by(f64::total_cmp);
+        let mid = v.len() / 2;
+        let median = if v.len().is_multiple_of(2) {
+            (v[mid - 1] + v[mid]) / 2.0
+        } else {
+            v[mid]
+        };
+        Spread {
+            median,
+            min: v[0],
+            max: v[v.len() - 1],
+        }
+    }
+}
+
+/// Which side limited a run's throughput.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Limit {
+    /// The load generator used (nearly) all of its cores: req/s is its ceiling, not the server's.
+    Generator,
+    /// The server used (nearly) all of its cores.
+    Server,
+    /// Neither was busy: the round trip (wake-ups, the network stack) bounds throughput.
+    RoundTrip,
+    /// Open loop: the offered rate was met, so the load, not either side, set req/s.
+    OfferedRate,
+}
+
+impl Limit {
+    /// Short label for tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            Limit::Generator => "generator",
+            Limit::Server => "server",
+            Limit::RoundTrip => "round trip",
+            Limit::OfferedRate => "offered rate",
+        }
+    }
+}
+
+/// A side counts as saturated above this share of its cores.
+pub const SATURATED: f64 = 0.85;
+
+/// Decides the limit from the two sides' CPU use (shares of their own cores, 0..=1).
+pub fn classify_limit(server_util: f64, gen_util: f64, open_loop: bool) -> Limit {
+    let gen_busy = gen_util >= SATURATED;
+    let server_busy = server_util >= SATURATED;
+    match (gen_busy, server_busy) {
+        (true, true) if gen_util >= server_util => Limit::Generator,
+        (true, true) => Limit::Server,
+        (true, false) => Limit::Generator,
+        (false, true) => Limit::Server,
+        (false, false) if open_loop => Limit::OfferedRate,
+        (false, false) => Limit::RoundTrip,
+    }
+}
+
+/// The summary of one design in one scenario: what a table row shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// Requests per second.
+    pub rps: Spread,
+    /// Latency percentiles, each the median over the repeats, µs.
+    pub latency_us: Percentiles,
+    /// Server CPU µs per request.
+    pub cpu_us_per_request: Spread,
+    /// Server CPU use as a share of its cores (median).
+    pub server_util: f64,
+    /// Generator CPU use as a share of its cores (median).
+    pub gen_util: f64,
+    /// Errors over all runs (warm-up included).
+    pub errors: u64,
+    /// Verification failures over all runs (warm-up included).
+    pub verify_failures: u64,
+    /// UDP datagrams lost over the measured runs.
+    pub udp_lost: u64,
+    /// Runs the generator marked invalid.
+    pub invalid_runs: usize,
+    /// Which side was the limit (from the median CPU use).
+    pub limit: Limit,
+}
+
+impl Summary {
+    /// Summarises the measured `samples`; `warmup` only contributes its errors.
+    pub fn of(
+        samples: &[Sample],
+        warmup: Option<&GenReport>,
+        server_cores: usize,
+        gen_cores: usize,
+        open_loop: bool,
+    ) -> Summary {
+        let med = |f: &dyn Fn(&Sample) -> f64| Spread::of(samples.iter().map(f)).median;
+        let lat = |f: &dyn Fn(&Percentiles) -> f64| med(&|s| f(&s.gen.latency_us));
+        let server_util = med(&|s| s.server_util(server_cores));
+        let gen_util = med(&|s| s.gen_util(gen_cores));
+        let warm = |f: fn(&GenReport) -> u64| warmup.map_or(0, f);
+        Summary {
+            rps: Spread::of(samples.iter().map(|s| s.gen.rps)),
+            latency_us: Percentiles {
+                p50: lat(&|p| p.p50),
+                p90: lat(&|p| p.p90),
+                p99: lat(&|p| p.p99),
+                p999: lat(&|p| p.p999),
+                max: lat(&|p| p.max),
+            },
+            cpu_us_per_request: Spread::of(samples.iter().map(Sample::cpu_us_per_request)),
+            server_util,
+            gen_util,
+            errors: samples.iter().map(|s| s.gen.errors).sum::<u64>() + warm(|g| g.errors),
+            verify_failures: samples.iter().map(|s| s.gen.verify_failures).sum::<u64>()
+                + warm(|g| g.verify_failures),
+            udp_lost: samples.iter().map(|s| s.gen.udp_lost).sum(),
+            invalid_runs: samples.iter().filter(|s| !s.gen.valid).count(),
+            limit: classify_limit(server_util, gen_util, open_loop),
+        }
+    }
+}
+
+/// Seconds as f64, for JSON.
+pub fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spread_takes_the_middle_and_skips_nan() {
+        let s = Spread::of([3.0, 1.0, f64::NAN, 2.0]);
+        assert_eq!((s.median, s.min, s.max), (2.0, 1.0, 3.0));
+        assert_eq!(Spread::of([1.0, 2.0, 3.0, 4.0]).median, 2.5);
+        assert!(Spread::of([]).median.is_nan());
+    }
+
+    #[test]
+    fn limit_follows_the_busier_saturated_side() {
+        assert_eq!(classify_limit(0.5, 0.99, false), Limit::Generator);
+        assert_eq!(classify_limit(0.99, 0.5, false), Limit::Server);
+        assert_eq!(classify_limit(0.95, 0.9, false), Limit::Server);
+        assert_eq!(classify_limit(0.3, 0.4, false), Limit::RoundTrip);
+        assert_eq!(classify_limit(0.3, 0.4, true), Limit::OfferedRate);
+    }
+
+    #[test]
+    fn generator_json_reads_the_documented_fields() {
+        let v: Value = serde_json::from_str(
+            r#"{"requests": 1000, "errors": 2, "rps": 500.5, "valid": false,
+                "latency_us": {"p50": 10, "p90": 20, "p99": 30, "p999": 40, "max": 50},
+                "verify_failures": 1, "udp": {"sent": 10, "received": 9, "lost": 1}}"#,
+        )
+        .unwrap();
+        let g = GenReport::from_json(&v);
+        assert_eq!(
+            (g.requests, g.errors, g.verify_failures, g.udp_lost),
+            (1000, 2, 1, 1)
+        );
+        assert!(!g.valid);
+        assert_eq!(g.latency_us.p999, 40.0);
+        assert!(GenReport::from_json(&serde_json::json!({})).valid);
+    }
+
+    #[test]
+    fn cpu_per_request_divides_by_requests() {
+        let s = Sample {
+            gen: GenReport {
+                requests: 1000,
+                ..GenReport::default()
+            },
+            server_cpu_s: 0.01,
+            gen_cpu_s: 0.0,
+            wall_s: 1.0,
+        };
+        assert!((s.cpu_us_per_request() - 10.0).abs() < 1e-9);
+        assert!((s.server_util(2) - 0.005).abs() < 1e-12);
+    }
+}

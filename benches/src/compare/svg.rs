@@ -1,0 +1,260 @@
+//! Plain SVG charts, written by hand: small multiples (one panel per scenario) of horizontal
+//! bars, and latency-percentile curves on a log axis. No fonts or rendering libraries needed;
+//! any browser or the GitHub file view shows them.
+
+use std::fmt::Write;
+
+/// One colour per design, in the order the designs were given.
+const PALETTE: [&str; 8] = [
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+];
+const PANEL_W: f64 = 480.0;
+const COLUMNS: usize = 2;
+const LABEL_W: f64 = 110.0;
+const BAR_H: f64 = 18.0;
+
+/// The colour of design number `i`.
+pub fn colour(i: usize) -> &'static str {
+    PALETTE[i % PALETTE.len()]
+}
+
+/// One panel of a bar chart: a title and a value per design (NaN: no bar).
+pub struct BarPanel {
+    /// Panel title (the scenario).
+    pub title: String,
+    /// (design index, design name, value).
+    pub bars: Vec<(usize, String, f64)>,
+}
+
+/// Horizontal bar charts, one panel per scenario, each scaled to its own maximum.
+pub fn bar_panels(title: &str, unit: &str, panels: &[BarPanel]) -> String {
+    let rows = panels.iter().map(|p| p.bars.len()).max().unwrap_or(1);
+    let panel_h = 40.0 + rows as f64 * (BAR_H + 6.0);
+    let mut body = String::new();
+    for (n, panel) in panels.iter().enumerate() {
+        let (x0, y0) = grid_origin(n, panel_h);
+        let max = panel
+            .bars
+            .iter()
+            .map(|b| b.2)
+            .filter(|v| v.is_finite())
+            .fold(0.0, f64::max);
+        let _ = write!(
+            body,
+            r#"<text x="{}" y="{}" class="t">{}</text>"#,
+            x0 + 4.0,
+            y0 + 18.0,
+            esc(&panel.title)
+        );
+        let span = PANEL_W - LABEL_W - 90.0;
+        for (row, (i, name, value)) in panel.bars.iter().enumerate() {
+            let y = y0 + 30.0 + row as f64 * (BAR_H + 6.0);
+            let w = if max > 0.0 && value.is_finite() {
+                value / max * span
+            } else {
+                0.0
+            };
+            let _ = write!(
+                body,
+                r#"<text x="{lx}" y="{ty}" class="l">{name}</text><rect x="{bx}" y="{y}" width="{w:.1}" height="{BAR_H}" fill="{c}"/><text x="{vx:.1}" y="{ty}" class="v">{v}</text>"#,
+                lx = x0 + LABEL_W - 6.0,
+                ty = y + BAR_H - 5.0,
+                name = esc(name),
+                bx = x0 + LABEL_W,
+                c = colour(*i),
+                vx = x0 + LABEL_W + w + 4.0,
+                v = format_value(*value, unit),
+            );
+        }
+    }
+    document(title, panels.len(), panel_h, &body)
+}
+
+/// One design's latency curve: (design index, design name, [(percentile label, µs)]).
+pub type Curve = (usize, String, Vec<(&'static str, f64)>);
+
+/// One panel of latency curves: per design, the percentile points in µs.
+pub struct CurvePanel {
+    /// Panel title (the scenario).
+    pub title: String,
+    /// One curve per design.
+    pub curves: Vec<Curve>,
+}
+
+/// Latency-percentile curves (log-scaled µs), one panel per scenario, with a legend.
+pub fn curve_panels(title: &str, panels: &[CurvePanel]) -> String {
+    let panel_h = 280.0;
+    let mut body = String::new();
+    for (n, panel) in panels.iter().enumerate() {
+        let (x0, y0) = grid_origin(n, panel_h);
+        let values = panel.curves.iter().flat_map(|c| c.2.iter().map(|p| p.1));
+        let (lo, hi) = log_range(values);
+        let (left, right, top, bottom) = (
+            x0 + 60.0,
+            x0 + PANEL_W - 130.0,
+            y0 + 30.0,
+            y0 + panel_h - 30.0,
+        );
+        let _ = write!(
+            body,
+            r#"<text x="{}" y="{}" class="t">{}</text>"#,
+            x0 + 4.0,
+            y0 + 18.0,
+            esc(&panel.title)
+        );
+        let y_of = |v: f64| {
+            bottom - (v.max(lo).log10() - lo.log10()) / (hi.log10() - lo.log10()) * (bottom - top)
+        };
+        let mut decade = lo;
+        while decade <= hi * 1.0001 {
+            let y = y_of(decade);
+            let _ = write!(
+                body,
+                r#"<line x1="{left}" x2="{right}" y1="{y:.1}" y2="{y:.1}" class="g"/><text x="{}" y="{:.1}" class="v" text-anchor="end">{}</text>"#,
+                left - 4.0,
+                y + 4.0,
+                format_value(decade, "µs")
+            );
+            decade *= 10.0;
+        }
+        let labels = panel
+            .curves
+            .first()
+            .map(|c| c.2.iter().map(|p| p.0).collect::<Vec<_>>())
+            .unwrap_or_default();
+        let step = (right - left) / (labels.len().max(2) - 1) as f64;
+        for (k, label) in labels.iter().enumerate() {
+            let _ = write!(
+                body,
+                r#"<text x="{:.1}" y="{}" class="v" text-anchor="middle">{label}</text>"#,
+                left + k as f64 * step,
+                bottom + 16.0
+            );
+        }
+        for (row, (i, name, points)) in panel.curves.iter().enumerate() {
+            let pts: Vec<String> = points
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.1.is_finite() && p.1 > 0.0)
+                .map(|(k, p)| format!("{:.1},{:.1}", left + k as f64 * step, y_of(p.1)))
+                .collect();
+            let _ = write!(
+                body,
+                r#"<polyline points="{pts}" fill="none" stroke="{c}" stroke-width="2"/><rect x="{lx}" y="{ly}" width="10" height="10" fill="{c}"/><text x="{tx}" y="{ty}" class="v">{name}</text>"#,
+                pts = pts.join(" "),
+                c = colour(*i),
+                lx = right + 12.0,
+                ly = top + row as f64 * 16.0,
+                tx = right + 26.0,
+                ty = top + row as f64 * 16.0 + 9.0,
+                name = esc(name),
+            );
+        }
+    }
+    document(title, panels.len(), panel_h, &body)
+}
+
+fn grid_origin(n: usize, panel_h: f64) -> (f64, f64) {
+    (
+        (n % COLUMNS) as f64 * PANEL_W,
+        40.0 + (n / COLUMNS) as f64 * panel_h,
+    )
+}
+
+fn document(title: &str, panels: usize, panel_h: f64, body: &str) -> String {
+    let width = PANEL_W * COLUMNS as f64;
+    let height = 50.0 + panels.div_ceil(COLUMNS) as f64 * panel_h;
+    format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif">
+<style>.t{{font-size:13px;font-weight:bold}}.l{{font-size:11px;text-anchor:end}}.v{{font-size:10px}}.g{{stroke:#ddd}}</style>
+<rect width="100%" height="100%" fill="white"/><text x="8" y="24" font-size="16" font-weight="bold">{}</text>
+{body}
+</svg>
+"#,
+        esc(title)
+    )
+}
+
+/// Powers of ten enclosing the finite positive values (1..10 when there are none).
+fn log_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (mut lo, mut hi) = (f64::INFINITY, 0.0f64);
+    for v in values.filter(|v| v.is_finite() && *v > 0.0) {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if !lo.is_finite() {
+        return (1.0, 10.0);
+    }
+    let lo = 10f64.powf(lo.log10().floor());
+    let hi = 10f64.powf(hi.log10().ceil()).max(lo * 10.0);
+    (lo, hi)
+}
+
+/// 1234567 → "1.23M", 0.5 → "0.50", with the unit appended.
+pub fn format_value(v: f64, unit: &str) -> String {
+    if !v.is_finite() {
+        return "n/a".into();
+    }
+    let s = if v >= 1e6 {
+        format!("{:.2}M", v / 1e6)
+    } else if v >= 1e4 {
+        format!("{:.0}k", v / 1e3)
+    } else if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    };
+    if unit.is_empty() {
+        s
+    } else {
+        format!("{s} {unit}")
+    }
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_range_covers_the_values_in_decades() {
+        assert_eq!(log_range([15.0, 230.0].into_iter()), (10.0, 1000.0));
+        assert_eq!(log_range([f64::NAN].into_iter()), (1.0, 10.0));
+    }
+
+    #[test]
+    fn values_are_short() {
+        assert_eq!(format_value(1_234_567.0, ""), "1.23M");
+        assert_eq!(format_value(45_678.0, "req/s"), "46k req/s");
+        assert_eq!(format_value(f64::NAN, "µs"), "n/a");
+    }
+
+    #[test]
+    fn charts_are_well_formed_svg() {
+        let bars = bar_panels(
+            "t",
+            "req/s",
+            &[BarPanel {
+                title: "a<b".into(),
+                bars: vec![(0, "x".into(), 5.0), (1, "y".into(), f64::NAN)],
+            }],
+        );
+        assert!(bars.starts_with("<svg") && bars.trim_end().ends_with("</svg>"));
+        assert!(bars.contains("a&lt;b"));
+        let curves = curve_panels(
+            "t",
+            &[CurvePanel {
+                title: "s".into(),
+                curves: vec![(0, "x".into(), vec![("p50", 10.0), ("max", 100.0)])],
+            }],
+        );
+        assert!(curves.contains("<polyline"));
+    }
+}
