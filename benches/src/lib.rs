@@ -14,6 +14,7 @@ use anyhow::Context;
 use clap::Args;
 
 pub mod compare;
+pub mod http;
 
 /// Size of the per-connection read buffer every design uses, so they all move data in the same
 /// chunks (16 KiB: one read covers the largest echo payload the comparison sends).

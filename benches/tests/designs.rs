@@ -57,3 +57,13 @@ fn sigint_exits_zero() {
         assert!(server.signal_and_wait(libc::SIGINT), "{bin} {args:?}");
     }
 }
+
+#[test]
+fn http_get_answers_hello_with_keep_alive_and_pipelining() {
+    for (bin, args) in designs() {
+        let server = Server::start(bin, &args, &["http"]);
+        common::check_http_hello(server.addr("http"));
+        common::check_http_close(server.addr("http"));
+        assert!(server.terminate(), "{bin} {args:?} exits 0 on SIGTERM");
+    }
+}

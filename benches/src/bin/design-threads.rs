@@ -5,13 +5,15 @@
 //! a single thread blocking in `recv_from`. Simple and fast at low connection counts; the cost
 //! is a stack and a context switch per connection, which is what the comparison shows.
 
-use std::io::{Read, Write};
+use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::thread;
 
 use anyhow::Context;
 use clap::Parser;
+use reactor_designs::http::{HttpConn, HEADER_TIMEOUT};
 use reactor_designs::{announce, echo_verdict, startup, Listen, Service, MAX_DATAGRAM, READ_BUF};
+use reactor_proto::http::Step;
 use reactor_proto::udp::Verdict;
 
 /// Thread-per-connection server: TCP echo, UDP echo and HTTP hello over blocking sockets.
@@ -93,9 +95,52 @@ fn echo_connection(mut stream: TcpStream) {
 }
 
 /// Answers HTTP/1.1 requests through the shared sans-IO session until it says to close.
-fn http_connection(stream: TcpStream) {
+fn http_connection(mut stream: TcpStream) {
     let _ = stream.set_nodelay(true);
-    drop(stream);
+    let mut conn = HttpConn::new();
+    let mut buf = vec![0u8; READ_BUF];
+    loop {
+        // The header timer runs only while a request head is incomplete; idle keep-alive
+        // connections wait for their next request without one.
+        let timer = conn.awaiting_headers().then_some(HEADER_TIMEOUT);
+        if stream.set_read_timeout(timer).is_err() {
+            return;
+        }
+        let step = match stream.read(&mut buf) {
+            Ok(0) => {
+                if conn.on_peer_closed() {
+                    let _ = stream.write_all(conn.output());
+                    return;
+                }
+                conn.resume()
+            }
+            Ok(n) => conn.on_input(&buf[..n]),
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                conn.on_header_timeout();
+                Step::CloseAfterFlush
+            }
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(_) => return,
+        };
+        if !write_responses(&mut stream, &mut conn, step) {
+            return;
+        }
+    }
+}
+
+/// Writes the session's output, resuming it while it paused; false when the connection ends.
+fn write_responses(stream: &mut TcpStream, conn: &mut HttpConn, mut step: Step) -> bool {
+    loop {
+        if stream.write_all(conn.output()).is_err() {
+            return false;
+        }
+        conn.clear_output();
+        match step {
+            Step::Continue => return true,
+            Step::CloseAfterFlush => return false,
+            Step::Paused => step = conn.resume(),
+        }
+    }
 }
 
 /// Sends every datagram back to its sender.

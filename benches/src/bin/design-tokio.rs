@@ -7,7 +7,9 @@
 
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
+use reactor_designs::http::{HttpConn, HEADER_TIMEOUT};
 use reactor_designs::{announce, echo_verdict, startup, Listen, Service, MAX_DATAGRAM, READ_BUF};
+use reactor_proto::http::Step;
 use reactor_proto::udp::Verdict;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
@@ -113,9 +115,51 @@ async fn echo_connection(mut stream: TcpStream) {
 }
 
 /// Answers HTTP/1.1 requests through the shared sans-IO session until it says to close.
-async fn http_connection(stream: TcpStream) {
+async fn http_connection(mut stream: TcpStream) {
     let _ = stream.set_nodelay(true);
-    drop(stream);
+    let mut conn = HttpConn::new();
+    let mut buf = vec![0u8; READ_BUF];
+    loop {
+        // The header timer runs only while a request head is incomplete.
+        let read = if conn.awaiting_headers() {
+            tokio::time::timeout(HEADER_TIMEOUT, stream.read(&mut buf)).await
+        } else {
+            Ok(stream.read(&mut buf).await)
+        };
+        let step = match read {
+            Ok(Ok(0)) => {
+                if conn.on_peer_closed() {
+                    let _ = stream.write_all(conn.output()).await;
+                    return;
+                }
+                conn.resume()
+            }
+            Ok(Ok(n)) => conn.on_input(&buf[..n]),
+            Ok(Err(_)) => return,
+            Err(_elapsed) => {
+                conn.on_header_timeout();
+                Step::CloseAfterFlush
+            }
+        };
+        if !write_responses(&mut stream, &mut conn, step).await {
+            return;
+        }
+    }
+}
+
+/// Writes the session's output, resuming it while it paused; false when the connection ends.
+async fn write_responses(stream: &mut TcpStream, conn: &mut HttpConn, mut step: Step) -> bool {
+    loop {
+        if stream.write_all(conn.output()).await.is_err() {
+            return false;
+        }
+        conn.clear_output();
+        match step {
+            Step::Continue => return true,
+            Step::CloseAfterFlush => return false,
+            Step::Paused => step = conn.resume(),
+        }
+    }
 }
 
 /// Sends every datagram back to its sender.

@@ -205,3 +205,17 @@ pub fn check_http_hello(addr: SocketAddr) {
         assert_eq!(body2, body);
     }
 }
+
+/// A request with `Connection: close` gets its answer and then the end of the stream.
+pub fn check_http_close(addr: SocketAddr) {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    stream
+        .write_all(b"GET /nope HTTP/1.1\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let (head, _) = read_http_response(&mut stream);
+    assert!(head.starts_with("HTTP/1.1 404"), "status line: {head}");
+    let mut rest = Vec::new();
+    stream.read_to_end(&mut rest).expect("server closes");
+    assert!(rest.is_empty());
+}
