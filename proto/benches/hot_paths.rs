@@ -3,6 +3,7 @@
 //! - `http/get_root/1`: one keep-alive `GET /` parsed and answered (the wrk case).
 //! - `http/get_root/16`: 16 pipelined `GET /` in one read (the TechEmpower plaintext case).
 //! - `http/get_root_split`: one `GET /` arriving in two reads (the buffering path).
+//! - `http/head_byte_at_a_time`: a 2 KiB head fed one byte per call (incremental parsing cost).
 //! - `http/date_refresh`: the per-loop-turn `Date` refresh when the second has not changed.
 //! - `outbuf/*`: the bounded output queue under partial writes.
 
@@ -51,6 +52,25 @@ fn http(c: &mut Criterion) {
             black_box(out.len())
         })
     });
+    // Worst case for incremental parsing: a 2 KiB head arriving one byte per read.
+    let mut slow = b"GET / HTTP/1.1\r\n".to_vec();
+    for i in 0..48 {
+        slow.extend_from_slice(format!("X-Header-{i:02}: {}\r\n", "v".repeat(24)).as_bytes());
+    }
+    slow.extend_from_slice(b"\r\n");
+    let mut session = HttpSession::new();
+    group.throughput(Throughput::Bytes(slow.len() as u64));
+    group.bench_function("head_byte_at_a_time", |b| {
+        b.iter(|| {
+            out.clear();
+            for byte in &slow {
+                let _ = session.on_input(std::slice::from_ref(byte), &mut out, &env, 64 * 1024);
+            }
+            assert!(!out.is_empty());
+            black_box(out.len())
+        })
+    });
+    group.throughput(Throughput::Elements(1));
     let mut cache = DateCache::default();
     group.bench_function("date_refresh", |b| {
         b.iter(|| {

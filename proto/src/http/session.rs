@@ -23,6 +23,9 @@ const PAUSED: u8 = 1 << 1;
 const CONTINUE_SENT: u8 = 1 << 2;
 const PEER_CLOSED: u8 = 1 << 3;
 
+/// Buffer capacity above which a leftover unfinished request gets its storage trimmed.
+const SHRINK_ABOVE: usize = 4096;
+
 /// One HTTP/1.1 server connection, sans IO: bytes in, response bytes and [`Step`]s out.
 ///
 /// 32 bytes, and no heap allocation while idle: input is parsed straight from the caller's read
@@ -172,6 +175,11 @@ impl HttpSession {
         let (used, step) = self.serve(&pending, out, env, out_budget);
         if step != Step::CloseAfterFlush && used < pending.len() {
             pending.drain(..used);
+            if step == Step::Continue && pending.capacity() > SHRINK_ABOVE {
+                // A paused batch has been worked off down to one unfinished request: do not keep
+                // the batch-sized storage for it.
+                pending.shrink_to(pending.len());
+            }
             self.pending = pending;
         }
         self.finish(step)

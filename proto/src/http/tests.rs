@@ -408,3 +408,22 @@ fn leading_empty_lines_are_tolerated() {
     let (out, step) = f.one(&[&b"\r\n"[..], GET].concat());
     assert_eq!((out, step), (hello(""), Step::Continue));
 }
+
+#[test]
+fn storage_of_a_worked_off_batch_is_trimmed() {
+    let f = Fixture::new();
+    let env = f.env();
+    let mut session = HttpSession::new();
+    let mut out = Vec::new();
+    let input = [GET.repeat(500), b"GET / HT".to_vec()].concat();
+    assert_eq!(session.on_input(&input, &mut out, &env, 1), Step::Paused);
+    assert!(session.heap_bytes() >= input.len() - GET.len());
+    out.clear();
+    assert_eq!(session.resume(&mut out, &env, BIG), Step::Continue);
+    assert_eq!(session.buffered_len(), 8);
+    assert!(session.heap_bytes() < 64, "{}", session.heap_bytes());
+    assert!(session.awaiting_headers());
+    let (rest, step) = f.run(&mut session, b"TP/1.1\r\n\r\n");
+    assert_eq!((rest, step), (hello(""), Step::Continue));
+    assert_eq!(session.heap_bytes(), 0);
+}
