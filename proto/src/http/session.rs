@@ -39,6 +39,30 @@ const SHRINK_ABOVE: usize = 4096;
 /// 3. while [`awaiting_headers`](Self::awaiting_headers) is true, run a header timer and call
 ///    [`on_header_timeout`](Self::on_header_timeout) when it fires;
 /// 4. on end of input, [`on_peer_closed`](Self::on_peer_closed).
+///
+/// ```
+/// use reactor_proto::http::{DateCache, HttpEnv, HttpLimits, HttpSession, NoStats, Step};
+///
+/// let (date, limits) = (DateCache::default(), HttpLimits::default());
+/// let env = HttpEnv { date: &date, stats: &NoStats, limits: &limits };
+/// let mut session = HttpSession::new();
+/// let mut out = Vec::new();
+/// let mut sent = Vec::new(); // stands in for the socket
+/// // Two pipelined requests, the second split across reads, with a tiny output budget.
+/// for read in [&b"GET / HTTP/1.1\r\n\r\nGET /healthz HT"[..], b"TP/1.1\r\n\r\n"] {
+///     let mut step = session.on_input(read, &mut out, &env, 16);
+///     loop {
+///         sent.append(&mut out); // write (or queue) the output
+///         match step {
+///             Step::Paused => step = session.resume(&mut out, &env, 16),
+///             Step::Continue => break,
+///             Step::CloseAfterFlush => unreachable!("keep-alive"),
+///         }
+///     }
+/// }
+/// assert_eq!(sent.windows(15).filter(|w| w == b"HTTP/1.1 200 OK").count(), 2);
+/// assert!(!session.has_buffered_input() && session.heap_bytes() == 0);
+/// ```
 #[derive(Debug, Default)]
 pub struct HttpSession {
     /// Unhandled input: the start of an unfinished request, or what a pause left.
