@@ -42,10 +42,12 @@ fn drive(input: &[u8], cuts: &[usize], budget: usize, limits: &HttpLimits) -> Ou
         let chunk = &input[window[0]..window[1]];
         let mut step = session.on_input(chunk, &mut out, &env, budget);
         check_bound(&session, limits, chunk.len());
+        check_output_bound(&out, budget, limits);
         while step == Step::Paused {
             transcript.append(&mut out);
             step = session.resume(&mut out, &env, budget);
             check_bound(&session, limits, chunk.len());
+            check_output_bound(&out, budget, limits);
         }
         if step == Step::CloseAfterFlush {
             closed = true;
@@ -88,6 +90,16 @@ fn check_bound(session: &HttpSession, limits: &HttpLimits, chunk: usize) {
     if !session.has_buffered_input() {
         assert_eq!(session.heap_bytes(), 0, "idle sessions hold no heap");
     }
+}
+
+/// One call's output overshoots the budget by at most one response (plus a `100 Continue`).
+fn check_output_bound(out: &[u8], budget: usize, limits: &HttpLimits) {
+    let largest_response = limits.max_body_bytes + 512;
+    assert!(
+        out.len() <= budget.saturating_add(largest_response),
+        "{} bytes of output for a budget of {budget}",
+        out.len()
+    );
 }
 
 /// Split the output into responses using each head's `Content-Length`, knowing which requests
