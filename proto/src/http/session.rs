@@ -81,7 +81,9 @@ impl HttpSession {
 
     /// Feed freshly read bytes; append the responses to every complete request to `out`, in
     /// order. Stops early once `out.len() >= out_budget`, keeping the rest of `input` inside the
-    /// session, and returns [`Step::Paused`].
+    /// session, and returns [`Step::Paused`]. While paused the caller should stop reading (input
+    /// given anyway is queued behind the buffered input, so it is the caller's read size that
+    /// bounds the buffer then). After a close, input is ignored.
     pub fn on_input(
         &mut self,
         input: &[u8],
