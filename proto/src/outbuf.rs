@@ -136,7 +136,10 @@ mod tests {
     fn draining_resets_and_storage_can_be_taken() {
         let mut q = OutBuf::new();
         q.push(&[7; 100]);
-        assert!(q.take_storage().is_none(), "pending bytes keep their storage");
+        assert!(
+            q.take_storage().is_none(),
+            "pending bytes keep their storage"
+        );
         q.consume(100);
         assert!(q.is_empty());
         let storage = q.take_storage().expect("drained queue hands back storage");
@@ -187,7 +190,7 @@ mod tests {
         let mut x: u32 = 12345;
         for _ in 0..20_000 {
             x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-            if x % 3 == 0 {
+            if x.is_multiple_of(3) {
                 let n = (x >> 8) as usize % 50;
                 q.consume(n);
                 for _ in 0..n.min(model.len()) {

@@ -1,1 +1,99 @@
-fn main() {}
+//! `reactor-server` command line: parse flags, bind, print the bound addresses, run the
+//! reactor thread(s), print a summary.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use reactor_server::config::{parse_listen_addr, Config};
+use reactor_server::listeners::{bind_all, BoundAddrs};
+use reactor_server::reactor::{Reactor, ReactorConfig};
+use reactor_server::stats::Stats;
+use reactor_server::{health, logging};
+
+fn main() -> ExitCode {
+    let config = Config::parse();
+    logging::init(config.log_format);
+    match run(config) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("reactor-server: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(config: Config) -> Result<()> {
+    if let Some(target) = &config.health_check {
+        let addr = parse_listen_addr(target, config.host)
+            .with_context(|| format!("invalid --health-check address {target:?}"))?;
+        return health::check(addr);
+    }
+    raise_descriptor_limit(config.max_conns);
+    let plan = config.listen_plan()?;
+    let threads = usize::from(config.threads);
+    let (socket_sets, bound) = bind_all(&plan, threads, config.backlog)?;
+    announce(&bound)?;
+    let reactor_config = ReactorConfig::from_flags(&config);
+    let mut reactors = Vec::with_capacity(threads);
+    for (i, sockets) in socket_sets.into_iter().enumerate() {
+        let name = format!("reactor-{i}");
+        let reactor = Reactor::new(sockets, reactor_config.clone(), name)
+            .context("cannot set up the event loop")?;
+        reactors.push(reactor);
+    }
+    let total = run_reactors(reactors)?;
+    println!("summary {total}");
+    Ok(())
+}
+
+/// Runs every reactor (the last on this thread) and sums their counters.
+fn run_reactors(mut reactors: Vec<Reactor>) -> Result<Stats> {
+    let last = reactors.pop().context("no reactor to run")?;
+    let handles: Vec<_> = reactors
+        .into_iter()
+        .enumerate()
+        .map(|(i, reactor)| {
+            std::thread::Builder::new()
+                .name(format!("reactor-{i}"))
+                .spawn(move || reactor.run())
+        })
+        .collect::<std::io::Result<_>>()
+        .context("cannot start reactor thread")?;
+    let mut total = last.run().context("event loop failed")?;
+    for handle in handles {
+        let stats = handle
+            .join()
+            .map_err(|_| anyhow::anyhow!("a reactor thread panicked"))?
+            .context("event loop failed")?;
+        total.add(&stats);
+    }
+    Ok(total)
+}
+
+/// Prints one `listening <proto> <addr>` line per bound socket, so scripts and tests learn the
+/// ports without guessing or sleeping.
+fn announce(bound: &BoundAddrs) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    for (proto, addr) in [("tcp", bound.tcp), ("udp", bound.udp), ("http", bound.http)] {
+        if let Some(addr) = addr {
+            writeln!(out, "listening {proto} {addr}")?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
+
+/// Lifts the soft descriptor limit to the hard one, so `--max-conns` is not silently capped
+/// by a low default; warns when the limit is still below what `--max-conns` allows.
+fn raise_descriptor_limit(max_conns: u32) {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) if limit < u64::from(max_conns) => log::warn!(
+            "descriptor limit {limit} is below --max-conns {max_conns}: past it, accepting \
+             pauses and retries instead of shedding connections"
+        ),
+        Ok(_) => {}
+        Err(e) => log::warn!("cannot read the descriptor limit: {e}"),
+    }
+}

@@ -1,0 +1,284 @@
+//! Every command-line flag, its environment fallback and its default, in one place.
+//!
+//! Each limit and timeout is documented with its default, so an operator can see what the
+//! server does without reading the code. Addresses default to loopback: listening on every
+//! interface is an explicit choice (`--tcp 0.0.0.0:7000` or `HOST=0.0.0.0`).
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use clap::builder::TypedValueParser;
+use clap::{Parser, ValueEnum};
+
+/// Default TCP and UDP echo port when only a host is known.
+pub const DEFAULT_ECHO_PORT: u16 = 7000;
+/// Default HTTP port when neither `--http` nor `PORT` says otherwise.
+pub const DEFAULT_HTTP_PORT: u16 = 8080;
+
+/// How log lines are written to stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// `2026-11-23T19:00:00Z INFO message` lines for people.
+    Text,
+    /// One JSON object per line, for cloud log collectors.
+    Json,
+}
+
+/// A single-threaded mio reactor serving TCP echo, UDP echo and HTTP/1.1 "Hello, client!".
+///
+/// With no listener flag at all, all three listen on loopback: TCP and UDP echo on port 7000,
+/// HTTP on 8080 (or `$PORT`). `HOST` changes the default host. Naming any listener starts only
+/// the ones named. Port 0 picks a free port; the bound addresses are printed on stdout as
+/// `listening <tcp|udp|http> <addr>`.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "reactor-server", version, about, long_about = None)]
+pub struct Config {
+    /// TCP echo listener: `HOST:PORT`, `[V6]:PORT` or a bare port (bound on `HOST`).
+    #[arg(long, value_name = "ADDR", env = "REACTOR_TCP")]
+    pub tcp: Option<String>,
+
+    /// UDP echo socket: `HOST:PORT`, `[V6]:PORT` or a bare port (bound on `HOST`).
+    #[arg(long, value_name = "ADDR", env = "REACTOR_UDP")]
+    pub udp: Option<String>,
+
+    /// HTTP/1.1 listener: `HOST:PORT`, `[V6]:PORT` or a bare port (bound on `HOST`).
+    #[arg(long, value_name = "ADDR", env = "REACTOR_HTTP")]
+    pub http: Option<String>,
+
+    /// Host that bare ports and the default listeners bind to (the container/cloud convention).
+    #[arg(long, value_name = "IP", env = "HOST", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    pub host: IpAddr,
+
+    /// Port of the default HTTP listener (cloud platforms route HTTP traffic to `$PORT`).
+    #[arg(long, value_name = "PORT", env = "PORT")]
+    pub port: Option<u16>,
+
+    /// Reactor threads. Each runs its own poll loop and connection table on its own sockets,
+    /// bound with SO_REUSEPORT so the kernel spreads connections and datagrams over them.
+    #[arg(long, value_name = "N", env = "REACTOR_THREADS", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub threads: u16,
+
+    /// Listen backlog of each TCP listener (the kernel caps it at net.core.somaxconn).
+    #[arg(
+        long,
+        value_name = "N",
+        env = "REACTOR_BACKLOG",
+        default_value_t = 4096
+    )]
+    pub backlog: i32,
+
+    /// Most TCP connections (echo and HTTP together) one reactor holds; further connections
+    /// are accepted and closed at once, and counted as rejected.
+    #[arg(long, value_name = "N", env = "REACTOR_MAX_CONNS", default_value_t = 65_536,
+          value_parser = clap::value_parser!(u32).range(1..=(1 << 24)))]
+    pub max_conns: u32,
+
+    /// Bytes a connection may owe its peer before the server stops reading from it.
+    #[arg(long, value_name = "BYTES", env = "REACTOR_MAX_OUTPUT", default_value_t = 64 * 1024,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_output: u32,
+
+    /// Close connections idle for longer than this (0 = never).
+    #[arg(long, value_name = "DURATION", env = "REACTOR_IDLE_TIMEOUT", default_value = "60s",
+          value_parser = humantime::parse_duration)]
+    pub idle_timeout: Duration,
+
+    /// Close connections whose output stayed at the cap (peer not reading) this long (0 = never).
+    #[arg(long, value_name = "DURATION", env = "REACTOR_WRITE_TIMEOUT", default_value = "30s",
+          value_parser = humantime::parse_duration)]
+    pub write_timeout: Duration,
+
+    /// On SIGINT/SIGTERM, how long to keep flushing owed output before exiting anyway.
+    #[arg(long, value_name = "DURATION", env = "REACTOR_DRAIN_TIMEOUT", default_value = "5s",
+          value_parser = humantime::parse_duration)]
+    pub drain_timeout: Duration,
+
+    /// HTTP: close with 408 a client that has not finished its request headers this long
+    /// after starting them (slowloris protection).
+    #[arg(long, value_name = "DURATION", env = "REACTOR_HEADER_TIMEOUT", default_value = "10s",
+          value_parser = humantime::parse_duration)]
+    pub header_timeout: Duration,
+
+    /// HTTP: largest request head (request line plus headers) before 431.
+    #[arg(long, value_name = "BYTES", env = "REACTOR_MAX_HEADER_BYTES", default_value_t = 8 * 1024)]
+    pub max_header_bytes: usize,
+
+    /// HTTP: largest `POST /echo` body before 413.
+    #[arg(long, value_name = "BYTES", env = "REACTOR_MAX_BODY", default_value_t = 1024 * 1024)]
+    pub max_body: usize,
+
+    /// UDP: largest datagram echoed; larger ones are dropped and counted, never echoed
+    /// truncated.
+    #[arg(long, value_name = "BYTES", env = "REACTOR_MAX_DATAGRAM", default_value_t = reactor_proto::udp::MAX_UDP_PAYLOAD_V4,
+          value_parser = clap::value_parser!(u32).range(1..=65_535).map(|v| v as usize))]
+    pub max_datagram: usize,
+
+    /// UDP: datagrams held while the socket cannot send; beyond this they are dropped and
+    /// counted.
+    #[arg(
+        long,
+        value_name = "N",
+        env = "REACTOR_UDP_QUEUE",
+        default_value_t = 1024
+    )]
+    pub udp_queue: usize,
+
+    /// Bytes read from one connection per readiness event before others get a turn.
+    #[arg(long, value_name = "BYTES", env = "REACTOR_READ_BUDGET", default_value_t = 256 * 1024,
+          value_parser = clap::value_parser!(u32).range(1..).map(|v| v as usize))]
+    pub read_budget: usize,
+
+    /// Connections accepted per listener readiness event before others get a turn.
+    #[arg(long, value_name = "N", env = "REACTOR_ACCEPT_BUDGET", default_value_t = 64,
+          value_parser = clap::value_parser!(u32).range(1..).map(|v| v as usize))]
+    pub accept_budget: usize,
+
+    /// Log the counters this often (0 = only at exit). Verbosity follows `RUST_LOG`.
+    #[arg(long, value_name = "DURATION", env = "REACTOR_STATS_INTERVAL", default_value = "30s",
+          value_parser = humantime::parse_duration)]
+    pub stats_interval: Duration,
+
+    /// Log line format on stderr.
+    #[arg(long, value_enum, env = "REACTOR_LOG_FORMAT", default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Instead of serving: GET /healthz from the HTTP server at ADDR, exit 0 if it answers
+    /// 200 (for container HEALTHCHECKs in images without curl).
+    #[arg(long, value_name = "ADDR", conflicts_with_all = ["tcp", "udp"])]
+    pub health_check: Option<String>,
+}
+
+/// The listeners to open, resolved from flags, `HOST` and `PORT`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListenPlan {
+    /// TCP echo address.
+    pub tcp: Option<SocketAddr>,
+    /// UDP echo address.
+    pub udp: Option<SocketAddr>,
+    /// HTTP address.
+    pub http: Option<SocketAddr>,
+}
+
+/// A listener address that could not be understood.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid {what} address {given:?}: expected HOST:PORT, [IPv6]:PORT or PORT")]
+pub struct BadAddress {
+    what: &'static str,
+    given: String,
+}
+
+impl Config {
+    /// Works out which sockets to bind. Naming any listener opens only those named;
+    /// naming none opens all three on their defaults.
+    pub fn listen_plan(&self) -> Result<ListenPlan, BadAddress> {
+        let any_named = self.tcp.is_some() || self.udp.is_some() || self.http.is_some();
+        let default = |port| if any_named { None } else { Some(port) };
+        let http_default = self.port.unwrap_or(DEFAULT_HTTP_PORT);
+        Ok(ListenPlan {
+            tcp: self.resolve("tcp", self.tcp.as_deref(), default(DEFAULT_ECHO_PORT))?,
+            udp: self.resolve("udp", self.udp.as_deref(), default(DEFAULT_ECHO_PORT))?,
+            http: self.resolve("http", self.http.as_deref(), default(http_default))?,
+        })
+    }
+
+    fn resolve(
+        &self,
+        what: &'static str,
+        given: Option<&str>,
+        default_port: Option<u16>,
+    ) -> Result<Option<SocketAddr>, BadAddress> {
+        match given {
+            Some(text) => parse_listen_addr(text, self.host)
+                .map(Some)
+                .ok_or_else(|| BadAddress {
+                    what,
+                    given: text.to_owned(),
+                }),
+            None => Ok(default_port.map(|port| SocketAddr::new(self.host, port))),
+        }
+    }
+}
+
+/// Parses `HOST:PORT`, `[V6]:PORT` or a bare `PORT` (bound on `host`). `localhost` is taken as
+/// 127.0.0.1 so no resolver is needed.
+pub fn parse_listen_addr(text: &str, host: IpAddr) -> Option<SocketAddr> {
+    let text = text.trim();
+    if let Ok(port) = text.parse::<u16>() {
+        return Some(SocketAddr::new(host, port));
+    }
+    if let Some(port) = text.strip_prefix("localhost:") {
+        return Some(SocketAddr::new(
+            Ipv4Addr::LOCALHOST.into(),
+            port.parse().ok()?,
+        ));
+    }
+    text.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(args: &[&str]) -> Config {
+        let mut argv = vec!["reactor-server"];
+        argv.extend_from_slice(args);
+        Config::try_parse_from(argv).expect("valid flags")
+    }
+
+    #[test]
+    fn no_listener_flags_open_all_three_on_loopback() {
+        let mut c = config(&[]);
+        c.port = None;
+        c.host = Ipv4Addr::LOCALHOST.into();
+        let plan = c.listen_plan().expect("plan");
+        assert_eq!(plan.tcp, Some("127.0.0.1:7000".parse().expect("addr")));
+        assert_eq!(plan.udp, Some("127.0.0.1:7000".parse().expect("addr")));
+        assert_eq!(plan.http, Some("127.0.0.1:8080".parse().expect("addr")));
+    }
+
+    #[test]
+    fn naming_one_listener_opens_only_that_one() {
+        let plan = config(&["--tcp", "127.0.0.1:0"])
+            .listen_plan()
+            .expect("plan");
+        assert_eq!(plan.tcp, Some("127.0.0.1:0".parse().expect("addr")));
+        assert_eq!(plan.udp, None);
+        assert_eq!(plan.http, None);
+    }
+
+    #[test]
+    fn host_and_port_shape_the_defaults() {
+        let mut c = config(&[]);
+        c.host = "0.0.0.0".parse().expect("ip");
+        c.port = Some(9999);
+        let plan = c.listen_plan().expect("plan");
+        assert_eq!(plan.http, Some("0.0.0.0:9999".parse().expect("addr")));
+        assert_eq!(plan.tcp, Some("0.0.0.0:7000".parse().expect("addr")));
+    }
+
+    #[test]
+    fn addresses_parse_in_all_forms() {
+        let host: IpAddr = "10.1.2.3".parse().expect("ip");
+        assert_eq!(
+            parse_listen_addr("80", host),
+            Some("10.1.2.3:80".parse().expect("a"))
+        );
+        assert_eq!(
+            parse_listen_addr("[::1]:0", host),
+            Some("[::1]:0".parse().expect("a"))
+        );
+        assert_eq!(
+            parse_listen_addr("localhost:5", host),
+            Some("127.0.0.1:5".parse().expect("a"))
+        );
+        assert_eq!(parse_listen_addr("nonsense", host), None);
+        assert_eq!(parse_listen_addr("1.2.3.4:99999", host), None);
+    }
+
+    #[test]
+    fn bad_address_is_an_error_not_a_panic() {
+        let err = config(&["--tcp", "nope"]).listen_plan().unwrap_err();
+        assert!(err.to_string().contains("invalid tcp address"));
+    }
+}

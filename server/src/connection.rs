@@ -1,0 +1,578 @@
+//! One TCP connection: where a TCP read and a TCP write are handled.
+//!
+//! The reactor calls [`Connection::on_readable`], [`Connection::on_writable`] and
+//! [`Connection::resume`]; each moves bytes between the socket and the protocol, and answers
+//! with a [`Flow`]: keep the connection, or close it for a reason.
+//!
+//! Readiness is edge-triggered, so the rules are:
+//! - read until the socket is drained (`WouldBlock`, or a short read: see [`Connection::pump`]),
+//!   unless the per-event budget or the output cap stops us first; then the connection is
+//!   flagged [`READ_PENDING`] and the reactor revisits it itself, since no new edge will come;
+//! - output is written straight from the read buffer; only what the kernel refuses is queued,
+//!   and `WRITABLE` interest is registered only while something is queued;
+//! - while the queued output is at the cap (`--max-output`) nothing more is read, so a peer that
+//!   never reads cannot grow our memory; if that lasts `--write-timeout`, the connection is
+//!   closed.
+//!
+//! Layout matters here: an idle connection is just this struct in the slab (no buffer), so its
+//! size is the server's memory per idle connection.
+
+use std::io::{self, Read, Write};
+use std::net::Shutdown;
+
+use mio::net::TcpStream;
+use mio::{Interest, Registry, Token};
+use reactor_proto::outbuf::OutBuf;
+
+use crate::bufpool::BufPool;
+use crate::protocol::{Output, Protocol, ProtocolCtx, Reaction};
+use crate::stats::{CloseReason, Stats};
+use crate::timers::{Millis, TimerKind, Timers};
+
+/// A timestamp field that holds no time.
+pub const NEVER: Millis = Millis::MAX;
+
+/// `WRITABLE` interest is registered.
+const WANT_WRITE: u16 = 1 << 0;
+/// We stopped reading before the socket was drained; no edge will tell us to go on.
+const READ_PENDING: u16 = 1 << 1;
+/// The peer sent FIN: nothing more will be read.
+const PEER_CLOSED: u16 = 1 << 2;
+/// Close once the queued output is flushed (protocol decision or shutdown).
+const CLOSE_AFTER_FLUSH: u16 = 1 << 3;
+/// Our write side is shut; input is discarded until the peer's FIN or the linger timer.
+const LINGERING: u16 = 1 << 4;
+/// An idle timer entry exists for this connection.
+const IDLE_ARMED: u16 = 1 << 5;
+/// A write-stall timer entry exists.
+const STALL_ARMED: u16 = 1 << 6;
+/// A header timer entry exists.
+const HEADER_ARMED: u16 = 1 << 7;
+/// The connection is in the reactor's revisit list.
+const QUEUED: u16 = 1 << 8;
+
+/// What the reactor should do with a connection after handling it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Keep it.
+    Open,
+    /// Remove it from the slab and close the socket.
+    Close(CloseReason),
+}
+
+/// Per-loop settings and shared scratch state a connection needs while handling an event.
+pub struct ConnCtx<'a> {
+    /// To change a connection's interest.
+    pub registry: &'a Registry,
+    /// The loop's cached clock.
+    pub now: Millis,
+    /// Counters.
+    pub stats: &'a mut Stats,
+    /// Timer heap.
+    pub timers: &'a mut Timers,
+    /// Connections to revisit on the next turn without waiting for an event.
+    pub revisit: &'a mut Vec<Token>,
+    /// Read buffer shared by every connection of the loop.
+    pub scratch: &'a mut [u8],
+    /// Free output buffers.
+    pub pool: &'a mut BufPool,
+    /// Limits and timeouts.
+    pub limits: &'a ConnLimits,
+    /// Protocol-level context (HTTP date, stats, limits, response staging buffer).
+    pub proto: ProtocolCtx<'a>,
+}
+
+/// Connection limits and timeouts in loop units.
+#[derive(Debug, Clone)]
+pub struct ConnLimits {
+    /// Output bytes owed before reading stops (`--max-output`).
+    pub max_output: usize,
+    /// Bytes read per connection per turn (`--read-budget`).
+    pub read_budget: usize,
+    /// `--idle-timeout` in ms, 0 = off.
+    pub idle_ms: Millis,
+    /// `--write-timeout` in ms, 0 = off.
+    pub write_stall_ms: Millis,
+    /// `--header-timeout` in ms, 0 = off.
+    pub header_ms: Millis,
+    /// How long a lingering close waits for the peer's FIN.
+    pub linger_ms: Millis,
+}
+
+/// One TCP connection in the slab.
+#[derive(Debug)]
+pub struct Connection {
+    stream: TcpStream,
+    generation: u32,
+    flags: u16,
+    /// Why we are closing, once a graceful close (flush, then linger) has begun.
+    closing_reason: CloseReason,
+    protocol: Protocol,
+    out: OutBuf,
+    last_active: Millis,
+    /// When the output reached the cap, or [`NEVER`].
+    stalled_since: Millis,
+    /// When the current HTTP request head started, or [`NEVER`].
+    header_since: Millis,
+}
+
+impl Connection {
+    /// A freshly accepted connection.
+    pub fn new(stream: TcpStream, generation: u32, protocol: Protocol, now: Millis) -> Self {
+        Self {
+            stream,
+            generation,
+            flags: 0,
+            closing_reason: CloseReason::PeerClosed,
+            protocol,
+            out: OutBuf::new(),
+            last_active: now,
+            stalled_since: NEVER,
+            header_since: NEVER,
+        }
+    }
+
+    /// The generation stamped into this connection's token.
+    pub fn generation(&self) -> u32 {
+        self.generation
+    }
+
+    /// The socket, for registration.
+    pub fn stream_mut(&mut self) -> &mut TcpStream {
+        &mut self.stream
+    }
+
+    /// Bytes queued for the peer.
+    pub fn pending_output(&self) -> usize {
+        self.out.len()
+    }
+
+    /// Hands the output storage back to the pool before the connection is dropped.
+    pub fn recycle(&mut self, pool: &mut BufPool) {
+        if let Some(buf) = self.out.take_storage() {
+            pool.give(buf);
+        }
+    }
+
+    /// Arms the idle timer for a new connection.
+    pub fn start(&mut self, token: Token, ctx: &mut ConnCtx<'_>) {
+        self.arm_idle(token, ctx);
+    }
+
+    fn has(&self, flag: u16) -> bool {
+        self.flags & flag != 0
+    }
+
+    // ----- events -------------------------------------------------------------------------
+
+    /// The socket became readable (or the peer closed: `peer_fin` is mio's `is_read_closed`).
+    pub fn on_readable(&mut self, token: Token, peer_fin: bool, ctx: &mut ConnCtx<'_>) -> Flow {
+        if self.has(LINGERING) {
+            return self.discard_input(ctx);
+        }
+        self.pump(token, peer_fin, ctx)
+    }
+
+    /// The socket became writable: flush what is queued, then resume reading if it was
+    /// paused by backpressure.
+    pub fn on_writable(&mut self, token: Token, ctx: &mut ConnCtx<'_>) -> Flow {
+        if let Err(e) = self.flush(ctx) {
+            return Flow::Close(close_reason_for(&e));
+        }
+        self.after_output_change(token, ctx)
+    }
+
+    /// Revisit without an event: reading was paused by the budget or the output cap.
+    pub fn resume(&mut self, token: Token, ctx: &mut ConnCtx<'_>) -> Flow {
+        self.flags &= !QUEUED;
+        if self.has(LINGERING) {
+            return self.discard_input(ctx);
+        }
+        if !self.has(READ_PENDING) && !self.protocol.wants_resume() {
+            return Flow::Open;
+        }
+        self.pump(token, false, ctx)
+    }
+
+    /// A timer entry for this connection fired.
+    pub fn on_timer(&mut self, kind: TimerKind, token: Token, ctx: &mut ConnCtx<'_>) -> Flow {
+        match kind {
+            TimerKind::Idle => self.check_idle(token, ctx),
+            TimerKind::WriteStall => self.check_stall(token, ctx),
+            TimerKind::Header => self.check_header(token, ctx),
+            TimerKind::Linger => match self.has(LINGERING) {
+                true => Flow::Close(self.closing_reason),
+                false => Flow::Open,
+            },
+        }
+    }
+
+    /// Graceful shutdown: stop reading, flush what is owed, then close.
+    pub fn begin_shutdown(&mut self, token: Token, ctx: &mut ConnCtx<'_>) -> Flow {
+        if self.has(LINGERING) {
+            return Flow::Open;
+        }
+        self.close_after_flush(CloseReason::Shutdown);
+        self.after_output_change(token, ctx)
+    }
+
+    // ----- reading ------------------------------------------------------------------------
+
+    /// Reads and handles input until the socket is drained, the budget is spent, the output
+    /// cap is reached, or the connection must close.
+    fn pump(&mut self, token: Token, peer_fin: bool, ctx: &mut ConnCtx<'_>) -> Flow {
+        // Input the protocol held back while output was at the cap comes before new bytes.
+        if self.protocol.wants_resume() {
+            if let Some(flow) = self.continue_buffered(token, ctx) {
+                return flow;
+            }
+        }
+        if self.has(PEER_CLOSED | CLOSE_AFTER_FLUSH) {
+            return self.after_output_change(token, ctx);
+        }
+        let mut budget = ctx.limits.read_budget;
+        loop {
+            if self.out.is_full(ctx.limits.max_output) {
+                self.flags |= READ_PENDING;
+                self.note_stall(token, ctx);
+                return Flow::Open;
+            }
+            if budget == 0 {
+                self.flags |= READ_PENDING;
+                self.queue_revisit(token, ctx);
+                return Flow::Open;
+            }
+            let want = budget.min(ctx.scratch.len());
+            match self.stream.read(&mut ctx.scratch[..want]) {
+                Ok(0) => {
+                    self.flags = (self.flags | PEER_CLOSED) & !READ_PENDING;
+                    self.protocol.on_peer_closed();
+                    return self.after_output_change(token, ctx);
+                }
+                Ok(n) => {
+                    budget -= n;
+                    ctx.stats.tcp_bytes_in += n as u64;
+                    self.last_active = ctx.now;
+                    if let Some(flow) = self.handle_input(n, token, ctx) {
+                        return flow;
+                    }
+                    // On Linux, a read that returns less than asked means the receive queue
+                    // was emptied; any byte (or FIN) arriving later raises a new edge. So the
+                    // next read could only return WouldBlock: skip it, unless the event already
+                    // announced a FIN we have yet to read.
+                    if n < want && !peer_fin {
+                        self.flags &= !READ_PENDING;
+                        return Flow::Open;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.flags &= !READ_PENDING;
+                    return Flow::Open;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Flow::Close(close_reason_for(&e)),
+            }
+        }
+    }
+
+    /// Gives `scratch[..n]` to the protocol and sends what it answers. `Some(flow)` ends the
+    /// pump (close, or stop reading).
+    fn handle_input(&mut self, n: usize, token: Token, ctx: &mut ConnCtx<'_>) -> Option<Flow> {
+        let budget = ctx.limits.max_output.saturating_sub(self.out.len());
+        let reaction = self
+            .protocol
+            .on_input(&ctx.scratch[..n], &mut ctx.proto, ctx.stats, budget);
+        self.apply(reaction, token, ctx)
+    }
+
+    /// Lets the protocol continue with input it buffered earlier.
+    fn continue_buffered(&mut self, token: Token, ctx: &mut ConnCtx<'_>) -> Option<Flow> {
+        let budget = ctx.limits.max_output.saturating_sub(self.out.len());
+        let reaction = self.protocol.resume(&mut ctx.proto, ctx.stats, budget);
+        self.apply(reaction, token, ctx)
+    }
+
+    /// Sends a protocol's output and acts on its decision.
+    fn apply(&mut self, reaction: Reaction, token: Token, ctx: &mut ConnCtx<'_>) -> Option<Flow> {
+        let Reaction {
+            output,
+            close,
+            paused,
+            awaiting_headers,
+        } = reaction;
+        let output = match output {
+            Output::Input(n) => &ctx.scratch[..n],
+            Output::Staged => ctx.proto.staged(),
+        };
+        if let Err(e) = send(&mut self.stream, &mut self.out, output, ctx.stats, ctx.pool) {
+            return Some(Flow::Close(close_reason_for(&e)));
+        }
+        ctx.proto.clear_staged();
+        self.track_header_timer(awaiting_headers, token, ctx);
+        if let Some(reason) = close {
+            self.close_after_flush(reason);
+            return Some(self.after_output_change(token, ctx));
+        }
+        if !self.out.is_empty() {
+            if let Err(e) = self.set_write_interest(true, token, ctx.registry) {
+                return Some(Flow::Close(close_reason_for(&e)));
+            }
+        }
+        if paused {
+            // The protocol holds unprocessed input until output drains.
+            self.flags |= READ_PENDING;
+            if self.out.is_full(ctx.limits.max_output) {
+                self.note_stall(token, ctx);
+            } else {
+                self.queue_revisit(token, ctx);
+            }
+            return Some(Flow::Open);
+        }
+        None
+    }
+
+    /// Reads and drops input while lingering; the peer's FIN (or an error) ends the linger.
+    fn discard_input(&mut self, ctx: &mut ConnCtx<'_>) -> Flow {
+        loop {
+            match self.stream.read(ctx.scratch) {
+                Ok(0) => return Flow::Close(self.closing_reason),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Flow::Open,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return Flow::Close(self.closing_reason),
+            }
+        }
+    }
+
+    // ----- writing ------------------------------------------------------------------------
+
+    /// Writes queued output until it is gone or the socket is full.
+    fn flush(&mut self, ctx: &mut ConnCtx<'_>) -> io::Result<()> {
+        while !self.out.is_empty() {
+            let pending = self.out.pending();
+            match self.stream.write(pending) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    let partial = n < pending.len();
+                    self.out.consume(n);
+                    ctx.stats.tcp_bytes_out += n as u64;
+                    self.last_active = ctx.now;
+                    // A short write means the send buffer is full: another write could only
+                    // return WouldBlock, so wait for the WRITABLE edge instead.
+                    if partial {
+                        return Ok(());
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// After output was written or queued: settle interest, stall tracking, resumed reading,
+    /// and a pending close.
+    fn after_output_change(&mut self, token: Token, ctx: &mut ConnCtx<'_>) -> Flow {
+        if self.out.is_empty() {
+            self.recycle(ctx.pool);
+            if let Err(e) = self.set_write_interest(false, token, ctx.registry) {
+                return Flow::Close(close_reason_for(&e));
+            }
+        }
+        if !self.out.is_full(ctx.limits.max_output) {
+            self.stalled_since = NEVER;
+            let more_input = self.has(READ_PENDING) || self.protocol.wants_resume();
+            if more_input && !self.has(CLOSE_AFTER_FLUSH | LINGERING) {
+                self.queue_revisit(token, ctx);
+            }
+        }
+        if !self.out.is_empty() {
+            return Flow::Open;
+        }
+        if self.has(CLOSE_AFTER_FLUSH) {
+            return self.begin_linger(token, ctx);
+        }
+        if self.has(PEER_CLOSED) && !self.protocol.wants_resume() {
+            return Flow::Close(CloseReason::PeerClosed);
+        }
+        Flow::Open
+    }
+
+    fn close_after_flush(&mut self, reason: CloseReason) {
+        if !self.has(CLOSE_AFTER_FLUSH) {
+            self.flags |= CLOSE_AFTER_FLUSH;
+            self.closing_reason = reason;
+        }
+    }
+
+    /// Everything owed was sent: shut our write side (the peer sees EOF after the last byte)
+    /// and wait briefly for the peer's FIN before closing. Closing at once while unread input
+    /// sits in our receive queue would make the kernel send RST, which can destroy the
+    /// response before the peer reads it.
+    fn begin_linger(&mut self, token: Token, ctx: &mut ConnCtx<'_>) -> Flow {
+        if self.has(PEER_CLOSED) {
+            return Flow::Close(self.closing_reason);
+        }
+        if self.has(LINGERING) {
+            return Flow::Open;
+        }
+        if self.stream.shutdown(Shutdown::Write).is_err() {
+            return Flow::Close(self.closing_reason);
+        }
+        self.flags |= LINGERING;
+        ctx.timers
+            .schedule(ctx.now + ctx.limits.linger_ms, TimerKind::Linger, token);
+        self.discard_input(ctx)
+    }
+
+    fn set_write_interest(
+        &mut self,
+        want: bool,
+        token: Token,
+        registry: &Registry,
+    ) -> io::Result<()> {
+        if want == self.has(WANT_WRITE) {
+            return Ok(());
+        }
+        let interest = if want {
+            Interest::READABLE | Interest::WRITABLE
+        } else {
+            Interest::READABLE
+        };
+        registry.reregister(&mut self.stream, token, interest)?;
+        self.flags ^= WANT_WRITE;
+        Ok(())
+    }
+
+    fn queue_revisit(&mut self, token: Token, ctx: &mut ConnCtx<'_>) {
+        if !self.has(QUEUED) {
+            self.flags |= QUEUED;
+            ctx.revisit.push(token);
+        }
+    }
+
+    // ----- timers -------------------------------------------------------------------------
+
+    fn arm_idle(&mut self, token: Token, ctx: &mut ConnCtx<'_>) {
+        if ctx.limits.idle_ms > 0 && !self.has(IDLE_ARMED) {
+            self.flags |= IDLE_ARMED;
+            let deadline = self.last_active + ctx.limits.idle_ms;
+            ctx.timers.schedule(deadline, TimerKind::Idle, token);
+        }
+    }
+
+    fn check_idle(&mut self, token: Token, ctx: &mut ConnCtx<'_>) -> Flow {
+        self.flags &= !IDLE_ARMED;
+        // Output stuck at the cap is the write timeout's business, not idleness.
+        let idle_for = ctx.now.saturating_sub(self.last_active);
+        if idle_for >= ctx.limits.idle_ms && self.stalled_since == NEVER {
+            return Flow::Close(CloseReason::IdleTimeout);
+        }
+        self.arm_idle(token, ctx);
+        Flow::Open
+    }
+
+    fn note_stall(&mut self, token: Token, ctx: &mut ConnCtx<'_>) {
+        if self.stalled_since == NEVER {
+            self.stalled_since = ctx.now;
+        }
+        if ctx.limits.write_stall_ms > 0 && !self.has(STALL_ARMED) {
+            self.flags |= STALL_ARMED;
+            let deadline = self.stalled_since + ctx.limits.write_stall_ms;
+            ctx.timers.schedule(deadline, TimerKind::WriteStall, token);
+        }
+    }
+
+    fn check_stall(&mut self, token: Token, ctx: &mut ConnCtx<'_>) -> Flow {
+        self.flags &= !STALL_ARMED;
+        if self.stalled_since == NEVER {
+            return Flow::Open;
+        }
+        if ctx.now - self.stalled_since >= ctx.limits.write_stall_ms {
+            return Flow::Close(CloseReason::WriteTimeout);
+        }
+        self.note_stall(token, ctx);
+        Flow::Open
+    }
+
+    fn track_header_timer(&mut self, awaiting: bool, token: Token, ctx: &mut ConnCtx<'_>) {
+        if !awaiting {
+            self.header_since = NEVER;
+            return;
+        }
+        if self.header_since == NEVER {
+            self.header_since = ctx.now;
+        }
+        if ctx.limits.header_ms > 0 && !self.has(HEADER_ARMED) {
+            self.flags |= HEADER_ARMED;
+            let deadline = self.header_since + ctx.limits.header_ms;
+            ctx.timers.schedule(deadline, TimerKind::Header, token);
+        }
+    }
+
+    fn check_header(&mut self, token: Token, ctx: &mut ConnCtx<'_>) -> Flow {
+        self.flags &= !HEADER_ARMED;
+        if self.header_since == NEVER || self.has(CLOSE_AFTER_FLUSH | LINGERING) {
+            return Flow::Open;
+        }
+        if ctx.now - self.header_since < ctx.limits.header_ms {
+            self.track_header_timer(true, token, ctx);
+            return Flow::Open;
+        }
+        let reaction = self.protocol.on_header_timeout(&mut ctx.proto, ctx.stats);
+        match self.apply(reaction, token, ctx) {
+            Some(flow) => flow,
+            None => Flow::Open,
+        }
+    }
+}
+
+/// Writes `data` behind anything already queued: straight to the socket when nothing is
+/// queued (the common case: no copy), and queues whatever the kernel does not take.
+fn send(
+    stream: &mut TcpStream,
+    out: &mut OutBuf,
+    data: &[u8],
+    stats: &mut Stats,
+    pool: &mut BufPool,
+) -> io::Result<()> {
+    if data.is_empty() {
+        return Ok(());
+    }
+    if !out.is_empty() {
+        // Bytes are already waiting for WRITABLE: the socket is full, and order matters.
+        out.push(data);
+        return Ok(());
+    }
+    let mut written = 0;
+    while written < data.len() {
+        match stream.write(&data[written..]) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => {
+                written += n;
+                stats.tcp_bytes_out += n as u64;
+                if written < data.len() {
+                    // Short write: the send buffer is full (see `Connection::flush`).
+                    break;
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let rest = &data[written..];
+    out.push_with_storage(rest, || pool.take(rest.len().max(16 * 1024)));
+    Ok(())
+}
+
+/// Maps a socket error to the reason reported in the stats.
+pub fn close_reason_for(e: &io::Error) -> CloseReason {
+    match e.kind() {
+        io::ErrorKind::ConnectionReset
+        | io::ErrorKind::BrokenPipe
+        | io::ErrorKind::ConnectionAborted => CloseReason::Reset,
+        _ => CloseReason::Error,
+    }
+}

@@ -1,0 +1,142 @@
+//! Opening the listening sockets: backlog, SO_REUSEPORT for multi-reactor mode, IPv6.
+//!
+//! `socket2` sets what `std`/`mio` cannot: the listen backlog (mio's default is 128, too small
+//! for a connection storm) and SO_REUSEPORT, which lets every reactor thread own a listener on
+//! the same port while the kernel spreads connections over them.
+
+use std::io;
+use std::net::SocketAddr;
+
+use socket2::{Domain, Protocol, Socket, Type};
+
+/// A socket that could not be opened, with what and where.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot bind {proto} {addr}: {source}")]
+pub struct BindError {
+    /// `tcp`, `udp` or `http`.
+    pub proto: &'static str,
+    /// The address asked for.
+    pub addr: SocketAddr,
+    /// The OS error.
+    #[source]
+    pub source: io::Error,
+}
+
+/// Opens a nonblocking TCP listener on `addr`.
+pub fn bind_tcp(
+    proto: &'static str,
+    addr: SocketAddr,
+    backlog: i32,
+    reuse_port: bool,
+) -> Result<mio::net::TcpListener, BindError> {
+    let open = || -> io::Result<mio::net::TcpListener> {
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+        socket.set_reuse_address(true)?;
+        if reuse_port {
+            socket.set_reuse_port(true)?;
+        }
+        socket.set_nonblocking(true)?;
+        socket.bind(&addr.into())?;
+        socket.listen(backlog)?;
+        Ok(mio::net::TcpListener::from_std(socket.into()))
+    };
+    open().map_err(|source| BindError {
+        proto,
+        addr,
+        source,
+    })
+}
+
+/// Opens a nonblocking UDP socket on `addr`.
+pub fn bind_udp(addr: SocketAddr, reuse_port: bool) -> Result<mio::net::UdpSocket, BindError> {
+    let open = || -> io::Result<mio::net::UdpSocket> {
+        let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
+        if reuse_port {
+            socket.set_reuse_port(true)?;
+        }
+        socket.set_nonblocking(true)?;
+        socket.bind(&addr.into())?;
+        Ok(mio::net::UdpSocket::from_std(socket.into()))
+    };
+    open().map_err(|source| BindError {
+        proto: "udp",
+        addr,
+        source,
+    })
+}
+
+/// The sockets one reactor serves.
+#[derive(Debug, Default)]
+pub struct ReactorSockets {
+    /// TCP echo listener.
+    pub tcp: Option<mio::net::TcpListener>,
+    /// UDP echo socket.
+    pub udp: Option<mio::net::UdpSocket>,
+    /// HTTP listener.
+    pub http: Option<mio::net::TcpListener>,
+}
+
+/// The addresses actually bound (port 0 resolved), for the `listening` lines.
+#[derive(Debug, Default, Clone)]
+pub struct BoundAddrs {
+    /// TCP echo.
+    pub tcp: Option<SocketAddr>,
+    /// UDP echo.
+    pub udp: Option<SocketAddr>,
+    /// HTTP.
+    pub http: Option<SocketAddr>,
+}
+
+/// Binds one set of sockets per reactor thread. With more than one thread every socket is
+/// opened with SO_REUSEPORT; a port of 0 is resolved by the first bind and reused by the others,
+/// so all threads share one port per protocol.
+pub fn bind_all(
+    plan: &crate::config::ListenPlan,
+    threads: usize,
+    backlog: i32,
+) -> Result<(Vec<ReactorSockets>, BoundAddrs), BindError> {
+    let reuse_port = threads > 1;
+    let mut sets: Vec<ReactorSockets> = (0..threads).map(|_| ReactorSockets::default()).collect();
+    let mut bound = BoundAddrs::default();
+    if let Some(mut addr) = plan.tcp {
+        for set in &mut sets {
+            let listener = bind_tcp("tcp", addr, backlog, reuse_port)?;
+            addr = local_addr(&listener, "tcp", addr)?;
+            set.tcp = Some(listener);
+        }
+        bound.tcp = Some(addr);
+    }
+    if let Some(mut addr) = plan.http {
+        for set in &mut sets {
+            let listener = bind_tcp("http", addr, backlog, reuse_port)?;
+            addr = local_addr(&listener, "http", addr)?;
+            set.http = Some(listener);
+        }
+        bound.http = Some(addr);
+    }
+    if let Some(mut addr) = plan.udp {
+        for set in &mut sets {
+            let socket = bind_udp(addr, reuse_port)?;
+            addr = socket.local_addr().map_err(|source| BindError {
+                proto: "udp",
+                addr,
+                source,
+            })?;
+            set.udp = Some(socket);
+        }
+        bound.udp = Some(addr);
+    }
+    Ok((sets, bound))
+}
+
+fn local_addr(
+    listener: &mio::net::TcpListener,
+    proto: &'static str,
+    asked: SocketAddr,
+) -> Result<SocketAddr, BindError> {
+    listener.local_addr().map_err(|source| BindError {
+        proto,
+        addr: asked,
+        source,
+    })
+}

@@ -1,0 +1,182 @@
+//! The bridge between a connection and the sans-IO protocol code in `reactor-proto`.
+//!
+//! A connection speaks either TCP echo or HTTP/1.1. Both are driven the same way: input bytes
+//! go in, and a [`Reaction`] comes back saying what to send and whether to close. Echo's answer
+//! is the input itself, so its bytes are written straight from the read buffer with no copy;
+//! HTTP's responses are staged in one per-loop buffer (pipelined responses batched into one
+//! write).
+
+use reactor_proto::http::{DateCache, HttpEnv, HttpLimits, HttpSession, StatsSource, Step};
+
+use crate::stats::{CloseReason, Stats};
+
+/// The protocol state of one connection.
+#[derive(Debug)]
+pub enum Protocol {
+    /// TCP echo: stateless.
+    Echo,
+    /// HTTP/1.1: 32 bytes, no heap while idle.
+    Http(HttpSession),
+}
+
+/// Where a reaction's output bytes are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// The first `n` bytes of the read buffer (echo).
+    Input(usize),
+    /// The staging buffer in [`ProtocolCtx`].
+    Staged,
+}
+
+/// What the connection must do after the protocol saw input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reaction {
+    /// Bytes to send.
+    pub output: Output,
+    /// Close once the output is flushed, for this reason.
+    pub close: Option<CloseReason>,
+    /// Stop reading: the protocol holds input it will process after output drains.
+    pub paused: bool,
+    /// A request head has started but is incomplete (the header timeout runs meanwhile).
+    pub awaiting_headers: bool,
+}
+
+/// Loop-wide state the protocols share: the HTTP date, limits and the response staging buffer.
+pub struct ProtocolCtx<'a> {
+    /// Responses are built here, then written by the connection.
+    pub staged: &'a mut Vec<u8>,
+    /// The cached `Date` header.
+    pub date: &'a DateCache,
+    /// HTTP request limits.
+    pub http_limits: &'a HttpLimits,
+}
+
+impl ProtocolCtx<'_> {
+    /// The staged response bytes.
+    pub fn staged(&self) -> &[u8] {
+        self.staged
+    }
+
+    /// Empties the staging buffer (keeping its storage) once its bytes were sent or queued.
+    pub fn clear_staged(&mut self) {
+        self.staged.clear();
+    }
+}
+
+/// `GET /stats` is answered with this reactor's counters.
+struct StatsJson<'a>(&'a Stats);
+
+impl StatsSource for StatsJson<'_> {
+    fn write_stats_json(&self, out: &mut Vec<u8>) {
+        // Serialising a JSON value into a Vec cannot fail.
+        let _ = serde_json::to_writer(out, &self.0.to_json());
+    }
+}
+
+impl Protocol {
+    /// Handles `input`; `out_budget` bounds the output produced by this call.
+    pub fn on_input(
+        &mut self,
+        input: &[u8],
+        ctx: &mut ProtocolCtx<'_>,
+        stats: &Stats,
+        out_budget: usize,
+    ) -> Reaction {
+        match self {
+            Protocol::Echo => Reaction {
+                output: Output::Input(input.len()),
+                close: None,
+                paused: false,
+                awaiting_headers: false,
+            },
+            Protocol::Http(session) => {
+                let stats = StatsJson(stats);
+                let env = http_env(ctx.date, ctx.http_limits, &stats);
+                let step = session.on_input(input, ctx.staged, &env, out_budget);
+                http_reaction(session, step)
+            }
+        }
+    }
+
+    /// Continues with input held back by an earlier pause.
+    pub fn resume(
+        &mut self,
+        ctx: &mut ProtocolCtx<'_>,
+        stats: &Stats,
+        out_budget: usize,
+    ) -> Reaction {
+        match self {
+            Protocol::Echo => idle_reaction(),
+            Protocol::Http(session) => {
+                let stats = StatsJson(stats);
+                let env = http_env(ctx.date, ctx.http_limits, &stats);
+                let step = session.resume(ctx.staged, &env, out_budget);
+                http_reaction(session, step)
+            }
+        }
+    }
+
+    /// Whether the protocol has input to process without reading more (after a pause).
+    pub fn wants_resume(&self) -> bool {
+        match self {
+            Protocol::Echo => false,
+            Protocol::Http(session) => session.is_paused(),
+        }
+    }
+
+    /// The peer sent FIN. HTTP abandons an unfinished request, but still answers complete
+    /// requests held back by a pause (see [`wants_resume`](Self::wants_resume)).
+    pub fn on_peer_closed(&mut self) {
+        if let Protocol::Http(session) = self {
+            session.on_peer_closed();
+        }
+    }
+
+    /// The header timeout fired: HTTP answers 408 and closes.
+    pub fn on_header_timeout(&mut self, ctx: &mut ProtocolCtx<'_>, stats: &Stats) -> Reaction {
+        match self {
+            Protocol::Echo => idle_reaction(),
+            Protocol::Http(session) => {
+                let stats = StatsJson(stats);
+                let env = http_env(ctx.date, ctx.http_limits, &stats);
+                session.on_header_timeout(ctx.staged, &env);
+                Reaction {
+                    output: Output::Staged,
+                    close: Some(CloseReason::HeaderTimeout),
+                    paused: false,
+                    awaiting_headers: false,
+                }
+            }
+        }
+    }
+}
+
+fn http_env<'a>(
+    date: &'a DateCache,
+    limits: &'a HttpLimits,
+    stats: &'a StatsJson<'_>,
+) -> HttpEnv<'a> {
+    HttpEnv {
+        date,
+        stats,
+        limits,
+    }
+}
+
+fn idle_reaction() -> Reaction {
+    Reaction {
+        output: Output::Staged,
+        close: None,
+        paused: false,
+        awaiting_headers: false,
+    }
+}
+
+fn http_reaction(session: &HttpSession, step: Step) -> Reaction {
+    Reaction {
+        output: Output::Staged,
+        close: (step == Step::CloseAfterFlush).then_some(CloseReason::Protocol),
+        paused: step == Step::Paused,
+        awaiting_headers: session.awaiting_headers(),
+    }
+}

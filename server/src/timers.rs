@@ -1,0 +1,184 @@
+//! Timers of the poll loop: a cached clock and a min-heap of deadlines.
+//!
+//! Like Redis's `ae.c`, the loop sleeps in `poll` until the earliest deadline and fires what is
+//! due on waking; there are no timer threads. Timers are *lazy*: activity never touches the
+//! heap. A connection records when it was last active (a plain integer store), and when its
+//! idle timer fires the loop compares that with the clock: either the connection really is
+//! idle, or the timer is pushed again for the new deadline. So each connection has at most one
+//! entry per timer kind, the hot path pays nothing, and no event ever scans every connection.
+//!
+//! Entries name a connection by its full token (slab key plus generation), so an entry that
+//! outlives its connection can never fire on a newer connection that reuses the slot.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::time::{Duration, Instant};
+
+use mio::Token;
+
+/// Milliseconds since the reactor started.
+pub type Millis = u64;
+
+/// The loop's clock, read once per wake-up (as nginx caches its time) so the many
+/// timestamps taken while handling one batch of events cost nothing.
+#[derive(Debug)]
+pub struct Clock {
+    start: Instant,
+    now: Millis,
+}
+
+impl Clock {
+    /// A clock starting at zero now.
+    pub fn new() -> Self {
+        Self {
+            start: Instant::now(),
+            now: 0,
+        }
+    }
+
+    /// Reads the system clock; call once per loop iteration.
+    pub fn update(&mut self) -> Millis {
+        self.now = duration_to_millis(self.start.elapsed());
+        self.now
+    }
+
+    /// The time of the last [`update`](Self::update).
+    pub fn now(&self) -> Millis {
+        self.now
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Whole milliseconds in `d`, rounded up so a non-zero duration never becomes zero.
+pub fn duration_to_millis(d: Duration) -> Millis {
+    let ms = d.as_millis();
+    let rounded = if d.as_nanos().is_multiple_of(1_000_000) {
+        ms
+    } else {
+        ms + 1
+    };
+    u64::try_from(rounded).unwrap_or(u64::MAX)
+}
+
+/// What a timer entry is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum TimerKind {
+    /// `--idle-timeout`: no traffic for too long.
+    Idle,
+    /// `--write-timeout`: output stuck at the cap for too long.
+    WriteStall,
+    /// `--header-timeout`: HTTP request headers started but not finished.
+    Header,
+    /// Lingering close: waiting for the peer's FIN after we shut down our side.
+    Linger,
+}
+
+/// One pending deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TimerEntry {
+    /// When it fires.
+    pub deadline: Millis,
+    /// Which timer.
+    pub kind: TimerKind,
+    /// Whose timer (a connection's full token).
+    pub token: usize,
+}
+
+/// Pending deadlines, earliest first.
+#[derive(Debug, Default)]
+pub struct Timers {
+    heap: BinaryHeap<Reverse<TimerEntry>>,
+}
+
+impl Timers {
+    /// No timers.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Schedules `kind` for `token` at `deadline`.
+    pub fn schedule(&mut self, deadline: Millis, kind: TimerKind, token: Token) {
+        self.heap.push(Reverse(TimerEntry {
+            deadline,
+            kind,
+            token: token.0,
+        }));
+    }
+
+    /// The earliest deadline, if any.
+    pub fn next_deadline(&self) -> Option<Millis> {
+        self.heap.peek().map(|Reverse(e)| e.deadline)
+    }
+
+    /// Removes and returns one entry due at `now`, earliest first.
+    pub fn pop_due(&mut self, now: Millis) -> Option<TimerEntry> {
+        match self.heap.peek() {
+            Some(Reverse(e)) if e.deadline <= now => self.heap.pop().map(|Reverse(e)| e),
+            _ => None,
+        }
+    }
+
+    /// Number of pending entries.
+    pub fn len(&self) -> usize {
+        self.heap.len()
+    }
+
+    /// Whether no entry is pending.
+    pub fn is_empty(&self) -> bool {
+        self.heap.is_empty()
+    }
+}
+
+/// How long `poll` may sleep: until the earliest of `deadlines`, or forever if none.
+pub fn poll_timeout(
+    now: Millis,
+    deadlines: impl IntoIterator<Item = Option<Millis>>,
+) -> Option<Duration> {
+    deadlines
+        .into_iter()
+        .flatten()
+        .min()
+        .map(|d| Duration::from_millis(d.saturating_sub(now)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_pop_in_deadline_order_only_when_due() {
+        let mut t = Timers::new();
+        t.schedule(30, TimerKind::Idle, Token(1));
+        t.schedule(10, TimerKind::Header, Token(2));
+        t.schedule(20, TimerKind::WriteStall, Token(3));
+        assert_eq!(t.next_deadline(), Some(10));
+        assert!(t.pop_due(9).is_none());
+        let due: Vec<usize> = std::iter::from_fn(|| t.pop_due(25))
+            .map(|e| e.token)
+            .collect();
+        assert_eq!(due, vec![2, 3]);
+        assert_eq!(t.len(), 1);
+    }
+
+    #[test]
+    fn poll_timeout_is_time_to_earliest_deadline() {
+        assert_eq!(poll_timeout(100, [None, None]), None);
+        assert_eq!(
+            poll_timeout(100, [Some(150), None, Some(120)]),
+            Some(Duration::from_millis(20))
+        );
+        assert_eq!(poll_timeout(100, [Some(50)]), Some(Duration::ZERO));
+    }
+
+    #[test]
+    fn durations_round_up_to_whole_millis() {
+        assert_eq!(duration_to_millis(Duration::from_micros(1)), 1);
+        assert_eq!(duration_to_millis(Duration::from_millis(7)), 7);
+        assert_eq!(duration_to_millis(Duration::ZERO), 0);
+    }
+}
