@@ -1,1 +1,269 @@
-fn main() {}
+//! `reactor-loadgen`: a load generator for TCP echo, UDP echo and HTTP/1.1 servers whose
+//! latency numbers can be trusted.
+//!
+//! # Design
+//! - **Threads own everything.** `-t` threads each run one `mio` poll loop over their own
+//!   connections ([`worker`]) and record into their own HdrHistograms ([`stats`]); once a second
+//!   each moves its interval's recorder to the collector ([`run`]) over a channel. No locks or
+//!   shared counters on the hot path; histograms are combined only by adding counts.
+//! - **Sans-IO protocols.** Request encoding, response framing and byte-for-byte verification
+//!   live in [`workload`] (TCP echo, UDP echo, HTTP/1.1) and are unit-tested without sockets.
+//! - **Honest time.** One monotonic nanosecond clock ([`clock`]). In open loop every request has
+//!   an intended send time on an absolute schedule ([`schedule`]); the loop waits for it with a
+//!   `timerfd` and a short spin, never a millisecond timer. Latency is measured from the intended
+//!   time (coordinated omission corrected), beside service time (from the actual send) and send
+//!   lag. A timed-out request is counted and its latency recorded, never dropped.
+//! - **Self-check.** The generator measures its own lateness and CPU use and marks a run invalid
+//!   when it, rather than the server, was the bottleneck ([`report`]).
+//! - **Outputs.** Human summary and versioned JSON ([`report`]), standard HdrHistogram interval
+//!   logs and their merge ([`hdrlog`]), the `--find-max` search ([`findmax`]).
+
+mod cli;
+mod clock;
+mod findmax;
+mod hdrlog;
+mod report;
+mod run;
+mod schedule;
+mod stats;
+mod worker;
+mod workload;
+
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use serde_json::{json, Value};
+
+use cli::{Cli, Command, MergeArgs, RunArgs};
+use run::{HttpOptions, RunConfig, RunResult, Workload};
+
+/// Exit status: the target could not be reached or the run could not be made.
+const EXIT_FAILED: u8 = 1;
+/// Exit status: a response differed from what was sent.
+const EXIT_VERIFY: u8 = 3;
+/// Exit status: the error rate passed --max-error-rate.
+const EXIT_ERROR_RATE: u8 = 4;
+/// Exit status: the self-check marked the run invalid and --strict was given.
+const EXIT_INVALID: u8 = 5;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Tcp(args) => load(Workload::Tcp, args, HttpOptions::default()),
+        Command::Udp(args) => load(Workload::Udp, args, HttpOptions::default()),
+        Command::Http(h) => {
+            let opts = HttpOptions {
+                method: h.method,
+                headers: h.headers,
+                body: h.body,
+            };
+            load(Workload::Http, h.run, opts)
+        }
+        Command::Merge(m) => merge(&m).map(|()| Ok(())),
+    };
+    match outcome {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err((code, reason))) => {
+            eprintln!("reactor-loadgen: {reason}");
+            ExitCode::from(code)
+        }
+        Err(e) => {
+            eprintln!("reactor-loadgen: {e:#}");
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
+/// A failed check: exit status and one-line reason.
+type Failure = (u8, String);
+
+fn config_from(workload: Workload, a: &RunArgs, http: HttpOptions) -> Result<RunConfig> {
+    if a.connections == 0 || a.threads == 0 || a.pipeline == 0 {
+        anyhow::bail!("--connections, --threads and --pipeline must be at least 1");
+    }
+    if a.rate.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
+        anyhow::bail!("--rate must be a positive number");
+    }
+    if workload == Workload::Udp && a.size.min < 8 {
+        anyhow::bail!("udp --size must be at least 8 bytes (the sequence number)");
+    }
+    if workload == Workload::Udp && a.size.max > 65_507 {
+        anyhow::bail!("udp --size must fit in one datagram (at most 65507 bytes)");
+    }
+    let duration = match (a.duration, a.requests) {
+        (Some(d), _) => Some(d.into()),
+        (None, Some(_)) => None,
+        (None, None) => Some(Duration::from_secs(if a.find_max { 5 } else { 10 })),
+    };
+    Ok(RunConfig {
+        workload,
+        target: a.target.clone(),
+        connections: a.connections,
+        threads: a.threads.min(a.connections),
+        pipeline: a.pipeline,
+        duration,
+        warmup: a.warmup.into(),
+        requests: a.requests,
+        timeout: a.timeout.into(),
+        connect_timeout: a.connect_timeout.into(),
+        size: a.size,
+        rate: a.rate,
+        arrival: a.arrival,
+        start_at: a.start_at,
+        http,
+        progress: run::stdout_is_terminal(),
+    })
+}
+
+fn load(workload: Workload, args: RunArgs, http: HttpOptions) -> Result<Result<(), Failure>> {
+    let config = config_from(workload, &args, http)?;
+    let max_error_rate = args.max_error_rate.unwrap_or(1.0);
+    let (result, extra) = if args.find_max {
+        let Some(slo) = args.slo else {
+            anyhow::bail!("--find-max needs --slo, e.g. --slo p99=1ms");
+        };
+        let search = findmax::search(&config, slo, max_error_rate)?;
+        let curve = findmax::to_json(&search, slo);
+        match search.best {
+            Some((rate, r)) => {
+                println!(
+                    "find-max: highest rate meeting {args_slo}: {rate:.0} req/s",
+                    args_slo = describe_slo(slo)
+                );
+                (r, Some(curve))
+            }
+            None => {
+                if let Some(path) = &args.json {
+                    write_json(
+                        path,
+                        &json!({"schema": "reactor-loadgen", "schema_version": report::SCHEMA_VERSION, "find_max": curve}),
+                    )?;
+                }
+                return Ok(Err((
+                    EXIT_FAILED,
+                    format!("no offered rate met {}", describe_slo(slo)),
+                )));
+            }
+        }
+    } else {
+        (run::run_once(&config)?, None)
+    };
+    let verdict = report::verdict(&result);
+    print!("{}", report::summary(&result, &verdict));
+    if let Some(path) = &args.json {
+        let mut doc = report::to_json(&result, &verdict);
+        if let Some(curve) = extra {
+            doc["find_max"] = curve;
+        }
+        write_json(path, &doc)?;
+    }
+    if let Some(path) = &args.hdr_log {
+        let tag = args.tag.clone().unwrap_or_else(hdrlog::host_name);
+        hdrlog::write_run(path, &result, &tag)?;
+    }
+    Ok(check(&result, &verdict, &args, max_error_rate))
+}
+
+fn describe_slo(slo: cli::Slo) -> String {
+    format!(
+        "p{}<={}",
+        slo.quantile * 100.0,
+        report::format_ns(slo.limit_ns)
+    )
+}
+
+/// Decide the exit status of a finished run.
+fn check(
+    r: &RunResult,
+    v: &report::Verdict,
+    args: &RunArgs,
+    max_error_rate: f64,
+) -> Result<(), Failure> {
+    let c = &r.total.counters;
+    let first = r.first_error.as_deref().unwrap_or("unknown error");
+    if c.errors.verify > 0 {
+        return Err((
+            EXIT_VERIFY,
+            format!(
+                "verification failed: {} response(s) differed from what was sent (first: {first})",
+                c.errors.verify
+            ),
+        ));
+    }
+    if r.config.workload == Workload::Udp && c.udp.received == 0 {
+        return Err((
+            EXIT_FAILED,
+            format!("no UDP echo came back from {} ({first})", r.config.target),
+        ));
+    }
+    if c.requests == 0 {
+        return Err((
+            EXIT_FAILED,
+            format!("no request completed against {} ({first})", r.config.target),
+        ));
+    }
+    let rate = report::error_rate(r);
+    if rate > max_error_rate {
+        return Err((
+            EXIT_ERROR_RATE,
+            format!(
+                "error rate {:.2}% exceeds --max-error-rate {:.2}% (first error: {first})",
+                rate * 100.0,
+                max_error_rate * 100.0
+            ),
+        ));
+    }
+    if args.strict && !v.valid {
+        return Err((
+            EXIT_INVALID,
+            format!("run invalid: {}", v.reasons.join("; ")),
+        ));
+    }
+    Ok(())
+}
+
+fn write_json(path: &Path, doc: &Value) -> Result<()> {
+    let text = serde_json::to_string_pretty(doc)?;
+    std::fs::write(path, text + "\n").with_context(|| format!("cannot write {}", path.display()))
+}
+
+fn merge(m: &MergeArgs) -> Result<()> {
+    let (total, intervals) = hdrlog::merge_logs(&m.logs)?;
+    let q = |x| report::format_ns(total.value_at_quantile(x));
+    println!(
+        "merged {} interval histograms from {} log(s): {} samples",
+        intervals,
+        m.logs.len(),
+        total.len()
+    );
+    if !total.is_empty() {
+        println!(
+            "  latency    p50 {}  p75 {}  p90 {}  p99 {}  p99.9 {}  p99.99 {}  max {}",
+            q(0.5),
+            q(0.75),
+            q(0.9),
+            q(0.99),
+            q(0.999),
+            q(0.9999),
+            report::format_ns(total.max())
+        );
+    }
+    if let Some(path) = &m.output {
+        hdrlog::write_single(path, &total, intervals)?;
+    }
+    if let Some(path) = &m.json {
+        let doc = json!({
+            "schema": "reactor-loadgen-merge",
+            "schema_version": report::SCHEMA_VERSION,
+            "logs": m.logs.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+            "intervals": intervals,
+            "count": total.len(),
+            "latency_us": report::percentiles_us(&total),
+        });
+        write_json(path, &doc)?;
+    }
+    Ok(())
+}

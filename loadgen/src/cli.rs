@@ -1,0 +1,290 @@
+//! Every command-line flag, in one place, each documented once.
+//!
+//! The parsed [`Cli`] is turned into a [`crate::run::RunConfig`] by `main`; nothing else reads
+//! the command line.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// `reactor-loadgen <tcp|udp|http> <target> [options]` or `reactor-loadgen merge A.hlog B.hlog`.
+#[derive(Debug, Parser)]
+#[command(
+    name = "reactor-loadgen",
+    version,
+    about = "Load generator for TCP echo, UDP echo and HTTP/1.1 servers with coordinated-omission-correct latency"
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The sub-commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// TCP echo: send --size byte messages, wait until every byte came back, verify each byte.
+    Tcp(RunArgs),
+    /// UDP echo: datagrams with sequence numbers; loss, reordering and duplicates are counted.
+    Udp(RunArgs),
+    /// HTTP/1.1 keep-alive requests against a URL such as http://127.0.0.1:8080/.
+    Http(HttpArgs),
+    /// Add the histograms of several --hdr-log files (from several machines) into one.
+    Merge(MergeArgs),
+}
+
+/// Options shared by every workload.
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Target: HOST:PORT for tcp and udp, a http:// URL for http.
+    pub target: String,
+
+    /// Connections in total (UDP: connected sockets), spread over the threads.
+    #[arg(short = 'c', long, default_value_t = 10)]
+    pub connections: usize,
+
+    /// Threads; each runs its own mio poll loop and owns its connections.
+    #[arg(short = 't', long, default_value_t = 1)]
+    pub threads: usize,
+
+    /// Measured duration (10s, 500ms, 2m). Default 10s unless --requests is given.
+    #[arg(short = 'd', long)]
+    pub duration: Option<humantime::Duration>,
+
+    /// Run this long before measuring; nothing done during warm-up is recorded.
+    #[arg(long, default_value = "0s")]
+    pub warmup: humantime::Duration,
+
+    /// Stop after this many measured requests in total (split evenly over threads).
+    #[arg(long)]
+    pub requests: Option<u64>,
+
+    /// Requests in flight per connection.
+    #[arg(long, default_value_t = 1)]
+    pub pipeline: usize,
+
+    /// Per-request timeout; a timed-out request is counted and its latency still recorded.
+    #[arg(long, default_value = "2s")]
+    pub timeout: humantime::Duration,
+
+    /// Time allowed to establish a connection (UDP: to get the first echo back).
+    #[arg(long, default_value = "2s")]
+    pub connect_timeout: humantime::Duration,
+
+    /// Payload size of tcp/udp messages: N bytes, or MIN..MAX for a random size per message.
+    #[arg(long, default_value = "64")]
+    pub size: SizeSpec,
+
+    /// Open loop: offered rate in requests per second in total. Without it: closed loop.
+    #[arg(long)]
+    pub rate: Option<f64>,
+
+    /// Open-loop arrival process.
+    #[arg(long, value_enum, default_value_t = Arrival::Uniform)]
+    pub arrival: Arrival,
+
+    /// Exit non-zero when the self-check marks the run invalid.
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Ramp and bisect the offered rate to the highest one meeting --slo.
+    #[arg(long, requires = "slo")]
+    pub find_max: bool,
+
+    /// Latency objective for --find-max, e.g. p99=1ms or p99.9=5ms.
+    #[arg(long)]
+    pub slo: Option<Slo>,
+
+    /// Write the result as JSON (schema in loadgen/README.md) to this path.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+
+    /// Write per-second latency histograms as a standard HdrHistogram interval log.
+    #[arg(long)]
+    pub hdr_log: Option<PathBuf>,
+
+    /// Tag of the histograms in --hdr-log (default: the host name).
+    #[arg(long)]
+    pub tag: Option<String>,
+
+    /// Start measuring at this Unix time (seconds, fractions allowed), to synchronise generators.
+    #[arg(long)]
+    pub start_at: Option<f64>,
+
+    /// Fail when errors exceed this share of requests: 0.01 or 1%.
+    #[arg(long, value_parser = parse_ratio)]
+    pub max_error_rate: Option<f64>,
+}
+
+/// HTTP options on top of [`RunArgs`].
+#[derive(Debug, Clone, Args)]
+pub struct HttpArgs {
+    /// The shared options; the target is a http:// URL.
+    #[command(flatten)]
+    pub run: RunArgs,
+
+    /// Request method.
+    #[arg(short = 'X', long, default_value = "GET")]
+    pub method: String,
+
+    /// Extra request header "Name: value"; may be repeated.
+    #[arg(short = 'H', long = "header")]
+    pub headers: Vec<String>,
+
+    /// Request body (sent with a Content-Length).
+    #[arg(long)]
+    pub body: Option<String>,
+}
+
+/// Arguments of `merge`.
+#[derive(Debug, Clone, Args)]
+pub struct MergeArgs {
+    /// Interval logs written by --hdr-log.
+    #[arg(required = true)]
+    pub logs: Vec<PathBuf>,
+
+    /// Also write the sum as a one-interval log here.
+    #[arg(short = 'o', long)]
+    pub output: Option<PathBuf>,
+
+    /// Write the merged percentiles as JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+/// Open-loop inter-arrival distribution.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Arrival {
+    /// Evenly spaced sends.
+    Uniform,
+    /// Exponentially distributed gaps (a Poisson process).
+    Poisson,
+}
+
+/// Payload size: fixed or uniformly random in an inclusive range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SizeSpec {
+    /// Smallest size in bytes.
+    pub min: usize,
+    /// Largest size in bytes.
+    pub max: usize,
+}
+
+impl FromStr for SizeSpec {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let parse = |v: &str| {
+            v.trim()
+                .parse::<usize>()
+                .map_err(|e| format!("bad size {v:?}: {e}"))
+        };
+        let (min, max) = match s.split_once("..") {
+            Some((a, b)) => (parse(a)?, parse(b.trim_start_matches('='))?),
+            None => (parse(s)?, parse(s)?),
+        };
+        if min == 0 || min > max {
+            return Err(format!(
+                "size must be N or MIN..MAX with 0 < MIN <= MAX, got {s:?}"
+            ));
+        }
+        Ok(SizeSpec { min, max })
+    }
+}
+
+/// A latency objective such as `p99=1ms`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Slo {
+    /// Quantile in 0..1 (p99 is 0.99).
+    pub quantile: f64,
+    /// Bound on that quantile of the corrected latency, nanoseconds.
+    pub limit_ns: u64,
+}
+
+impl FromStr for Slo {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let (q, d) = s
+            .split_once('=')
+            .ok_or_else(|| format!("expected pNN=DURATION, got {s:?}"))?;
+        let pct: f64 = q
+            .strip_prefix('p')
+            .ok_or_else(|| format!("expected a percentile like p99, got {q:?}"))?
+            .parse()
+            .map_err(|e| format!("bad percentile {q:?}: {e}"))?;
+        if !(0.0..100.0).contains(&pct) {
+            return Err(format!("percentile must be below 100, got {q:?}"));
+        }
+        let limit = humantime::parse_duration(d).map_err(|e| format!("bad duration {d:?}: {e}"))?;
+        Ok(Slo {
+            quantile: pct / 100.0,
+            limit_ns: limit.as_nanos() as u64,
+        })
+    }
+}
+
+/// Parse `0.01` or `1%` into a ratio.
+fn parse_ratio(s: &str) -> Result<f64, String> {
+    let value = match s.strip_suffix('%') {
+        Some(p) => p.trim().parse::<f64>().map(|v| v / 100.0),
+        None => s.trim().parse::<f64>(),
+    }
+    .map_err(|e| format!("bad ratio {s:?}: {e}"))?;
+    if !(0.0..=1.0).contains(&value) {
+        return Err(format!(
+            "ratio must be within 0..1 (or 0%..100%), got {s:?}"
+        ));
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_parse() {
+        assert_eq!("64".parse(), Ok(SizeSpec { min: 64, max: 64 }));
+        assert_eq!("16..1024".parse(), Ok(SizeSpec { min: 16, max: 1024 }));
+        assert!("0".parse::<SizeSpec>().is_err());
+        assert!("9..3".parse::<SizeSpec>().is_err());
+    }
+
+    #[test]
+    fn slo_parses() {
+        let slo: Slo = "p99.9=5ms".parse().unwrap();
+        assert!((slo.quantile - 0.999).abs() < 1e-9);
+        assert_eq!(slo.limit_ns, 5_000_000);
+        assert!("99=1ms".parse::<Slo>().is_err());
+    }
+
+    #[test]
+    fn ratios_parse() {
+        assert_eq!(parse_ratio("1%"), Ok(0.01));
+        assert_eq!(parse_ratio("0.5"), Ok(0.5));
+        assert!(parse_ratio("150%").is_err());
+    }
+
+    #[test]
+    fn command_line_parses() {
+        let cli = Cli::try_parse_from([
+            "reactor-loadgen",
+            "tcp",
+            "127.0.0.1:7000",
+            "-c",
+            "64",
+            "-d",
+            "10s",
+            "--rate",
+            "1000",
+        ])
+        .unwrap();
+        match cli.command {
+            Command::Tcp(a) => {
+                assert_eq!(a.connections, 64);
+                assert_eq!(a.rate, Some(1000.0));
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}

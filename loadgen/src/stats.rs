@@ -1,0 +1,236 @@
+//! What the workers measure: counters and nanosecond HdrHistograms, per thread and per second.
+//!
+//! Each worker records into its own [`Recorder`] (no sharing, no locks) and hands the whole thing
+//! over once a second; the collector adds them up. Histograms are only ever combined by adding
+//! counts, never by averaging percentiles.
+
+use std::ops::AddAssign;
+
+use hdrhistogram::Histogram;
+
+/// Significant decimal digits of every histogram.
+pub const SIGFIG: u8 = 3;
+
+/// A new empty auto-resizing nanosecond histogram.
+pub fn new_histogram() -> Histogram<u64> {
+    // 1 ns .. 1 h initial range; auto-resize keeps anything larger rather than dropping it.
+    let mut h = Histogram::new_with_bounds(1, 3_600 * 1_000_000_000, SIGFIG)
+        .expect("constant histogram bounds are valid");
+    h.auto(true);
+    h
+}
+
+/// Errors by kind.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ErrorCounts {
+    /// Failed or timed-out connection attempts.
+    pub connect: u64,
+    /// Requests that got no response within --timeout (latency still recorded).
+    pub timeout: u64,
+    /// Requests lost because the connection was reset or closed under them.
+    pub reset: u64,
+    /// Responses whose bytes differ from what was sent, or malformed HTTP.
+    pub verify: u64,
+    /// HTTP responses with status 400 or above.
+    pub http_status: u64,
+}
+
+impl ErrorCounts {
+    /// All errors.
+    pub fn total(&self) -> u64 {
+        self.connect + self.timeout + self.reset + self.verify + self.http_status
+    }
+}
+
+impl AddAssign for ErrorCounts {
+    fn add_assign(&mut self, o: Self) {
+        self.connect += o.connect;
+        self.timeout += o.timeout;
+        self.reset += o.reset;
+        self.verify += o.verify;
+        self.http_status += o.http_status;
+    }
+}
+
+/// UDP datagram accounting.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct UdpCounts {
+    /// Datagrams sent.
+    pub sent: u64,
+    /// Distinct datagrams echoed back in time.
+    pub received: u64,
+    /// Datagrams with no echo within --timeout.
+    pub lost: u64,
+    /// Echoes that arrived after a later datagram's echo.
+    pub reordered: u64,
+    /// Extra copies of an echo.
+    pub duplicated: u64,
+    /// Echoes that arrived after their datagram was counted lost.
+    pub late: u64,
+}
+
+impl AddAssign for UdpCounts {
+    fn add_assign(&mut self, o: Self) {
+        self.sent += o.sent;
+        self.received += o.received;
+        self.lost += o.lost;
+        self.reordered += o.reordered;
+        self.duplicated += o.duplicated;
+        self.late += o.late;
+    }
+}
+
+/// Plain counters of one thread over one interval.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counters {
+    /// Requests answered (timeouts are not included; they are in `errors.timeout`).
+    pub requests: u64,
+    /// Requests written to the network.
+    pub sent: u64,
+    /// Payload bytes written.
+    pub bytes_sent: u64,
+    /// Payload bytes read.
+    pub bytes_received: u64,
+    /// Errors by kind.
+    pub errors: ErrorCounts,
+    /// UDP accounting.
+    pub udp: UdpCounts,
+    /// HTTP responses by status code (index = code, 0..=599).
+    pub status: Vec<u64>,
+}
+
+impl Default for Counters {
+    fn default() -> Self {
+        Counters {
+            requests: 0,
+            sent: 0,
+            bytes_sent: 0,
+            bytes_received: 0,
+            errors: ErrorCounts::default(),
+            udp: UdpCounts::default(),
+            status: vec![0; 600],
+        }
+    }
+}
+
+impl AddAssign<&Counters> for Counters {
+    fn add_assign(&mut self, o: &Counters) {
+        self.requests += o.requests;
+        self.sent += o.sent;
+        self.bytes_sent += o.bytes_sent;
+        self.bytes_received += o.bytes_received;
+        self.errors += o.errors;
+        self.udp += o.udp;
+        for (a, b) in self.status.iter_mut().zip(&o.status) {
+            *a += b;
+        }
+    }
+}
+
+/// The four latency histograms of an interval (all nanoseconds).
+#[derive(Debug, Clone)]
+pub struct Histograms {
+    /// Response time minus intended send time (equals service time in closed loop).
+    pub latency: Histogram<u64>,
+    /// Response time minus actual send time.
+    pub service: Histogram<u64>,
+    /// Actual minus intended send time (open loop).
+    pub send_lag: Histogram<u64>,
+    /// How late the loop noticed that a request was due (the generator's own delay).
+    pub schedule_lateness: Histogram<u64>,
+}
+
+impl Default for Histograms {
+    fn default() -> Self {
+        Histograms {
+            latency: new_histogram(),
+            service: new_histogram(),
+            send_lag: new_histogram(),
+            schedule_lateness: new_histogram(),
+        }
+    }
+}
+
+impl Histograms {
+    /// Add another set into this one.
+    pub fn add(&mut self, o: &Histograms) {
+        // Both auto-resize, so adding cannot fail for lack of range.
+        let _ = self.latency.add(&o.latency);
+        let _ = self.service.add(&o.service);
+        let _ = self.send_lag.add(&o.send_lag);
+        let _ = self.schedule_lateness.add(&o.schedule_lateness);
+    }
+}
+
+/// Everything one thread measured in one interval.
+#[derive(Debug, Clone, Default)]
+pub struct Recorder {
+    /// Counters.
+    pub counters: Counters,
+    /// Histograms.
+    pub hist: Histograms,
+}
+
+impl Recorder {
+    /// Record one answered request.
+    #[inline]
+    pub fn response(&mut self, intended: u64, sent: u64, now: u64) {
+        self.counters.requests += 1;
+        self.hist
+            .latency
+            .saturating_record(now.saturating_sub(intended).max(1));
+        self.hist
+            .service
+            .saturating_record(now.saturating_sub(sent).max(1));
+    }
+
+    /// Record a request that timed out at `now`: counted as an error, its latency kept.
+    pub fn timeout(&mut self, intended: u64, sent: u64, now: u64) {
+        self.counters.errors.timeout += 1;
+        self.hist
+            .latency
+            .saturating_record(now.saturating_sub(intended).max(1));
+        self.hist
+            .service
+            .saturating_record(now.saturating_sub(sent).max(1));
+    }
+
+    /// Record one HTTP status code.
+    #[inline]
+    pub fn status(&mut self, code: u16) {
+        if let Some(slot) = self.counters.status.get_mut(code as usize) {
+            *slot += 1;
+        }
+        if code >= 400 {
+            self.counters.errors.http_status += 1;
+        }
+    }
+
+    /// Add another recorder into this one.
+    pub fn add(&mut self, o: &Recorder) {
+        self.counters += &o.counters;
+        self.hist.add(&o.hist);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merging_adds_counts() {
+        let mut a = Recorder::default();
+        let mut b = Recorder::default();
+        a.response(0, 0, 1_000);
+        b.response(0, 500, 3_000);
+        b.timeout(0, 0, 2_000_000_000);
+        b.status(503);
+        a.add(&b);
+        assert_eq!(a.counters.requests, 2);
+        assert_eq!(a.counters.errors.timeout, 1);
+        assert_eq!(a.counters.errors.http_status, 1);
+        assert_eq!(a.counters.status[503], 1);
+        assert_eq!(a.hist.latency.len(), 3);
+        assert!(a.hist.latency.max() >= 1_999_000_000);
+    }
+}
