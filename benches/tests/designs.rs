@@ -17,6 +17,7 @@ fn designs() -> Vec<(&'static str, Vec<&'static str>)> {
             env!("CARGO_BIN_EXE_design-tokio"),
             vec!["--flavor", "multi", "--workers", "2"],
         ),
+        (env!("CARGO_BIN_EXE_design-uring"), vec![]),
     ]
 }
 
