@@ -1,0 +1,471 @@
+//! End-to-end tests: the real `reactor-loadgen` binary against small servers written here, on
+//! 127.0.0.1 ephemeral ports. Assertions are bounds that hold on a busy shared machine
+//! ("p50 is at least the injected delay and not far above it"), never tight timings.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Size of every echo message in these tests; the servers read whole messages of this size.
+const MSG: usize = 64;
+
+/// Run the generator with `args`, killing it if it outlives `limit`.
+fn loadgen(args: &[&str], limit: Duration) -> Output {
+    let child = Command::new(env!("CARGO_BIN_EXE_reactor-loadgen"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start reactor-loadgen");
+    wait_bounded(child, limit)
+}
+
+fn wait_bounded(mut child: Child, limit: Duration) -> Output {
+    let deadline = Instant::now() + limit;
+    loop {
+        if child.try_wait().expect("poll child").is_some() {
+            return child.wait_with_output().expect("collect output");
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let out = child.wait_with_output().expect("collect output");
+            panic!(
+                "reactor-loadgen ran longer than {limit:?}; stderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn temp_path(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("loadgen-it-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir.join(name)
+}
+
+fn read_json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).expect("json written");
+    serde_json::from_str(&text).expect("valid json")
+}
+
+fn num(v: &Value, path: &[&str]) -> f64 {
+    let mut cur = v;
+    for p in path {
+        cur = &cur[*p];
+    }
+    cur.as_f64()
+        .unwrap_or_else(|| panic!("{path:?} missing in {v}"))
+}
+
+/// A thread-per-connection TCP echo server reading whole `MSG`-byte messages; `on_message`
+/// gets the server-wide message number and the message, and may delay or alter it.
+fn echo_server<F>(on_message: F) -> SocketAddr
+where
+    F: Fn(u64, &mut [u8]) + Send + Sync + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let hook = Arc::new(on_message);
+    let counter = Arc::new(AtomicU64::new(0));
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let (hook, counter) = (hook.clone(), counter.clone());
+            std::thread::spawn(move || {
+                let _ = conn.set_nodelay(true);
+                let mut buf = [0u8; MSG];
+                while conn.read_exact(&mut buf).is_ok() {
+                    hook(counter.fetch_add(1, Ordering::SeqCst), &mut buf);
+                    if conn.write_all(&buf).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+fn run_delay(delay: Duration) -> Value {
+    let addr = echo_server(move |_, _| std::thread::sleep(delay));
+    let json = temp_path(&format!("delay-{}.json", delay.as_micros()));
+    let out = loadgen(
+        &[
+            "tcp",
+            &addr.to_string(),
+            "-c",
+            "2",
+            "-d",
+            "1s",
+            "--size",
+            "64",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+        Duration::from_secs(30),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    read_json(&json)
+}
+
+#[test]
+fn injected_delay_100us_sets_the_median() {
+    let doc = run_delay(Duration::from_micros(100));
+    let p50 = num(&doc, &["latency_us", "p50"]);
+    assert!(p50 >= 100.0, "p50 {p50} µs below the 100 µs delay");
+    assert!(
+        p50 < 100.0 + 5_000.0,
+        "p50 {p50} µs far above the 100 µs delay"
+    );
+    assert_eq!(num(&doc, &["verify_failures"]), 0.0);
+    assert!(num(&doc, &["requests"]) > 100.0);
+}
+
+#[test]
+fn injected_delay_1ms_sets_the_median() {
+    let doc = run_delay(Duration::from_millis(1));
+    let p50 = num(&doc, &["latency_us", "p50"]);
+    assert!(p50 >= 1_000.0, "p50 {p50} µs below the 1 ms delay");
+    assert!(
+        p50 < 1_000.0 + 5_000.0,
+        "p50 {p50} µs far above the 1 ms delay"
+    );
+    // Closed loop: latency and service time are the same measurement.
+    assert_eq!(doc["mode"], "closed");
+}
+
+#[test]
+fn a_one_second_stall_shows_in_corrected_latency_not_in_service_time() {
+    // The server stalls once, for a second, at its 500th message (half a second into the run).
+    let addr = echo_server(|n, _| {
+        if n == 500 {
+            std::thread::sleep(Duration::from_secs(1));
+        }
+    });
+    let json = temp_path("stall.json");
+    let out = loadgen(
+        &[
+            "tcp",
+            &addr.to_string(),
+            "-c",
+            "1",
+            "--rate",
+            "1000",
+            "-d",
+            "3s",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+        Duration::from_secs(30),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc = read_json(&json);
+    let latency_p99 = num(&doc, &["latency_us", "p99"]);
+    let service_p99 = num(&doc, &["service_time_us", "p99"]);
+    let service_max = num(&doc, &["service_time_us", "max"]);
+    // About a third of the requests were due during the stall: the corrected p99 is near 1 s.
+    assert!(
+        latency_p99 >= 500_000.0,
+        "corrected p99 {latency_p99} µs hides the stall"
+    );
+    // Only the one request caught in the server saw the stall as service time.
+    assert!(
+        service_p99 < 100_000.0,
+        "service p99 {service_p99} µs shows the stall"
+    );
+    assert!(
+        service_max >= 900_000.0,
+        "service max {service_max} µs misses the stalled request"
+    );
+    assert_eq!(doc["mode"], "open");
+}
+
+#[test]
+fn a_corrupted_byte_fails_verification() {
+    let addr = echo_server(|n, msg| {
+        if n == 20 {
+            msg[MSG / 2] ^= 0x01;
+        }
+    });
+    let out = loadgen(
+        &["tcp", &addr.to_string(), "-c", "1", "-d", "1s"],
+        Duration::from_secs(30),
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "verification failure must exit 3"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("verification failed"), "stderr: {err}");
+    assert_eq!(err.trim().lines().count(), 1, "one-line reason, got: {err}");
+}
+
+#[test]
+fn every_tenth_udp_datagram_dropped_is_about_ten_percent_loss() {
+    let socket = UdpSocket::bind("127.0.0.1:0").expect("bind udp");
+    let addr = socket.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 2048];
+        let mut n = 0u64;
+        while let Ok((len, from)) = socket.recv_from(&mut buf) {
+            n += 1;
+            if n % 10 != 0 {
+                let _ = socket.send_to(&buf[..len], from);
+            }
+        }
+    });
+    let json = temp_path("udp.json");
+    let out = loadgen(
+        &[
+            "udp",
+            &addr.to_string(),
+            "-c",
+            "4",
+            "--pipeline",
+            "4",
+            "--timeout",
+            "50ms",
+            "-d",
+            "2s",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+        Duration::from_secs(30),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc = read_json(&json);
+    let (sent, received, lost) = (
+        num(&doc, &["udp", "sent"]),
+        num(&doc, &["udp", "received"]),
+        num(&doc, &["udp", "lost"]),
+    );
+    assert!(sent > 100.0, "only {sent} datagrams sent");
+    let loss = lost / (received + lost);
+    assert!(
+        (0.07..=0.13).contains(&loss),
+        "loss {loss} not near 10% ({doc})"
+    );
+    // Lost datagrams are timeouts whose latency is still recorded.
+    assert_eq!(num(&doc, &["errors", "timeout"]), lost);
+    assert!(num(&doc, &["latency_us", "max"]) >= 50_000.0);
+}
+
+#[test]
+fn a_closed_port_is_a_clear_error() {
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+        l.local_addr().expect("addr").port()
+    };
+    let target = format!("127.0.0.1:{port}");
+    let out = loadgen(&["tcp", &target, "-d", "1s"], Duration::from_secs(30));
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("unreachable") && err.contains(&target),
+        "stderr: {err}"
+    );
+    assert!(err.to_lowercase().contains("refused"), "stderr: {err}");
+    assert_eq!(err.trim().lines().count(), 1, "one-line reason, got: {err}");
+}
+
+#[test]
+fn merged_logs_equal_one_histogram_fed_both_runs() {
+    let addr = echo_server(|_, _| {});
+    let mut counts = 0.0;
+    let mut logs = Vec::new();
+    for name in ["a", "b"] {
+        let log = temp_path(&format!("{name}.hlog"));
+        let json = temp_path(&format!("{name}.json"));
+        let out = loadgen(
+            &[
+                "tcp",
+                &addr.to_string(),
+                "-c",
+                "2",
+                "-d",
+                "2s",
+                "--tag",
+                name,
+                "--hdr-log",
+                log.to_str().unwrap(),
+                "--json",
+                json.to_str().unwrap(),
+            ],
+            Duration::from_secs(30),
+        );
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        counts += num(&read_json(&json), &["latency_us", "count"]);
+        logs.push(log);
+    }
+    let merged_log = temp_path("merged.hlog");
+    let merged_json = temp_path("merged.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_reactor-loadgen"))
+        .arg("merge")
+        .args(&logs)
+        .args(["-o", merged_log.to_str().unwrap()])
+        .args(["--json", merged_json.to_str().unwrap()])
+        .output()
+        .expect("run merge");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // One histogram fed every interval of both runs, built here independently...
+    let mut both = hdrhistogram::Histogram::<u64>::new(3).unwrap();
+    for log in &logs {
+        for h in read_log(log) {
+            both.add(&h).unwrap();
+        }
+    }
+    // ...equals the merged log, and holds every sample the two runs recorded.
+    let merged = read_log(&merged_log);
+    assert_eq!(merged.len(), 1);
+    assert!(
+        same_counts(&merged[0], &both),
+        "merged log differs from the sum of both runs' histograms"
+    );
+    assert_eq!(both.len() as f64, counts);
+    let doc = read_json(&merged_json);
+    assert_eq!(num(&doc, &["count"]), counts);
+    assert_eq!(num(&doc, &["latency_us", "max"]), both.max() as f64 / 1e3);
+}
+
+/// Equal recorded values and counts (whatever the two histograms' configured ranges).
+fn same_counts(a: &hdrhistogram::Histogram<u64>, b: &hdrhistogram::Histogram<u64>) -> bool {
+    let values = |h: &hdrhistogram::Histogram<u64>| -> Vec<(u64, u64)> {
+        h.iter_recorded()
+            .map(|v| (v.value_iterated_to(), v.count_at_value()))
+            .collect()
+    };
+    a.len() == b.len() && values(a) == values(b)
+}
+
+/// Every interval histogram in an interval log.
+fn read_log(path: &Path) -> Vec<hdrhistogram::Histogram<u64>> {
+    use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
+    let bytes = std::fs::read(path).expect("read log");
+    let text = String::from_utf8_lossy(&bytes);
+    assert!(text.contains("#[StartTime: "), "no StartTime header");
+    let mut out = Vec::new();
+    let mut de = hdrhistogram::serialization::Deserializer::new();
+    for entry in IntervalLogIterator::new(&bytes) {
+        if let LogEntry::Interval(ilh) = entry.expect("well-formed log") {
+            let raw = base64(ilh.encoded_histogram());
+            out.push(de.deserialize(&mut &raw[..]).expect("histogram"));
+        }
+    }
+    out
+}
+
+fn base64(s: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let vals: Vec<u32> = s
+        .bytes()
+        .filter(|&b| b != b'=')
+        .map(|b| ALPHABET.iter().position(|&a| a == b).expect("base64") as u32)
+        .collect();
+    let mut out = Vec::new();
+    for chunk in vals.chunks(4) {
+        let acc = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |acc, (i, v)| acc | v << (18 - 6 * i));
+        for i in 0..chunk.len() - 1 {
+            out.push((acc >> (16 - 8 * i)) as u8);
+        }
+    }
+    out
+}
+
+#[test]
+fn http_chunked_and_closing_server_is_parsed() {
+    // Alternates a chunked response and a Content-Length one, and closes the connection
+    // (with Connection: close) every 50 responses, as a real server may.
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(conn) = conn else { continue };
+            std::thread::spawn(move || serve_http(conn));
+        }
+    });
+    let json = temp_path("http.json");
+    let url = format!("http://{addr}/hello");
+    let out = loadgen(
+        &[
+            "http",
+            &url,
+            "-c",
+            "2",
+            "-d",
+            "1s",
+            "--json",
+            json.to_str().unwrap(),
+        ],
+        Duration::from_secs(30),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc = read_json(&json);
+    assert!(num(&doc, &["status_codes", "200"]) > 50.0, "{doc}");
+    assert_eq!(num(&doc, &["errors", "total"]), 0.0, "{doc}");
+}
+
+fn serve_http(mut conn: TcpStream) {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let mut served = 0u64;
+    loop {
+        while let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            buf.drain(..end + 4);
+            served += 1;
+            let closing = served % 50 == 25;
+            let response: Vec<u8> = if served % 2 == 0 {
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nHello\r\n8\r\n, client\r\n0\r\n\r\n".to_vec()
+            } else if closing {
+                b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 5\r\n\r\nHello".to_vec()
+            } else {
+                b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nHello".to_vec()
+            };
+            if conn.write_all(&response).is_err() {
+                return;
+            }
+            if closing {
+                return;
+            }
+        }
+        match conn.read(&mut chunk) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
