@@ -225,7 +225,7 @@ fn every_tenth_udp_datagram_dropped_is_about_ten_percent_loss() {
         let mut n = 0u64;
         while let Ok((len, from)) = socket.recv_from(&mut buf) {
             n += 1;
-            if n % 10 != 0 {
+            if !n.is_multiple_of(10) {
                 let _ = socket.send_to(&buf[..len], from);
             }
         }
@@ -449,7 +449,7 @@ fn serve_http(mut conn: TcpStream) {
             buf.drain(..end + 4);
             served += 1;
             let closing = served % 50 == 25;
-            let response: Vec<u8> = if served % 2 == 0 {
+            let response: Vec<u8> = if served.is_multiple_of(2) {
                 b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nHello\r\n8\r\n, client\r\n0\r\n\r\n".to_vec()
             } else if closing {
                 b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 5\r\n\r\nHello".to_vec()
