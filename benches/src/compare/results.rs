@@ -62,13 +62,23 @@ pub struct GenReport {
     pub latency_us: Percentiles,
     /// Datagrams lost (UDP only).
     pub udp_lost: u64,
+    /// Why the self-check marked the run invalid, when it did.
+    pub invalid_reasons: Vec<String>,
 }
 
 impl GenReport {
-    /// Reads the fields of the load generator's `--json` output; missing numbers read as 0 and
-    /// a missing `valid` as true, so a newer generator with more fields still parses.
+    /// Reads the fields of the load generator's `--json` output (schema in loadgen/README.md);
+    /// missing numbers read as 0 and a missing `valid` as true. `errors` is either a count or
+    /// an object of counts by kind with a `total`.
     pub fn from_json(v: &Value) -> GenReport {
         let u = |v: &Value, k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
+        let errors = match v.get("errors") {
+            Some(Value::Object(by_kind)) => {
+                by_kind.get("total").and_then(Value::as_u64).unwrap_or(0)
+            }
+            Some(n) => n.as_u64().unwrap_or(0),
+            None => 0,
+        };
         let valid = match v.get("valid") {
             Some(Value::Bool(b)) => *b,
             Some(Value::Object(o)) => o.get("ok").and_then(Value::as_bool).unwrap_or(true),
@@ -76,12 +86,21 @@ impl GenReport {
         };
         GenReport {
             requests: u(v, "requests"),
-            errors: u(v, "errors"),
+            errors,
             rps: v.get("rps").and_then(Value::as_f64).unwrap_or(0.0),
             valid,
             verify_failures: u(v, "verify_failures"),
             latency_us: Percentiles::from_json(v.get("latency_us").unwrap_or(&Value::Null)),
             udp_lost: v.get("udp").map_or(0, |udp| u(udp, "lost")),
+            invalid_reasons: v
+                .get("invalid_reasons")
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|r| r.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default(),
         }
     }
 }
@@ -302,6 +321,8 @@ mod tests {
         assert!(!g.valid);
         assert_eq!(g.latency_us.p999, 40.0);
         assert!(GenReport::from_json(&serde_json::json!({})).valid);
+        let by_kind = serde_json::json!({"errors": {"timeout": 3, "total": 3}});
+        assert_eq!(GenReport::from_json(&by_kind).errors, 3);
     }
 
     #[test]

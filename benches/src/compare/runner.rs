@@ -273,6 +273,15 @@ fn run_row(
             rate.is_some(),
         );
         judge(&summary, scenario, &mut row.failures, &mut row.notes);
+        let mut reasons: Vec<&String> = row
+            .samples
+            .iter()
+            .flat_map(|s| &s.gen.invalid_reasons)
+            .collect();
+        reasons.sort();
+        reasons.dedup();
+        row.notes
+            .extend(reasons.into_iter().map(|r| format!("generator: {r}")));
         row.summary = Some(summary);
     }
     row
