@@ -1,0 +1,801 @@
+//! HTTP/1.1 integration tests: the real `reactor-server` binary driven by real clients (curl,
+//! Python's `http.client` as in the seed texts) and by raw sockets for pipelining, split input,
+//! the error statuses, slowloris and garbage.
+//!
+//! Every socket has a read timeout and every child process a time limit, so a server that
+//! misbehaves fails a test instead of hanging it.
+
+mod common;
+
+use std::io::{ErrorKind, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{connect, eventually, http_get, run_bounded, server_bin, Server};
+use rand::{Rng, SeedableRng};
+
+/// Read timeout of the raw sockets: generous, only there so nothing hangs.
+const READ_LIMIT: Duration = Duration::from_secs(10);
+/// Time limit of each client process (curl, python3, `--health-check`).
+const CHILD_LIMIT: Duration = Duration::from_secs(20);
+
+fn start_http(extra: &[&str]) -> (Server, SocketAddr) {
+    let mut args = vec!["--http", "127.0.0.1:0"];
+    args.extend_from_slice(extra);
+    let server = Server::start(&args);
+    let addr = server.http.expect("http listener");
+    (server, addr)
+}
+
+/// A raw client socket with bounded reads and writes.
+fn raw(addr: SocketAddr) -> TcpStream {
+    let stream = connect(addr);
+    stream.set_read_timeout(Some(READ_LIMIT)).expect("timeout");
+    stream
+}
+
+/// One parsed response.
+#[derive(Debug)]
+struct Response {
+    status: u16,
+    /// `(name lower-cased, value)` in order.
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Response {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn body_text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Reads responses off a stream, keeping bytes that belong to the next one.
+struct Reader {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Reader {
+    fn new(stream: TcpStream) -> Self {
+        Self {
+            stream,
+            buf: Vec::new(),
+        }
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("write request");
+    }
+
+    /// Reads more bytes into the buffer; false on EOF.
+    fn fill(&mut self) -> bool {
+        let mut chunk = [0u8; 16 * 1024];
+        match self.stream.read(&mut chunk) {
+            Ok(0) => false,
+            Ok(n) => {
+                self.buf.extend_from_slice(&chunk[..n]);
+                true
+            }
+            Err(e) => panic!("read failed (timeout means the server did not answer): {e}"),
+        }
+    }
+
+    /// The next response; `head_only` for answers to HEAD (no body despite Content-Length).
+    fn response(&mut self, head_only: bool) -> Response {
+        let head_end = loop {
+            if let Some(pos) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break pos + 4;
+            }
+            assert!(
+                self.fill(),
+                "EOF before a complete response head; got {:?}",
+                String::from_utf8_lossy(&self.buf)
+            );
+        };
+        let head = String::from_utf8(self.buf[..head_end].to_vec()).expect("ASCII head");
+        let mut lines = head.split("\r\n");
+        let status_line = lines.next().expect("status line");
+        assert!(
+            status_line.starts_with("HTTP/1.1 "),
+            "status line {status_line:?}"
+        );
+        let status = status_line[9..12].parse().expect("status code");
+        let headers: Vec<(String, String)> = lines
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                let (name, value) = l.split_once(':').expect("header colon");
+                (name.to_ascii_lowercase(), value.trim().to_owned())
+            })
+            .collect();
+        self.buf.drain(..head_end);
+        let length: usize = headers
+            .iter()
+            .find(|(n, _)| n == "content-length")
+            .map(|(_, v)| v.parse().expect("content-length"))
+            .unwrap_or(0);
+        let body_len = if head_only || status == 100 {
+            0
+        } else {
+            length
+        };
+        while self.buf.len() < body_len {
+            assert!(self.fill(), "EOF inside a response body");
+        }
+        let body = self.buf.drain(..body_len).collect();
+        Response {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    /// Asserts the server closes the connection with nothing more to say (bounded by the read
+    /// timeout).
+    fn expect_eof(&mut self) {
+        assert!(
+            self.buf.is_empty(),
+            "unexpected bytes {:?}",
+            String::from_utf8_lossy(&self.buf)
+        );
+        let mut chunk = [0u8; 1024];
+        match self.stream.read(&mut chunk) {
+            Ok(0) => {}
+            Ok(n) => panic!(
+                "expected EOF, got {:?}",
+                String::from_utf8_lossy(&chunk[..n])
+            ),
+            Err(e) => panic!("expected EOF, got error {e}"),
+        }
+    }
+
+    /// Asserts the connection is still open and idle: a short read times out.
+    fn expect_open(&mut self) {
+        self.stream
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .expect("timeout");
+        let mut chunk = [0u8; 64];
+        let result = self.stream.read(&mut chunk);
+        self.stream
+            .set_read_timeout(Some(READ_LIMIT))
+            .expect("timeout");
+        match result {
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            other => panic!("expected an open idle connection, got {other:?}"),
+        }
+    }
+}
+
+fn reader(addr: SocketAddr) -> Reader {
+    Reader::new(raw(addr))
+}
+
+/// Sends `request` on a fresh connection and returns its one response.
+fn exchange(addr: SocketAddr, request: &[u8]) -> (Reader, Response) {
+    let mut r = reader(addr);
+    r.send(request);
+    let response = r.response(false);
+    (r, response)
+}
+
+fn assert_hello(response: &Response) {
+    assert_eq!(response.status, 200);
+    assert_eq!(response.body, b"Hello, client!");
+    assert_eq!(response.header("content-type"), Some("text/plain"));
+    assert_eq!(response.header("content-length"), Some("14"));
+    assert_eq!(response.header("server"), Some("reactor"));
+    let date = response.header("date").expect("Date header");
+    assert!(
+        date.len() == 29 && date.ends_with(" GMT"),
+        "IMF-fixdate: {date:?}"
+    );
+}
+
+fn closed_for(server: &Server, reason: &str) -> u64 {
+    server.stats()["connections"]["closed"][reason]
+        .as_u64()
+        .expect("close counter")
+}
+
+const GET_ROOT: &[u8] = b"GET / HTTP/1.1\r\nHost: t\r\n\r\n";
+
+// ----- curl -------------------------------------------------------------------------------
+
+fn curl(args: &[&str]) -> common::RunOutput {
+    let out = run_bounded(
+        Command::new("curl")
+            .args(["-sS", "--http1.1", "--max-time", "10"])
+            .args(args),
+        CHILD_LIMIT,
+    );
+    assert!(!out.timed_out, "curl hung: {out:?}");
+    assert_eq!(out.code, Some(0), "curl failed: {out:?}");
+    out
+}
+
+#[test]
+fn curl_gets_hello_with_headers() {
+    let (_server, addr) = start_http(&[]);
+    let out = curl(&["-i", &format!("http://{addr}/")]);
+    let (head, body) = out.stdout.split_once("\r\n\r\n").expect("head and body");
+    assert!(head.starts_with("HTTP/1.1 200 OK"), "{head}");
+    assert_eq!(body, "Hello, client!");
+    let head = head.to_ascii_lowercase();
+    for header in [
+        "content-type: text/plain",
+        "content-length: 14",
+        "server: reactor",
+        "date: ",
+    ] {
+        assert!(head.contains(header), "missing {header:?} in {head}");
+    }
+}
+
+#[test]
+fn curl_reuses_one_connection_for_two_urls() {
+    let (server, addr) = start_http(&[]);
+    let out = curl(&[
+        "-v",
+        &format!("http://{addr}/"),
+        &format!("http://{addr}/healthz"),
+    ]);
+    assert_eq!(out.stdout, "Hello, client!ok\n");
+    assert!(
+        out.stderr.contains("Re-using existing connection"),
+        "curl opened a second connection:\n{}",
+        out.stderr
+    );
+    // curl's one connection plus the one asking for /stats.
+    assert_eq!(server.stats()["connections"]["accepted"], 2);
+}
+
+#[test]
+fn curl_head_post_and_errors() {
+    let (_server, addr) = start_http(&[]);
+    let head = curl(&["-I", &format!("http://{addr}/")]);
+    assert!(
+        head.stdout.starts_with("HTTP/1.1 200 OK"),
+        "{}",
+        head.stdout
+    );
+    assert!(head
+        .stdout
+        .to_ascii_lowercase()
+        .contains("content-length: 14"));
+    assert!(head.stdout.ends_with("\r\n\r\n"), "HEAD has no body");
+
+    let echo = curl(&["--data-binary", "ping pong", &format!("http://{addr}/echo")]);
+    assert_eq!(echo.stdout, "ping pong");
+
+    // `Expect: 100-continue` gets its interim response, so curl sends the body at once.
+    let expect = curl(&[
+        "-H",
+        "Expect: 100-continue",
+        "--data-binary",
+        "continued",
+        &format!("http://{addr}/echo"),
+    ]);
+    assert_eq!(expect.stdout, "continued");
+
+    let missing = curl(&[
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        &format!("http://{addr}/nope"),
+    ]);
+    assert_eq!(missing.stdout, "404");
+    let wrong = curl(&[
+        "-X",
+        "DELETE",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        &format!("http://{addr}/"),
+    ]);
+    assert_eq!(wrong.stdout, "405");
+}
+
+// ----- Python http.client, as in the seed texts ---------------------------------------------
+
+/// The seed texts' client, against our server, with a second request on the same connection.
+const PYTHON_CLIENT: &str = r#"
+import http.client, sys
+
+# HTTP 연결 생성
+conn = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=10)
+
+# GET 요청 전송
+conn.request("GET", "/")
+
+# 응답 받기
+response = conn.getresponse()
+
+# 응답 상태 코드 출력
+print(response.status)
+
+# 응답 데이터 출력
+data = response.read()
+print(data.decode())
+
+# same connection: POST /echo, then a 404
+conn.request("POST", "/echo", body=b"from python")
+response = conn.getresponse()
+print(response.status, response.read().decode())
+conn.request("GET", "/missing")
+response = conn.getresponse()
+print(response.status, response.getheader("Content-Type"))
+response.read()
+
+# 연결 종료
+conn.close()
+"#;
+
+#[test]
+fn python_http_client_as_in_the_seed() {
+    let (server, addr) = start_http(&[]);
+    let out = run_bounded(
+        Command::new("python3")
+            .args(["-c", PYTHON_CLIENT])
+            .arg(addr.port().to_string()),
+        CHILD_LIMIT,
+    );
+    assert!(
+        !out.timed_out && out.code == Some(0),
+        "python failed: {out:?}"
+    );
+    assert_eq!(
+        out.stdout,
+        "200\nHello, client!\n200 from python\n404 text/plain\n"
+    );
+    // All three requests on one connection (plus the /stats one).
+    assert_eq!(server.stats()["connections"]["accepted"], 2);
+}
+
+// ----- raw sockets: framing -----------------------------------------------------------------
+
+#[test]
+fn pipelined_requests_in_one_write_are_answered_in_order() {
+    let (_server, addr) = start_http(&[]);
+    let mut r = reader(addr);
+    r.send(
+        concat!(
+            "GET / HTTP/1.1\r\nHost: t\r\n\r\n",
+            "GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n",
+            "GET /nope HTTP/1.1\r\nHost: t\r\n\r\n",
+            "HEAD / HTTP/1.1\r\nHost: t\r\n\r\n",
+            "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nabcde",
+            "GET /?q=1 HTTP/1.1\r\nHost: t\r\n\r\n",
+        )
+        .as_bytes(),
+    );
+    assert_hello(&r.response(false));
+    let health = r.response(false);
+    assert_eq!((health.status, health.body_text().as_str()), (200, "ok\n"));
+    assert_eq!(r.response(false).status, 404);
+    let head = r.response(true);
+    assert_eq!(head.status, 200);
+    assert_eq!(head.header("content-length"), Some("14"));
+    let echo = r.response(false);
+    assert_eq!((echo.status, echo.body.as_slice()), (200, &b"abcde"[..]));
+    assert_hello(&r.response(false));
+    r.expect_open();
+}
+
+#[test]
+fn deep_pipeline_survives_the_output_cap() {
+    // A small output cap makes the server pause and resume many times within the batch.
+    let (_server, addr) = start_http(&["--max-output", "4096"]);
+    const N: usize = 2000;
+    let mut r = reader(addr);
+    let mut writer = r.stream.try_clone().expect("clone");
+    let sender = std::thread::spawn(move || {
+        let batch = GET_ROOT.repeat(N);
+        writer.write_all(&batch).expect("write pipeline");
+    });
+    for i in 0..N {
+        let response = r.response(false);
+        assert_eq!(response.status, 200, "response {i}");
+        assert_eq!(response.body, b"Hello, client!", "response {i}");
+    }
+    sender.join().expect("sender");
+    r.expect_open();
+}
+
+#[test]
+fn request_sent_one_byte_at_a_time() {
+    let (_server, addr) = start_http(&[]);
+    let mut r = reader(addr);
+    r.stream.set_nodelay(true).expect("nodelay");
+    let requests =
+        b"GET / HTTP/1.1\r\nHost: t\r\nUser-Agent: slow\r\n\r\nPOST /echo HTTP/1.1\r\nContent-Length: 3\r\n\r\nxyz";
+    for byte in requests {
+        r.send(std::slice::from_ref(byte));
+        std::thread::sleep(Duration::from_micros(300));
+    }
+    assert_hello(&r.response(false));
+    let echo = r.response(false);
+    assert_eq!((echo.status, echo.body.as_slice()), (200, &b"xyz"[..]));
+    r.expect_open();
+}
+
+#[test]
+fn head_has_the_get_headers_and_no_body() {
+    let (_server, addr) = start_http(&[]);
+    let mut r = reader(addr);
+    r.send(b"HEAD / HTTP/1.1\r\nHost: t\r\n\r\n");
+    let head = r.response(true);
+    assert_eq!(head.status, 200);
+    assert_eq!(head.header("content-length"), Some("14"));
+    assert_eq!(head.header("content-type"), Some("text/plain"));
+    // The next response starts right away: no body bytes were sent for the HEAD.
+    r.send(GET_ROOT);
+    assert_hello(&r.response(false));
+}
+
+#[test]
+fn healthz_and_stats_json() {
+    let (server, addr) = start_http(&[]);
+    assert_eq!(http_get(addr, "/healthz"), b"ok\n");
+    let (_r, stats) = exchange(addr, b"GET /stats HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(stats.status, 200);
+    assert_eq!(stats.header("content-type"), Some("application/json"));
+    let json: serde_json::Value = serde_json::from_slice(&stats.body).expect("stats JSON");
+    assert!(json["connections"]["accepted"].as_u64().expect("accepted") >= 2);
+    assert!(json["tcp"]["bytes_in"].as_u64().expect("bytes_in") > 0);
+    let later = server.stats();
+    assert!(later["connections"]["closed"].is_object());
+    assert!(later["connections"]["accepted"].as_u64() >= Some(3));
+}
+
+#[test]
+fn post_echo_returns_the_body() {
+    let (_server, addr) = start_http(&["--max-body", "70000"]);
+    let body: Vec<u8> = (0..65_000u32).map(|i| (i % 251) as u8).collect();
+    let mut r = reader(addr);
+    let mut request = format!(
+        "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(&body);
+    r.send(&request);
+    let echo = r.response(false);
+    assert_eq!(echo.status, 200);
+    assert_eq!(
+        echo.header("content-type"),
+        Some("application/octet-stream")
+    );
+    assert!(echo.body == body, "echoed body differs");
+    r.send(GET_ROOT);
+    assert_hello(&r.response(false));
+}
+
+// ----- raw sockets: statuses ----------------------------------------------------------------
+
+#[test]
+fn unknown_path_is_404_and_keeps_the_connection() {
+    let (_server, addr) = start_http(&[]);
+    let (mut r, missing) = exchange(addr, b"GET /nowhere HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.header("connection"), None);
+    r.send(GET_ROOT);
+    assert_hello(&r.response(false));
+}
+
+#[test]
+fn wrong_method_is_405_with_allow() {
+    let (_server, addr) = start_http(&[]);
+    let (mut r, wrong) = exchange(addr, b"DELETE / HTTP/1.1\r\nHost: t\r\n\r\n");
+    assert_eq!(wrong.status, 405);
+    assert_eq!(wrong.header("allow"), Some("GET, HEAD"));
+    r.send(b"GET /echo HTTP/1.1\r\nHost: t\r\n\r\n");
+    let wrong = r.response(false);
+    assert_eq!(wrong.status, 405);
+    assert_eq!(wrong.header("allow"), Some("POST"));
+    r.send(GET_ROOT);
+    assert_hello(&r.response(false));
+}
+
+/// Sends `request` and expects `status`, `Connection: close` and EOF.
+fn expect_reject_and_close(addr: SocketAddr, request: &[u8], status: u16) {
+    let (mut r, response) = exchange(addr, request);
+    assert_eq!(response.status, status, "body {:?}", response.body_text());
+    assert_eq!(response.header("connection"), Some("close"));
+    r.expect_eof();
+}
+
+#[test]
+fn malformed_request_is_400_and_close() {
+    let (server, addr) = start_http(&[]);
+    expect_reject_and_close(addr, b"GET / HTTP/1.1\r\nNo colon here\r\n\r\n", 400);
+    expect_reject_and_close(addr, b"\x00\x01\x02 garbage\r\n\r\n", 400);
+    expect_reject_and_close(addr, b"GET / HTTP/9.9\r\n\r\n", 400);
+    expect_reject_and_close(
+        addr,
+        b"POST /echo HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+        400,
+    );
+    expect_reject_and_close(
+        addr,
+        b"POST /echo HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+        400,
+    );
+    assert!(closed_for(&server, "protocol") >= 5);
+}
+
+#[test]
+fn request_line_too_long_is_414() {
+    let (_server, addr) = start_http(&[]);
+    let request = format!("GET /{} HTTP/1.1\r\nHost: t\r\n\r\n", "a".repeat(9000));
+    expect_reject_and_close(addr, request.as_bytes(), 414);
+}
+
+#[test]
+fn headers_too_large_is_431_and_close() {
+    let (_server, addr) = start_http(&[]);
+    let mut big = String::from("GET / HTTP/1.1\r\nHost: t\r\n");
+    for i in 0..100 {
+        big.push_str(&format!("X-Pad-{i}: {}\r\n", "v".repeat(100)));
+    }
+    big.push_str("\r\n");
+    expect_reject_and_close(addr, big.as_bytes(), 431);
+
+    let mut many = String::from("GET / HTTP/1.1\r\n");
+    for i in 0..100 {
+        many.push_str(&format!("X-{i}: 1\r\n"));
+    }
+    many.push_str("\r\n");
+    expect_reject_and_close(addr, many.as_bytes(), 431);
+
+    // --max-header-bytes lowers the limit.
+    let (_server, addr) = start_http(&["--max-header-bytes", "256"]);
+    let request = format!("GET / HTTP/1.1\r\nX-Long: {}\r\n\r\n", "v".repeat(300));
+    expect_reject_and_close(addr, request.as_bytes(), 431);
+}
+
+#[test]
+fn body_over_the_cap_is_413() {
+    let (_server, addr) = start_http(&["--max-body", "1024"]);
+    let at_cap = format!(
+        "POST /echo HTTP/1.1\r\nContent-Length: 1024\r\n\r\n{}",
+        "b".repeat(1024)
+    );
+    let (_r, ok) = exchange(addr, at_cap.as_bytes());
+    assert_eq!((ok.status, ok.body.len()), (200, 1024));
+    // Refused on the head alone: the body is never sent.
+    expect_reject_and_close(
+        addr,
+        b"POST /echo HTTP/1.1\r\nContent-Length: 1025\r\n\r\n",
+        413,
+    );
+}
+
+#[test]
+fn chunked_body_is_411() {
+    let (_server, addr) = start_http(&[]);
+    expect_reject_and_close(
+        addr,
+        b"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        411,
+    );
+}
+
+// ----- raw sockets: connection rules --------------------------------------------------------
+
+#[test]
+fn http10_closes_unless_keep_alive() {
+    let (_server, addr) = start_http(&[]);
+    let (mut r, response) = exchange(addr, b"GET / HTTP/1.0\r\n\r\n");
+    assert_hello(&response);
+    r.expect_eof();
+
+    let (mut r, response) = exchange(addr, b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    assert_hello(&response);
+    assert_eq!(response.header("connection"), Some("keep-alive"));
+    r.send(b"GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+    assert_eq!(r.response(false).status, 200);
+    r.send(b"GET / HTTP/1.0\r\n\r\n");
+    assert_hello(&r.response(false));
+    r.expect_eof();
+}
+
+#[test]
+fn connection_close_is_honoured() {
+    let (_server, addr) = start_http(&[]);
+    let (mut r, response) = exchange(addr, b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n");
+    assert_hello(&response);
+    assert_eq!(response.header("connection"), Some("close"));
+    r.expect_eof();
+
+    // Requests pipelined behind the closing one are not answered.
+    let mut r = reader(addr);
+    r.send(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\nGET /healthz HTTP/1.1\r\n\r\n");
+    assert_hello(&r.response(false));
+    r.expect_eof();
+}
+
+#[test]
+fn slowloris_gets_408_then_eof() {
+    let (server, addr) = start_http(&["--header-timeout", "300ms"]);
+    let mut r = reader(addr);
+    let started = Instant::now();
+    r.send(b"GET / HTTP/1.1\r\nHost: t\r\n");
+    let response = r.response(false);
+    assert_eq!(response.status, 408);
+    assert_eq!(response.header("connection"), Some("close"));
+    assert!(
+        started.elapsed() >= Duration::from_millis(250),
+        "408 before the header timeout"
+    );
+    r.expect_eof();
+    assert!(eventually(Duration::from_secs(5), || closed_for(
+        &server,
+        "header_timeout"
+    ) == 1));
+}
+
+#[test]
+fn slowloris_trickling_bytes_still_gets_408() {
+    // The timeout runs from the start of the head: sending a byte now and then does not
+    // extend it.
+    let (_server, addr) = start_http(&["--header-timeout", "300ms"]);
+    let mut r = reader(addr);
+    r.stream.set_nodelay(true).expect("nodelay");
+    let mut trickler = r.stream.try_clone().expect("clone");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stop_flag = stop.clone();
+    let thread = std::thread::spawn(move || {
+        let head =
+            b"GET / HTTP/1.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+        for byte in head {
+            if stop_flag.load(std::sync::atomic::Ordering::Relaxed)
+                || trickler.write_all(std::slice::from_ref(byte)).is_err()
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
+    let response = r.response(false);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(response.status, 408);
+    thread.join().expect("trickler");
+}
+
+#[test]
+fn idle_keep_alive_connection_without_a_request_is_not_408() {
+    // Between requests no head has started, so the header timeout does not apply.
+    let (_server, addr) = start_http(&["--header-timeout", "200ms"]);
+    let (mut r, response) = exchange(addr, GET_ROOT);
+    assert_hello(&response);
+    std::thread::sleep(Duration::from_millis(500));
+    r.expect_open();
+    r.send(GET_ROOT);
+    assert_hello(&r.response(false));
+}
+
+#[test]
+fn garbage_peer_does_not_disturb_a_good_client() {
+    let (server, addr) = start_http(&[]);
+    let mut good = reader(addr);
+    good.send(GET_ROOT);
+    assert_hello(&good.response(false));
+
+    let mut rng = rand::rngs::StdRng::seed_from_u64(4);
+    let mut garbage_conns = Vec::new();
+    for round in 0..20 {
+        // Random bytes (starting with a byte no method can have), HTTP-looking noise, and a
+        // half-sent head that is then abandoned.
+        let mut noise: Vec<u8> = (0..rng.random_range(1..4096))
+            .map(|_| rng.random())
+            .collect();
+        noise[0] = 0;
+        let mut bad = raw(addr);
+        match round % 3 {
+            0 => {
+                let _ = bad.write_all(&noise);
+            }
+            1 => {
+                let _ = bad.write_all(b"GET /\x7f HTTP/1.1\r\n\xff\xfe: \x01\r\n\r\n");
+            }
+            _ => {
+                let _ = bad.write_all(b"POST /echo HTTP/1.1\r\nContent-Length: 100\r\n\r\npart");
+            }
+        }
+        garbage_conns.push(bad);
+        good.send(GET_ROOT);
+        assert_hello(&good.response(false));
+        good.send(b"POST /echo HTTP/1.1\r\nContent-Length: 4\r\n\r\ngood");
+        assert_eq!(good.response(false).body, b"good");
+    }
+    // The garbage connections that were rejected got a 400 and a close.
+    for (i, mut bad) in garbage_conns.into_iter().enumerate() {
+        if i % 3 == 2 {
+            continue; // a valid but unfinished request: still waiting for its body
+        }
+        let mut r = Reader::new(bad.try_clone().expect("clone"));
+        let response = r.response(false);
+        assert_eq!(response.status, 400, "garbage connection {i}");
+        r.expect_eof();
+        let _ = bad.flush();
+    }
+    good.expect_open();
+    assert!(closed_for(&server, "protocol") >= 13);
+}
+
+#[test]
+fn abrupt_disconnects_mid_request_leave_the_server_serving() {
+    let (server, addr) = start_http(&[]);
+    for i in 0..50 {
+        let mut s = raw(addr);
+        let partial =
+            &b"GET / HTTP/1.1\r\nHost: t\r\nPOST /echo HTTP/1.1\r\nContent-Length: 9\r\n\r\nab"
+                [..(i * 7) % 60 + 1];
+        let _ = s.write_all(partial);
+        if i % 2 == 0 {
+            // RST instead of FIN: linger 0 then close.
+            let sock = socket_linger_zero(&s);
+            drop(s);
+            drop(sock);
+        }
+    }
+    assert_hello(&exchange(addr, GET_ROOT).1);
+    assert!(eventually(Duration::from_secs(5), || server.stats()
+        ["connections"]["active"]
+        == 1));
+}
+
+/// Sets SO_LINGER to 0 so that dropping the socket sends RST.
+fn socket_linger_zero(stream: &TcpStream) -> TcpStream {
+    use std::os::fd::AsRawFd;
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: setsockopt on a valid, open descriptor with a correctly sized linger struct.
+    let rc = unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        )
+    };
+    assert_eq!(rc, 0, "SO_LINGER");
+    stream.try_clone().expect("clone")
+}
+
+// ----- --health-check -----------------------------------------------------------------------
+
+#[test]
+fn health_check_flag_against_a_running_server_and_a_closed_port() {
+    let (_server, addr) = start_http(&[]);
+    let ok = run_bounded(
+        Command::new(server_bin()).args(["--health-check", &addr.to_string()]),
+        CHILD_LIMIT,
+    );
+    assert!(!ok.timed_out);
+    assert_eq!(ok.code, Some(0), "health check failed: {ok:?}");
+
+    let closed = {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("addr")
+    };
+    let fail = run_bounded(
+        Command::new(server_bin()).args(["--health-check", &closed.to_string()]),
+        CHILD_LIMIT,
+    );
+    assert!(!fail.timed_out, "health check hung: {fail:?}");
+    assert_ne!(fail.code, Some(0), "health check passed on a closed port");
+    assert!(fail.stderr.contains("connect"), "{}", fail.stderr);
+}
