@@ -787,18 +787,12 @@ impl Worker {
     }
 
     fn handle_events(&mut self) {
-        let ready: Vec<(Token, bool, bool)> = self
-            .events
-            .iter()
-            .map(|e| {
-                (
-                    e.token(),
-                    e.is_readable() || e.is_read_closed() || e.is_error(),
-                    e.is_writable() || e.is_error(),
-                )
-            })
-            .collect();
-        for (token, readable, writable) in ready {
+        // Take the event buffer out so handlers can borrow `self` freely; no allocation.
+        let events = std::mem::replace(&mut self.events, Events::with_capacity(0));
+        for event in events.iter() {
+            let token = event.token();
+            let readable = event.is_readable() || event.is_read_closed() || event.is_error();
+            let writable = event.is_writable() || event.is_error();
             if token == TIMER {
                 if let Some(t) = self.timer.as_mut() {
                     t.acknowledge();
@@ -827,6 +821,7 @@ impl Worker {
                 Phase::Down { .. } => {}
             }
         }
+        self.events = events;
     }
 
     fn read_stream(&mut self, idx: usize) {
@@ -870,7 +865,8 @@ impl Worker {
                         self.close(idx, Ending::Broken, now);
                         return;
                     }
-                    if closes {
+                    // A short read drained the socket; edge-triggered epoll reports new data.
+                    if closes || n < self.scratch.len() {
                         break;
                     }
                 }
