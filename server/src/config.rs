@@ -70,7 +70,7 @@ pub struct Config {
 
     /// Most TCP connections (echo and HTTP together) one reactor holds; further connections
     /// are accepted and closed at once, and counted as rejected.
-    #[arg(long, value_name = "N", env = "REACTOR_MAX_CONNS", default_value_t = 65_536,
+    #[arg(long, value_name = "N", env = "REACTOR_MAX_CONNS", default_value_t = 16_384,
           value_parser = clap::value_parser!(u32).range(1..=(1 << 24)))]
     pub max_conns: u32,
 

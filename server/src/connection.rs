@@ -50,6 +50,10 @@ const STALL_ARMED: u16 = 1 << 6;
 const HEADER_ARMED: u16 = 1 << 7;
 /// The connection is in the reactor's revisit list.
 const QUEUED: u16 = 1 << 8;
+/// An event announced the peer's FIN (`EPOLLRDHUP`) and we have not read up to it yet. Sticky,
+/// because that edge will not come again: if reading is paused when it arrives, a later short
+/// read would otherwise look like "drained" and the FIN would never be read.
+const FIN_ANNOUNCED: u16 = 1 << 9;
 
 /// What the reactor should do with a connection after handling it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -167,10 +171,13 @@ impl Connection {
 
     /// The socket became readable (or the peer closed: `peer_fin` is mio's `is_read_closed`).
     pub fn on_readable(&mut self, token: Token, peer_fin: bool, ctx: &mut ConnCtx<'_>) -> Flow {
+        if peer_fin {
+            self.flags |= FIN_ANNOUNCED;
+        }
         if self.has(LINGERING) {
             return self.discard_input(ctx);
         }
-        self.pump(token, peer_fin, ctx)
+        self.pump(token, ctx)
     }
 
     /// The socket became writable: flush what is queued, then resume reading if it was
@@ -191,7 +198,7 @@ impl Connection {
         if !self.has(READ_PENDING) && !self.protocol.wants_resume() {
             return Flow::Open;
         }
-        self.pump(token, false, ctx)
+        self.pump(token, ctx)
     }
 
     /// A timer entry for this connection fired.
@@ -220,7 +227,7 @@ impl Connection {
 
     /// Reads and handles input until the socket is drained, the budget is spent, the output
     /// cap is reached, or the connection must close.
-    fn pump(&mut self, token: Token, peer_fin: bool, ctx: &mut ConnCtx<'_>) -> Flow {
+    fn pump(&mut self, token: Token, ctx: &mut ConnCtx<'_>) -> Flow {
         // Input the protocol held back while output was at the cap comes before new bytes.
         if self.protocol.wants_resume() {
             if let Some(flow) = self.continue_buffered(token, ctx) {
@@ -258,9 +265,9 @@ impl Connection {
                     }
                     // On Linux, a read that returns less than asked means the receive queue
                     // was emptied; any byte (or FIN) arriving later raises a new edge. So the
-                    // next read could only return WouldBlock: skip it, unless the event already
+                    // next read could only return WouldBlock: skip it, unless an event already
                     // announced a FIN we have yet to read.
-                    if n < want && !peer_fin {
+                    if n < want && !self.has(FIN_ANNOUNCED) {
                         self.flags &= !READ_PENDING;
                         return Flow::Open;
                     }

@@ -30,10 +30,10 @@ fn run(config: Config) -> Result<()> {
             .with_context(|| format!("invalid --health-check address {target:?}"))?;
         return health::check(addr);
     }
-    raise_descriptor_limit(config.max_conns);
     let plan = config.listen_plan()?;
     let threads = usize::from(config.threads);
     let (socket_sets, bound) = bind_all(&plan, threads, config.backlog)?;
+    raise_descriptor_limit(config.max_conns);
     announce(&bound)?;
     let reactor_config = ReactorConfig::from_flags(&config);
     let mut reactors = Vec::with_capacity(threads);

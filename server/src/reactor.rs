@@ -100,7 +100,8 @@ struct Listener {
     token: Token,
     /// Accepting is paused until then after descriptor exhaustion.
     paused_until: Option<Millis>,
-    /// Descriptor exhaustion was logged and recovery has not been yet.
+    /// Descriptor exhaustion was logged and the backlog has not been drained since (so an
+    /// episode is logged once, however often accepting pauses and resumes within it).
     exhausted: bool,
 }
 
@@ -324,14 +325,17 @@ impl Reactor {
             let listener = &mut self.listeners[idx];
             match listener.socket.accept() {
                 Ok((stream, _peer)) => {
-                    if listener.exhausted {
-                        listener.exhausted = false;
-                        log::info!("{}: accepting again (descriptors available)", self.name);
-                    }
                     let service = listener.service;
                     self.admit(stream, service);
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    // The backlog is empty: a descriptor-exhaustion episode, if any, is over.
+                    if listener.exhausted {
+                        listener.exhausted = false;
+                        log::info!("{}: backlog drained, accepting normally again", self.name);
+                    }
+                    return;
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if is_descriptor_exhaustion(&e) => {
                     self.pause_accepting(idx, &e);
