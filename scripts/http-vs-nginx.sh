@@ -1,0 +1,230 @@
+#!/usr/bin/env bash
+# HTTP "Hello, client!": reactor-server against nginx, measured with wrk, in one run.
+#
+# Usage: scripts/http-vs-nginx.sh
+# Environment (all optional): DURATION (seconds per wrk run, default 8), CONNS (wrk -c,
+# default 64), WRK_THREADS (wrk -t, default 1), DEPTH (pipelining depth, default 16),
+# SERVER_CPU (default 1), WRK_CPU (default 0), NO_BUILD=1 to skip the release build.
+#
+# What it does:
+#   - builds target/release/reactor-server (cargo build --release -p reactor-server);
+#   - starts nginx (/usr/sbin/nginx, one worker, `return 200 "Hello, client!"`, access log off,
+#     keepalive_requests effectively unlimited) from a config in a mktemp dir, and
+#     reactor-server --http 127.0.0.1:0 (port read from its `listening http` line);
+#   - pins each server to SERVER_CPU and wrk to WRK_CPU with taskset;
+#   - runs wrk --latency against each, without pipelining and with DEPTH requests per write
+#     (a Lua script in the temp dir), after a one-second warm-up each;
+#   - reports requests/s, p50/p99 latency, the server's CPU time per request (utime+stime delta
+#     from /proc/PID/stat over the wrk run, divided by wrk's request count), the server's and
+#     wrk's CPU use (share of one core), and the ratios reactor/nginx, as a markdown table.
+#
+# Only loopback traffic; every wrk run is bounded by `timeout`; the servers are killed by
+# their PIDs on exit (also on failure or Ctrl-C), and the temp dir removed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${DURATION:-8}
+CONNS=${CONNS:-64}
+WRK_THREADS=${WRK_THREADS:-1}
+DEPTH=${DEPTH:-16}
+SERVER_CPU=${SERVER_CPU:-1}
+WRK_CPU=${WRK_CPU:-0}
+NGINX=/usr/sbin/nginx
+REACTOR=target/release/reactor-server
+CLK_TCK=$(getconf CLK_TCK)
+
+for tool in "$NGINX" wrk taskset curl; do
+  command -v "$tool" >/dev/null || { echo "http-vs-nginx: $tool not found" >&2; exit 1; }
+done
+if [ "$(nproc)" -lt 2 ]; then
+  echo "http-vs-nginx: fewer than 2 CPUs: server and wrk share CPU 0" >&2
+  SERVER_CPU=0 WRK_CPU=0
+fi
+
+if [ -z "${NO_BUILD:-}" ]; then
+  echo "http-vs-nginx: cargo build --release -p reactor-server" >&2
+  cargo build --release -p reactor-server >&2
+fi
+
+tmp=$(mktemp -d -t http-vs-nginx.XXXXXX)
+started_pids=()
+cleanup() {
+  local pid
+  for pid in "${started_pids[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      # Bounded wait, then force.
+      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# Waits (bounded) until GET / answers "Hello, client!".
+wait_ready() {
+  local url=$1 pid=$2
+  for _ in $(seq 100); do
+    kill -0 "$pid" 2>/dev/null || { echo "http-vs-nginx: server $pid died" >&2; return 1; }
+    if [ "$(curl -s --max-time 1 "$url" || true)" = "Hello, client!" ]; then return 0; fi
+    sleep 0.1
+  done
+  echo "http-vs-nginx: $url did not answer Hello, client!" >&2
+  return 1
+}
+
+# utime + stime of a process and its threads, in clock ticks.
+cpu_ticks() {
+  awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
+}
+
+# CPU ticks of the waited-for children of this shell (cutime + cstime): wrk's CPU time.
+children_ticks() {
+  awk '{ sub(/^.*\) /, ""); print $14 + $15 }' "/proc/$BASHPID/stat"
+}
+
+# ----- nginx --------------------------------------------------------------------------------
+nginx_port=$(free_port)
+mkdir -p "$tmp/nginx/logs"
+cat >"$tmp/nginx/nginx.conf" <<EOF
+worker_processes 1;
+pid $tmp/nginx/nginx.pid;
+error_log $tmp/nginx/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    keepalive_requests 1000000000;
+    keepalive_timeout 75s;
+    client_body_temp_path $tmp/nginx/body;
+    proxy_temp_path $tmp/nginx/proxy;
+    fastcgi_temp_path $tmp/nginx/fastcgi;
+    uwsgi_temp_path $tmp/nginx/uwsgi;
+    scgi_temp_path $tmp/nginx/scgi;
+    server {
+        listen 127.0.0.1:$nginx_port;
+        location / {
+            default_type text/plain;
+            return 200 "Hello, client!";
+        }
+    }
+}
+EOF
+taskset -c "$SERVER_CPU" "$NGINX" -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -g 'daemon off;' \
+  2>"$tmp/nginx/stderr" &
+nginx_pid=$!
+started_pids+=("$nginx_pid")
+wait_ready "http://127.0.0.1:$nginx_port/" "$nginx_pid" || { cat "$tmp/nginx/stderr" >&2; exit 1; }
+nginx_worker=$(cat "/proc/$nginx_pid/task/$nginx_pid/children")
+nginx_worker=${nginx_worker%% *}
+[ -n "$nginx_worker" ] || { echo "http-vs-nginx: no nginx worker" >&2; exit 1; }
+
+# ----- reactor-server -----------------------------------------------------------------------
+taskset -c "$SERVER_CPU" "$REACTOR" --http 127.0.0.1:0 >"$tmp/reactor.out" 2>"$tmp/reactor.err" &
+reactor_pid=$!
+started_pids+=("$reactor_pid")
+reactor_addr=""
+for _ in $(seq 100); do
+  reactor_addr=$(awk '$1 == "listening" && $2 == "http" { print $3; exit }' "$tmp/reactor.out")
+  [ -n "$reactor_addr" ] && break
+  kill -0 "$reactor_pid" 2>/dev/null || break
+  sleep 0.1
+done
+[ -n "$reactor_addr" ] || { echo "http-vs-nginx: reactor-server did not listen" >&2; cat "$tmp/reactor.err" >&2; exit 1; }
+wait_ready "http://$reactor_addr/" "$reactor_pid"
+
+# ----- wrk ----------------------------------------------------------------------------------
+cat >"$tmp/pipeline.lua" <<EOF
+-- $DEPTH requests per write (TechEmpower plaintext style).
+init = function(args)
+  local requests = {}
+  for i = 1, $DEPTH do
+    requests[i] = wrk.format(nil, "/")
+  end
+  batch = table.concat(requests)
+end
+
+request = function()
+  return batch
+end
+EOF
+
+# Latency from wrk's distribution line ("  99%  1.23ms") in microseconds.
+latency_us() {
+  awk -v p="$1" '$1 == p {
+    v = $2; unit = v; sub(/[0-9.]+/, "", unit); sub(/[a-z]+$/, "", v);
+    f = (unit == "us") ? 1 : (unit == "ms") ? 1000 : (unit == "s") ? 1000000 : (unit == "m") ? 60000000 : 0;
+    printf "%.0f", v * f; exit }' "$2"
+}
+
+rows=()
+declare -A result
+# run_one NAME MODE URL CPU_PIDS...
+run_one() {
+  local name=$1 mode=$2 url=$3; shift 3
+  local pids=("$@") script=() out="$tmp/wrk-$name-$mode.txt"
+  [ "$mode" = "pipelined" ] && script=(-s "$tmp/pipeline.lua")
+  # Warm-up (not measured).
+  taskset -c "$WRK_CPU" timeout 10 wrk -t"$WRK_THREADS" -c"$CONNS" -d1s "${script[@]}" "$url" >/dev/null
+  local before=0 after=0 pid wrk_before wrk_after start end
+  for pid in "${pids[@]}"; do before=$((before + $(cpu_ticks "$pid"))); done
+  wrk_before=$(children_ticks)
+  start=$(date +%s.%N)
+  taskset -c "$WRK_CPU" timeout $((DURATION + 15)) \
+    wrk -t"$WRK_THREADS" -c"$CONNS" -d"${DURATION}s" --latency "${script[@]}" "$url" >"$out"
+  end=$(date +%s.%N)
+  wrk_after=$(children_ticks)
+  for pid in "${pids[@]}"; do after=$((after + $(cpu_ticks "$pid"))); done
+  local requests rps p50 p99 errors non2xx
+  requests=$(awk '/requests in/ { print $1; exit }' "$out")
+  rps=$(awk '/^Requests\/sec:/ { print $2; exit }' "$out")
+  p50=$(latency_us "50%" "$out")
+  p99=$(latency_us "99%" "$out")
+  errors=$(awk '/Socket errors:/ { gsub(/,/, ""); print $4 + $6 + $8 + $10; exit }' "$out")
+  non2xx=$(awk '/Non-2xx/ { print $NF; exit }' "$out")
+  errors=$(( ${errors:-0} + ${non2xx:-0} ))
+  local cpu_us_per_req server_util wrk_util
+  cpu_us_per_req=$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v n="$requests" \
+    'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
+  server_util=$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v s="$start" -v e="$end" \
+    'BEGIN { printf "%.0f", 100 * t / hz / (e - s) }')
+  wrk_util=$(awk -v t=$((wrk_after - wrk_before)) -v hz="$CLK_TCK" -v s="$start" -v e="$end" \
+    'BEGIN { printf "%.0f", 100 * t / hz / (e - s) }')
+  result[$name-$mode-rps]=$rps
+  result[$name-$mode-p99]=$p99
+  result[$name-$mode-cpu]=$cpu_us_per_req
+  rows+=("| $mode | $name | $(printf '%.0f' "$rps") | $p50 | $p99 | $cpu_us_per_req | ${server_util}% | ${wrk_util}% | $errors |")
+  echo "http-vs-nginx: $name $mode done ($requests requests)" >&2
+}
+
+for mode in plain pipelined; do
+  run_one nginx "$mode" "http://127.0.0.1:$nginx_port/" "$nginx_pid" "$nginx_worker"
+  run_one reactor "$mode" "http://$reactor_addr/" "$reactor_pid"
+done
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+
+echo
+echo "Command: scripts/http-vs-nginx.sh (DURATION=$DURATION CONNS=$CONNS WRK_THREADS=$WRK_THREADS DEPTH=$DEPTH)"
+echo "Pinning: each server on CPU $SERVER_CPU (taskset -c $SERVER_CPU), wrk on CPU $WRK_CPU (taskset -c $WRK_CPU); $(nproc) CPUs, $(uname -r)"
+echo "wrk -t$WRK_THREADS -c$CONNS -d${DURATION}s --latency; pipelined = $DEPTH requests per write; 1 s warm-up each"
+echo "nginx: $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), 1 worker, access_log off, keepalive_requests 1000000000"
+echo "reactor: $REACTOR --http $reactor_addr"
+echo "CPU/req = server utime+stime delta (/proc/PID/stat, ${CLK_TCK} Hz ticks) over the wrk run / wrk's requests;"
+echo "server CPU and wrk CPU = their CPU time over the run's wall time (100% = one core saturated)."
+echo
+echo "| mode | server | requests/s | p50 (µs) | p99 (µs) | CPU/req (µs) | server CPU | wrk CPU | errors |"
+echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+printf '%s\n' "${rows[@]}"
+echo
+echo "| mode | reactor/nginx requests/s | reactor/nginx p99 | reactor/nginx CPU/req |"
+echo "| --- | ---: | ---: | ---: |"
+for mode in plain pipelined; do
+  echo "| $mode | $(ratio "${result[reactor-$mode-rps]}" "${result[nginx-$mode-rps]}") | $(ratio "${result[reactor-$mode-p99]}" "${result[nginx-$mode-p99]}") | $(ratio "${result[reactor-$mode-cpu]}" "${result[nginx-$mode-cpu]}") |"
+done
