@@ -2,7 +2,10 @@
 # reactor-loadgen against wrk, in one run, on the same nginx "hello" and the same
 # threads/connections. Prints both request rates and latencies.
 #
-#   scripts/loadgen-vs-wrk.sh [-t THREADS] [-c CONNECTIONS] [-d SECONDS]
+#   scripts/loadgen-vs-wrk.sh [-t THREADS] [-c CONNECTIONS] [-d SECONDS] [-r ROUNDS]
+#
+# The two generators alternate for ROUNDS rounds (default 3) so that noise from other work on
+# the machine hits both alike; every round and the medians are printed.
 #
 # nginx: one worker, `return 200 "Hello, client!"`, access_log off, unlimited keepalive
 # requests, on a free 127.0.0.1 port, config in a temp dir, started with -p TMPDIR and killed
@@ -14,12 +17,14 @@ cd "$(dirname "$0")/.."
 THREADS=1
 CONNECTIONS=32
 SECONDS_PER_RUN=5
-while getopts "t:c:d:" opt; do
+ROUNDS=3
+while getopts "t:c:d:r:" opt; do
   case "$opt" in
     t) THREADS=$OPTARG ;;
     c) CONNECTIONS=$OPTARG ;;
     d) SECONDS_PER_RUN=$OPTARG ;;
-    *) echo "usage: $0 [-t threads] [-c connections] [-d seconds]" >&2; exit 2 ;;
+    r) ROUNDS=$OPTARG ;;
+    *) echo "usage: $0 [-t threads] [-c connections] [-d seconds] [-r rounds]" >&2; exit 2 ;;
   esac
 done
 
@@ -82,29 +87,42 @@ echo
 # Warm nginx up (not reported).
 timeout 30 taskset -c "$CLIENT_CPUS" wrk -t "$THREADS" -c "$CONNECTIONS" -d 1s "$URL" >/dev/null
 
-echo "== wrk (closed loop) =="
-WRK_OUT=$(timeout $((SECONDS_PER_RUN + 30)) taskset -c "$CLIENT_CPUS" wrk --latency -t "$THREADS" -c "$CONNECTIONS" -d "${SECONDS_PER_RUN}s" "$URL")
-echo "$WRK_OUT"
-echo
+for round in $(seq "$ROUNDS"); do
+  echo "== round $round: wrk (closed loop) =="
+  timeout $((SECONDS_PER_RUN + 30)) taskset -c "$CLIENT_CPUS" wrk --latency -t "$THREADS" -c "$CONNECTIONS" \
+    -d "${SECONDS_PER_RUN}s" "$URL" | tee "$TMP/wrk-$round.txt"
+  echo
+  echo "== round $round: reactor-loadgen (closed loop) =="
+  timeout $((SECONDS_PER_RUN + 30)) taskset -c "$CLIENT_CPUS" "$LOADGEN" http "$URL" \
+    -t "$THREADS" -c "$CONNECTIONS" -d "${SECONDS_PER_RUN}s" --json "$TMP/loadgen-$round.json"
+  echo
+done
 
-echo "== reactor-loadgen (closed loop) =="
-timeout $((SECONDS_PER_RUN + 30)) taskset -c "$CLIENT_CPUS" "$LOADGEN" http "$URL" \
-  -t "$THREADS" -c "$CONNECTIONS" -d "${SECONDS_PER_RUN}s" --json "$TMP/loadgen.json"
-echo
-
-python3 - "$TMP/loadgen.json" "$WRK_OUT" <<'PY'
-import json, re, sys
-doc = json.load(open(sys.argv[1]))
-wrk = sys.argv[2]
+python3 - "$TMP" "$ROUNDS" <<'PY'
+import json, re, statistics, sys
+tmp, rounds = sys.argv[1], int(sys.argv[2])
 def wrk_us(s):
     m = re.match(r"([\d.]+)(us|ms|s)", s)
-    v = float(m.group(1))
-    return v * {"us": 1, "ms": 1e3, "s": 1e6}[m.group(2)]
-rps = float(re.search(r"Requests/sec:\s+([\d.]+)", wrk).group(1))
-lat = {p: wrk_us(re.search(r"\s%s%%\s+(\S+)" % p, wrk).group(1)) for p in ("50", "90", "99")}
-print("summary                 req/s      p50 us   p90 us   p99 us")
-print(f"wrk              {rps:>12.0f} {lat['50']:>10.1f} {lat['90']:>8.1f} {lat['99']:>8.1f}")
-l = doc["latency_us"]
-print(f"reactor-loadgen  {doc['rps']:>12.0f} {l['p50']:>10.1f} {l['p90']:>8.1f} {l['p99']:>8.1f}")
-print(f"ratio loadgen/wrk {doc['rps'] / rps:>11.2f}")
+    return float(m.group(1)) * {"us": 1, "ms": 1e3, "s": 1e6}[m.group(2)]
+rows = {"wrk": [], "reactor-loadgen": []}
+for r in range(1, rounds + 1):
+    wrk = open(f"{tmp}/wrk-{r}.txt").read()
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", wrk).group(1))
+    lat = [wrk_us(re.search(r"\s%s%%\s+(\S+)" % p, wrk).group(1)) for p in ("50", "90", "99")]
+    rows["wrk"].append([rps] + lat)
+    doc = json.load(open(f"{tmp}/loadgen-{r}.json"))
+    l = doc["latency_us"]
+    rows["reactor-loadgen"].append([doc["rps"], l["p50"], l["p90"], l["p99"]])
+print("round  generator              req/s     p50 us    p90 us    p99 us")
+for r in range(rounds):
+    for name in rows:
+        v = rows[name][r]
+        print(f"{r + 1:>5}  {name:<16} {v[0]:>11.0f} {v[1]:>10.1f} {v[2]:>9.1f} {v[3]:>9.1f}")
+print("median")
+med = {}
+for name in rows:
+    med[name] = [statistics.median(x[i] for x in rows[name]) for i in range(4)]
+    v = med[name]
+    print(f"       {name:<16} {v[0]:>11.0f} {v[1]:>10.1f} {v[2]:>9.1f} {v[3]:>9.1f}")
+print(f"median req/s ratio reactor-loadgen / wrk: {med['reactor-loadgen'][0] / med['wrk'][0]:.2f}")
 PY

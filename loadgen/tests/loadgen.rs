@@ -469,3 +469,92 @@ fn serve_http(mut conn: TcpStream) {
         }
     }
 }
+
+/// Kills the child process it holds when dropped, so a failing test never leaks a server.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn against_the_project_reactor_server() {
+    use std::io::BufRead;
+    // The server is a sibling binary of the workspace (scripts/test.sh builds all binaries).
+    let loadgen_bin = Path::new(env!("CARGO_BIN_EXE_reactor-loadgen"));
+    let server_bin = loadgen_bin.with_file_name("reactor-server");
+    if !server_bin.exists() {
+        eprintln!("skipped: {} not built", server_bin.display());
+        return;
+    }
+    let mut server = KillOnDrop(
+        Command::new(&server_bin)
+            .args([
+                "--tcp",
+                "127.0.0.1:0",
+                "--udp",
+                "127.0.0.1:0",
+                "--http",
+                "127.0.0.1:0",
+            ])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start reactor-server"),
+    );
+    let stdout = server.0.stdout.take().expect("server stdout");
+    let mut addrs = std::collections::HashMap::new();
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line.expect("server output");
+        let mut parts = line.split_whitespace();
+        if let (Some("listening"), Some(proto), Some(addr)) =
+            (parts.next(), parts.next(), parts.next())
+        {
+            addrs.insert(proto.to_string(), addr.to_string());
+        }
+        if addrs.len() == 3 {
+            break;
+        }
+    }
+    let http_url = format!("http://{}/", addrs["http"]);
+    let runs: [(&str, &str); 3] = [
+        ("tcp", &addrs["tcp"]),
+        ("udp", &addrs["udp"]),
+        ("http", &http_url),
+    ];
+    for (workload, target) in runs {
+        let json = temp_path(&format!("reactor-{workload}.json"));
+        let out = loadgen(
+            &[
+                workload,
+                target,
+                "-c",
+                "4",
+                "--pipeline",
+                "2",
+                "-d",
+                "1s",
+                "--json",
+                json.to_str().unwrap(),
+            ],
+            Duration::from_secs(30),
+        );
+        assert!(
+            out.status.success(),
+            "{workload}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let doc = read_json(&json);
+        assert!(num(&doc, &["requests"]) > 100.0, "{workload}: {doc}");
+        assert_eq!(num(&doc, &["verify_failures"]), 0.0, "{workload}: {doc}");
+        if workload == "udp" {
+            assert!(num(&doc, &["udp", "loss_ratio"]) < 0.01, "{doc}");
+        }
+        if workload == "http" {
+            assert_eq!(num(&doc, &["errors", "http_status"]), 0.0, "{doc}");
+        }
+    }
+}
