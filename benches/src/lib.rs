@@ -77,6 +77,25 @@ impl Service {
     }
 }
 
+/// Listen backlog of every design's TCP listeners: room for the 1,000-connection scenario's
+/// burst of connects (std's default of 128 would drop SYNs and stall connects by a second),
+/// the same as the reactor's default (the kernel caps it at `net.core.somaxconn`).
+pub const BACKLOG: i32 = 4096;
+
+/// A blocking TCP listener on `addr` with [`BACKLOG`] and `SO_REUSEADDR`, for every design
+/// (tokio converts it with `TcpListener::from_std`).
+pub fn bind_tcp(addr: SocketAddr) -> anyhow::Result<std::net::TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)
+        .context("creating TCP socket")?;
+    socket.set_reuse_address(true).context("SO_REUSEADDR")?;
+    socket
+        .bind(&addr.into())
+        .with_context(|| format!("binding {addr}"))?;
+    socket.listen(BACKLOG).context("listen")?;
+    Ok(socket.into())
+}
+
 /// Prints `listening <service> <addr>` and flushes, so a parent reading our stdout through a
 /// pipe sees the line at once instead of waiting for a full buffer.
 pub fn announce(service: Service, addr: SocketAddr) -> anyhow::Result<()> {

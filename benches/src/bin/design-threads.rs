@@ -12,7 +12,9 @@ use std::thread;
 use anyhow::Context;
 use clap::Parser;
 use reactor_designs::http::{HttpConn, HEADER_TIMEOUT};
-use reactor_designs::{announce, echo_verdict, startup, Listen, Service, MAX_DATAGRAM, READ_BUF};
+use reactor_designs::{
+    announce, bind_tcp, echo_verdict, startup, Listen, Service, MAX_DATAGRAM, READ_BUF,
+};
 use reactor_proto::http::Step;
 use reactor_proto::udp::Verdict;
 
@@ -29,7 +31,7 @@ fn main() -> anyhow::Result<()> {
     startup(&cli.listen)?;
     let mut workers = Vec::new();
     if let Some(addr) = cli.listen.tcp {
-        let listener = TcpListener::bind(addr).with_context(|| format!("binding tcp {addr}"))?;
+        let listener = bind_tcp(addr)?;
         announce(Service::Tcp, listener.local_addr()?)?;
         workers.push(spawn("accept-tcp", move || {
             accept_loop(listener, echo_connection)
@@ -41,7 +43,7 @@ fn main() -> anyhow::Result<()> {
         workers.push(spawn("udp-echo", move || udp_echo(&socket))?);
     }
     if let Some(addr) = cli.listen.http {
-        let listener = TcpListener::bind(addr).with_context(|| format!("binding http {addr}"))?;
+        let listener = bind_tcp(addr)?;
         announce(Service::Http, listener.local_addr()?)?;
         workers.push(spawn("accept-http", move || {
             accept_loop(listener, http_connection)

@@ -8,7 +8,9 @@
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use reactor_designs::http::{HttpConn, HEADER_TIMEOUT};
-use reactor_designs::{announce, echo_verdict, startup, Listen, Service, MAX_DATAGRAM, READ_BUF};
+use reactor_designs::{
+    announce, bind_tcp, echo_verdict, startup, Listen, Service, MAX_DATAGRAM, READ_BUF,
+};
 use reactor_proto::http::Step;
 use reactor_proto::udp::Verdict;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -55,9 +57,7 @@ fn main() -> anyhow::Result<()> {
 async fn serve(listen: Listen) -> anyhow::Result<()> {
     let mut tasks = tokio::task::JoinSet::new();
     if let Some(addr) = listen.tcp {
-        let listener = TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("binding tcp {addr}"))?;
+        let listener = listener(addr)?;
         announce(Service::Tcp, listener.local_addr()?)?;
         tasks.spawn(accept_loop(listener, |s| tokio::spawn(echo_connection(s))));
     }
@@ -69,14 +69,19 @@ async fn serve(listen: Listen) -> anyhow::Result<()> {
         tasks.spawn(udp_echo(socket));
     }
     if let Some(addr) = listen.http {
-        let listener = TcpListener::bind(addr)
-            .await
-            .with_context(|| format!("binding http {addr}"))?;
+        let listener = listener(addr)?;
         announce(Service::Http, listener.local_addr()?)?;
         tasks.spawn(accept_loop(listener, |s| tokio::spawn(http_connection(s))));
     }
     while tasks.join_next().await.is_some() {}
     anyhow::bail!("all listeners stopped")
+}
+
+/// A tokio listener with the backlog every design uses.
+fn listener(addr: std::net::SocketAddr) -> anyhow::Result<TcpListener> {
+    let listener = bind_tcp(addr)?;
+    listener.set_nonblocking(true)?;
+    Ok(TcpListener::from_std(listener)?)
 }
 
 /// Accepts forever, spawning a task per connection.

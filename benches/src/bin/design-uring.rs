@@ -16,7 +16,9 @@ use anyhow::Context;
 use clap::Parser;
 use io_uring::{opcode, squeue, types, IoUring};
 use reactor_designs::http::{HttpConn, HEADER_TIMEOUT};
-use reactor_designs::{announce, echo_verdict, startup, Listen, Service, MAX_DATAGRAM, READ_BUF};
+use reactor_designs::{
+    announce, bind_tcp, echo_verdict, startup, Listen, Service, MAX_DATAGRAM, READ_BUF,
+};
 use reactor_proto::http::Step;
 use reactor_proto::udp::Verdict;
 use slab::Slab;
@@ -41,7 +43,7 @@ fn main() -> anyhow::Result<()> {
     startup(&cli.listen)?;
     let mut server = Server::new()?;
     if let Some(addr) = cli.listen.tcp {
-        let listener = TcpListener::bind(addr).with_context(|| format!("binding tcp {addr}"))?;
+        let listener = bind_tcp(addr)?;
         announce(Service::Tcp, listener.local_addr()?)?;
         server.listen(listener, false);
     }
@@ -52,7 +54,7 @@ fn main() -> anyhow::Result<()> {
         server.udp_recv();
     }
     if let Some(addr) = cli.listen.http {
-        let listener = TcpListener::bind(addr).with_context(|| format!("binding http {addr}"))?;
+        let listener = bind_tcp(addr)?;
         announce(Service::Http, listener.local_addr()?)?;
         server.listen(listener, true);
     }

@@ -70,6 +70,14 @@ impl Pinning {
         }
     }
 
+    /// The cores of both sides, each once.
+    pub fn all_cores(&self) -> Vec<usize> {
+        let mut all: Vec<usize> = self.server.iter().chain(&self.generator).copied().collect();
+        all.sort_unstable();
+        all.dedup();
+        all
+    }
+
     /// "server on CPU 0, generator on CPU 1 (sched_setaffinity, as `taskset -c`)".
     pub fn describe(&self) -> String {
         if self.separated {
@@ -285,6 +293,37 @@ pub fn parse_status_kib(status: &str, key: &str) -> Option<u64> {
         .ok()
 }
 
+/// CPU time the given cores spent busy (user, nice, system, irq, softirq, steal) since boot,
+/// from `/proc/stat`: compared with the CPU time of the processes we started, it shows how much
+/// other load (another build, another tenant) shared the cores during a run.
+pub fn cores_busy(cores: &[usize]) -> anyhow::Result<Duration> {
+    let stat = std::fs::read_to_string("/proc/stat").context("reading /proc/stat")?;
+    let ticks = parse_cores_busy(&stat, cores).context("parsing /proc/stat")?;
+    Ok(Duration::from_nanos(
+        ticks.saturating_mul(1_000_000_000) / clock_ticks_per_second(),
+    ))
+}
+
+/// Busy ticks of `cores` in a `/proc/stat` text.
+pub fn parse_cores_busy(stat: &str, cores: &[usize]) -> Option<u64> {
+    let mut total = 0;
+    for &cpu in cores {
+        let prefix = format!("cpu{cpu} ");
+        let line = stat.lines().find(|l| l.starts_with(&prefix))?;
+        let fields: Vec<u64> = line
+            .split_whitespace()
+            .skip(1)
+            .map(|f| f.parse().unwrap_or(0))
+            .collect();
+        // user nice system idle iowait irq softirq steal ...
+        total += [0, 1, 2, 5, 6, 7]
+            .iter()
+            .map(|&i| fields.get(i).copied().unwrap_or(0))
+            .sum::<u64>();
+    }
+    Some(total)
+}
+
 fn clock_ticks_per_second() -> u64 {
     // SAFETY: sysconf has no memory effects.
     let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
@@ -380,6 +419,15 @@ mod tests {
         let status = "Name:\tx\nVmPeak:\t  900 kB\nVmHWM:\t    1234 kB\n";
         assert_eq!(parse_status_kib(status, "VmHWM:"), Some(1234));
         assert_eq!(parse_status_kib(status, "VmRSS:"), None);
+    }
+
+    #[test]
+    fn cores_busy_sums_the_busy_columns_of_the_named_cpus() {
+        let stat =
+            "cpu  9 9 9 9 9 9 9 9 0 0\ncpu0 1 2 3 100 7 4 5 6 0 0\ncpu1 10 0 0 50 0 0 0 0 0 0\n";
+        assert_eq!(parse_cores_busy(stat, &[0]), Some(21));
+        assert_eq!(parse_cores_busy(stat, &[0, 1]), Some(31));
+        assert_eq!(parse_cores_busy(stat, &[2]), None);
     }
 
     #[test]

@@ -209,8 +209,10 @@ pub fn markdown(report: &Report) -> String {
 const READING: &str = "How to read this: **limit** says which side ran out of CPU during the run (≥85% of its \
 cores busy): `generator` means req/s is the load generator's ceiling, not the server's, so compare those designs by \
 **server CPU µs/request** (server user+system CPU time over the measured run, from /proc/PID/stat, divided by the \
-requests completed; it includes connection setup and teardown). `round trip` means neither side was busy: \
-wake-ups and the network stack bound the rate. Rows are ranked by server CPU per request, lowest first. \
+requests completed; it includes connection setup and teardown). `neither` means neither side was busy: \
+wake-ups, scheduling or the design's own waiting bound the rate. **other load** is CPU time other processes \
+(not the server or generator) took on the measured cores during the run, from /proc/stat: above 10% the row is \
+noisy. Rows are ranked by server CPU per request, lowest first. \
 Latency is measured by the generator from each request's intended send time. Server peak RSS is VmHWM, reset \
 before each scenario.";
 
@@ -264,10 +266,10 @@ fn scenario_table(md: &mut String, s: &ScenarioResult) {
         None => line.push_str(", closed loop"),
     }
     let _ = writeln!(md, "{line}.\n");
-    let _ = writeln!(md, "| # | design | req/s (min–max) | p50 µs | p99 µs | p99.9 µs | max µs | server CPU µs/req | server CPU | gen CPU | server peak RSS | errors | limit |");
+    let _ = writeln!(md, "| # | design | req/s (min–max) | p50 µs | p99 µs | p99.9 µs | max µs | server CPU µs/req | server CPU | gen CPU | other load | server peak RSS | errors | limit |");
     let _ = writeln!(
         md,
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
     );
     let mut rows: Vec<&Row> = s.rows.iter().collect();
     rows.sort_by(|a, b| rank_key(a).total_cmp(&rank_key(b)));
@@ -304,13 +306,13 @@ fn table_row(rank: usize, r: &Row) -> String {
         .map_or("n/a".into(), |k| format!("{:.1} MiB", k as f64 / 1024.0));
     let Some(s) = &r.summary else {
         return format!(
-            "| {rank} | {} | failed | | | | | | | | {rss} | | |",
+            "| {rank} | {} | failed | | | | | | | | | {rss} | | |",
             r.design
         );
     };
     let us = |v: f64| format_value(v, "");
     format!(
-        "| {rank} | {} | {} ({}–{}) | {} | {} | {} | {} | {} | {:.0}% | {:.0}% | {rss} | {} | {} |",
+        "| {rank} | {} | {} ({}–{}) | {} | {} | {} | {} | {} | {:.0}% | {:.0}% | {:.0}% | {rss} | {} | {} |",
         r.design,
         group(s.rps.median),
         group(s.rps.min),
@@ -322,6 +324,7 @@ fn table_row(rank: usize, r: &Row) -> String {
         us(s.cpu_us_per_request.median),
         s.server_util * 100.0,
         s.gen_util * 100.0,
+        s.other_util * 100.0,
         s.errors + s.verify_failures,
         s.limit.label(),
     )

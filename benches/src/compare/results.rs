@@ -116,6 +116,8 @@ pub struct Sample {
     pub gen_cpu_s: f64,
     /// Wall time of the run (generator start to exit).
     pub wall_s: f64,
+    /// CPU time other processes used on the server and generator cores during the run.
+    pub other_cpu_s: f64,
 }
 
 impl Sample {
@@ -135,6 +137,11 @@ impl Sample {
     /// Share of its cores the generator kept busy, 0..=1.
     pub fn gen_util(&self, cores: usize) -> f64 {
         self.gen_cpu_s / (self.wall_s * cores.max(1) as f64)
+    }
+
+    /// Share of the measured cores that other processes kept busy, 0..=1.
+    pub fn other_util(&self, cores: usize) -> f64 {
+        self.other_cpu_s / (self.wall_s * cores.max(1) as f64)
     }
 }
 
@@ -195,7 +202,7 @@ impl Limit {
         match self {
             Limit::Generator => "generator",
             Limit::Server => "server",
-            Limit::RoundTrip => "round trip",
+            Limit::RoundTrip => "neither",
             Limit::OfferedRate => "offered rate",
         }
     }
@@ -231,6 +238,8 @@ pub struct Summary {
     pub server_util: f64,
     /// Generator CPU use as a share of its cores (median).
     pub gen_util: f64,
+    /// CPU use by other processes as a share of all measured cores (median): noise.
+    pub other_util: f64,
     /// Errors over all runs (warm-up included).
     pub errors: u64,
     /// Verification failures over all runs (warm-up included).
@@ -250,6 +259,7 @@ impl Summary {
         warmup: Option<&GenReport>,
         server_cores: usize,
         gen_cores: usize,
+        all_cores: usize,
         open_loop: bool,
     ) -> Summary {
         let med = |f: &dyn Fn(&Sample) -> f64| Spread::of(samples.iter().map(f)).median;
@@ -269,6 +279,7 @@ impl Summary {
             cpu_us_per_request: Spread::of(samples.iter().map(Sample::cpu_us_per_request)),
             server_util,
             gen_util,
+            other_util: med(&|s| s.other_util(all_cores)),
             errors: samples.iter().map(|s| s.gen.errors).sum::<u64>() + warm(|g| g.errors),
             verify_failures: samples.iter().map(|s| s.gen.verify_failures).sum::<u64>()
                 + warm(|g| g.verify_failures),
@@ -335,8 +346,10 @@ mod tests {
             server_cpu_s: 0.01,
             gen_cpu_s: 0.0,
             wall_s: 1.0,
+            other_cpu_s: 0.5,
         };
         assert!((s.cpu_us_per_request() - 10.0).abs() < 1e-9);
         assert!((s.server_util(2) - 0.005).abs() < 1e-12);
+        assert!((s.other_util(2) - 0.25).abs() < 1e-12);
     }
 }

@@ -238,20 +238,29 @@ fn run_row(
             None
         }
     };
+    let measured_cores = setup.pinning.all_cores();
     for i in 0..setup.profile.repeats {
         if stop.load(Ordering::Relaxed) || !server.is_running() {
             break;
         }
+        let busy_before = process::cores_busy(&measured_cores).unwrap_or_default();
         let before = server.cpu_time();
         let result = run(&i.to_string(), setup.profile.duration);
         let after = server.cpu_time();
+        let busy = process::cores_busy(&measured_cores)
+            .unwrap_or_default()
+            .saturating_sub(busy_before);
         match (result, before, after) {
-            (Ok((gen, finished)), Ok(before), Ok(after)) => row.samples.push(Sample {
-                gen,
-                server_cpu_s: secs(after.saturating_sub(before)),
-                gen_cpu_s: secs(finished.cpu),
-                wall_s: secs(finished.wall),
-            }),
+            (Ok((gen, finished)), Ok(before), Ok(after)) => {
+                let server_cpu = after.saturating_sub(before);
+                row.samples.push(Sample {
+                    gen,
+                    server_cpu_s: secs(server_cpu),
+                    gen_cpu_s: secs(finished.cpu),
+                    wall_s: secs(finished.wall),
+                    other_cpu_s: secs(busy.saturating_sub(server_cpu + finished.cpu)),
+                })
+            }
             (Err(e), _, _) => row.failures.push(format!("run {i}: {e:#}")),
             (_, Err(e), _) | (_, _, Err(e)) => row
                 .failures
@@ -270,6 +279,7 @@ fn run_row(
             warmup.as_ref().map(|(g, _)| g),
             setup.pinning.server.len(),
             setup.pinning.generator.len(),
+            measured_cores.len(),
             rate.is_some(),
         );
         judge(&summary, scenario, &mut row.failures, &mut row.notes);
@@ -286,6 +296,9 @@ fn run_row(
     }
     row
 }
+
+/// Other processes' share of the measured cores above which a row gets a noise note.
+const OTHER_LOAD_NOTE: f64 = 0.1;
 
 /// Turns a summary into failures (errors, unverified echoes, nothing done) and notes.
 fn judge(
@@ -308,6 +321,12 @@ fn judge(
     }
     if scenario.proto == Proto::Udp && summary.udp_lost > 0 {
         notes.push(format!("{} datagrams lost", summary.udp_lost));
+    }
+    if summary.other_util > OTHER_LOAD_NOTE {
+        notes.push(format!(
+            "other processes kept {:.0}% of the measured cores busy: numbers are noisy",
+            summary.other_util * 100.0
+        ));
     }
     if summary.invalid_runs > 0 {
         notes.push(format!(
