@@ -16,7 +16,9 @@
 #     (a Lua script in the temp dir), after a one-second warm-up each;
 #   - reports requests/s, p50/p99 latency, the server's CPU time per request (utime+stime delta
 #     from /proc/PID/stat over the wrk run, divided by wrk's request count), the server's and
-#     wrk's CPU use (share of one core), and the ratios reactor/nginx, as a markdown table.
+#     wrk's CPU use (share of one core), the CPU time everything else on the machine used meanwhile
+#     (contention), and the ratios reactor/nginx, as a markdown table. Raw wrk outputs are kept
+#     in target/http-vs-nginx/.
 #
 # Only loopback traffic; every wrk run is bounded by `timeout`; the servers are killed by
 # their PIDs on exit (also on failure or Ctrl-C), and the temp dir removed.
@@ -31,6 +33,8 @@ SERVER_CPU=${SERVER_CPU:-1}
 WRK_CPU=${WRK_CPU:-0}
 NGINX=/usr/sbin/nginx
 REACTOR=target/release/reactor-server
+# wrk's raw outputs are kept here for inspection.
+RAW_DIR=target/http-vs-nginx
 CLK_TCK=$(getconf CLK_TCK)
 
 for tool in "$NGINX" wrk taskset curl; do
@@ -47,6 +51,7 @@ if [ -z "${NO_BUILD:-}" ]; then
 fi
 
 tmp=$(mktemp -d -t http-vs-nginx.XXXXXX)
+mkdir -p "$RAW_DIR"
 started_pids=()
 cleanup() {
   local pid
@@ -87,7 +92,13 @@ cpu_ticks() {
 
 # CPU ticks of the waited-for children of this shell (cutime + cstime): wrk's CPU time.
 children_ticks() {
-  awk '{ sub(/^.*\) /, ""); print $14 + $15 }' "/proc/$BASHPID/stat"
+  # $$ is the main shell even inside $(...).
+  awk '{ sub(/^.*\) /, ""); print $14 + $15 }' "/proc/$$/stat"
+}
+
+# Busy (non-idle, non-iowait) CPU ticks of the whole machine, all CPUs.
+machine_busy_ticks() {
+  awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat
 }
 
 # ----- nginx --------------------------------------------------------------------------------
@@ -160,7 +171,7 @@ latency_us() {
   awk -v p="$1" '$1 == p {
     v = $2; unit = v; sub(/[0-9.]+/, "", unit); sub(/[a-z]+$/, "", v);
     f = (unit == "us") ? 1 : (unit == "ms") ? 1000 : (unit == "s") ? 1000000 : (unit == "m") ? 60000000 : 0;
-    printf "%.0f", v * f; exit }' "$2"
+    if (f == 0) print "?"; else printf "%.0f", v * f; exit }' "$2"
 }
 
 rows=()
@@ -175,10 +186,13 @@ run_one() {
   local before=0 after=0 pid wrk_before wrk_after start end
   for pid in "${pids[@]}"; do before=$((before + $(cpu_ticks "$pid"))); done
   wrk_before=$(children_ticks)
+  local busy_before busy_after
+  busy_before=$(machine_busy_ticks)
   start=$(date +%s.%N)
   taskset -c "$WRK_CPU" timeout $((DURATION + 15)) \
     wrk -t"$WRK_THREADS" -c"$CONNS" -d"${DURATION}s" --latency "${script[@]}" "$url" >"$out"
   end=$(date +%s.%N)
+  busy_after=$(machine_busy_ticks)
   wrk_after=$(children_ticks)
   for pid in "${pids[@]}"; do after=$((after + $(cpu_ticks "$pid"))); done
   local requests rps p50 p99 errors non2xx
@@ -189,6 +203,7 @@ run_one() {
   errors=$(awk '/Socket errors:/ { gsub(/,/, ""); print $4 + $6 + $8 + $10; exit }' "$out")
   non2xx=$(awk '/Non-2xx/ { print $NF; exit }' "$out")
   errors=$(( ${errors:-0} + ${non2xx:-0} ))
+  cp "$out" "$RAW_DIR/"
   local cpu_us_per_req server_util wrk_util
   cpu_us_per_req=$(awk -v t=$((after - before)) -v hz="$CLK_TCK" -v n="$requests" \
     'BEGIN { printf "%.2f", t / hz * 1e6 / n }')
@@ -196,10 +211,14 @@ run_one() {
     'BEGIN { printf "%.0f", 100 * t / hz / (e - s) }')
   wrk_util=$(awk -v t=$((wrk_after - wrk_before)) -v hz="$CLK_TCK" -v s="$start" -v e="$end" \
     'BEGIN { printf "%.0f", 100 * t / hz / (e - s) }')
+  # Everything else that ran meanwhile (other processes, interrupts): contention for the CPUs.
+  local others_util
+  others_util=$(awk -v t=$((busy_after - busy_before - (after - before) - (wrk_after - wrk_before))) \
+    -v hz="$CLK_TCK" -v s="$start" -v e="$end" 'BEGIN { v = 100 * t / hz / (e - s); if (v < 0) v = 0; printf "%.0f", v }')
   result[$name-$mode-rps]=$rps
   result[$name-$mode-p99]=$p99
   result[$name-$mode-cpu]=$cpu_us_per_req
-  rows+=("| $mode | $name | $(printf '%.0f' "$rps") | $p50 | $p99 | $cpu_us_per_req | ${server_util}% | ${wrk_util}% | $errors |")
+  rows+=("| $mode | $name | $(printf '%.0f' "$rps") | $p50 | $p99 | $cpu_us_per_req | ${server_util}% | ${wrk_util}% | ${others_util}% | $errors |")
   echo "http-vs-nginx: $name $mode done ($requests requests)" >&2
 }
 
@@ -217,10 +236,13 @@ echo "wrk -t$WRK_THREADS -c$CONNS -d${DURATION}s --latency; pipelined = $DEPTH r
 echo "nginx: $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), 1 worker, access_log off, keepalive_requests 1000000000"
 echo "reactor: $REACTOR --http $reactor_addr"
 echo "CPU/req = server utime+stime delta (/proc/PID/stat, ${CLK_TCK} Hz ticks) over the wrk run / wrk's requests;"
-echo "server CPU and wrk CPU = their CPU time over the run's wall time (100% = one core saturated)."
+echo "server CPU and wrk CPU = their CPU time over the run's wall time (100% = one core saturated);"
+echo "other CPU = busy time of everything else on the machine over the run (contention: results are"
+echo "only meaningful when it is near 0%)."
+echo "wrk's raw outputs: $RAW_DIR/"
 echo
-echo "| mode | server | requests/s | p50 (µs) | p99 (µs) | CPU/req (µs) | server CPU | wrk CPU | errors |"
-echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+echo "| mode | server | requests/s | p50 (µs) | p99 (µs) | CPU/req (µs) | server CPU | wrk CPU | other CPU | errors |"
+echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 printf '%s\n' "${rows[@]}"
 echo
 echo "| mode | reactor/nginx requests/s | reactor/nginx p99 | reactor/nginx CPU/req |"

@@ -859,3 +859,32 @@ fn head_on_other_routes_has_no_body() {
     assert_eq!((wrong.status, wrong.header("allow")), (405, Some("POST")));
     assert_eq!(r.response(false).body, b"ok\n");
 }
+
+#[test]
+fn idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
+    let (server, addr) = start_http(&["--idle-timeout", "300ms"]);
+    let (mut r, response) = exchange(addr, GET_ROOT);
+    assert_hello(&response);
+    r.expect_eof();
+    assert!(eventually(Duration::from_secs(5), || closed_for(
+        &server,
+        "idle_timeout"
+    ) >= 1));
+}
+
+#[test]
+fn sigterm_closes_keep_alive_connections_and_exits_zero() {
+    let (mut server, addr) = start_http(&[]);
+    let (mut r, response) = exchange(addr, GET_ROOT);
+    assert_hello(&response);
+    let mut partial = reader(addr);
+    partial.send(b"GET / HTTP/1.1\r\nHost: t\r\n");
+    // Make sure the server has seen the partial head before the signal.
+    assert!(eventually(Duration::from_secs(5), || server.stats()
+        ["connections"]["active"]
+        == 3));
+    server.signal(libc::SIGTERM);
+    r.expect_eof();
+    partial.expect_eof();
+    assert_eq!(server.wait_exit(Duration::from_secs(10)), Some(0));
+}
