@@ -3,5 +3,4 @@
 # Integration tests start real server processes on ephemeral loopback ports.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --workspace --release --bins
 cargo test --workspace "$@"
