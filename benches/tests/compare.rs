@@ -98,7 +98,10 @@ fn request_errors_fail_the_comparison() {
     let loadgen = fake_loadgen(&dir, &GOOD.replace(r#""total": 0"#, r#""total": 3"#));
     let (ok, md) = compare(&dir, &our_bin_dir(), &loadgen, "threads");
     assert!(!ok, "errors must fail the run");
-    assert!(md.contains("9 request errors"), "3 per run, warm-up included: {md}");
+    assert!(
+        md.contains("9 request errors"),
+        "3 per run, warm-up included: {md}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

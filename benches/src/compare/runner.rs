@@ -362,6 +362,12 @@ impl LoadgenRun<'_> {
             self.threads.to_string(),
             "-d".into(),
             format!("{}ms", self.duration.as_millis()),
+            // A slow answer is a latency to report, not an error: the comparison fails on
+            // errors, and must never fail on speed.
+            "--timeout".into(),
+            "5s".into(),
+            "--connect-timeout".into(),
+            "5s".into(),
         ];
         if s.proto != Proto::Http {
             args.extend(["--size".into(), s.size.to_string()]);
