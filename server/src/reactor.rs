@@ -37,6 +37,11 @@ const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 /// lingering close).
 const LINGER: Duration = Duration::from_secs(2);
 
+/// Timer kinds a connection can have pending at once (idle, stall, header, linger).
+const TIMER_KINDS: usize = 4;
+/// Dead timer entries tolerated before a purge, so small tables are not purged constantly.
+const TIMER_PURGE_SLACK: usize = 4096;
+
 /// Everything a reactor needs to know, derived from the command line.
 #[derive(Debug, Clone)]
 pub struct ReactorConfig {
@@ -453,6 +458,7 @@ impl Reactor {
             let token = Token(entry.token);
             self.with_conn(token, |conn, ctx| conn.on_timer(entry.kind, token, ctx));
         }
+        self.purge_dead_timers();
         for idx in 0..self.listeners.len() {
             if self.listeners[idx].paused_until.is_some_and(|t| t <= now) {
                 self.listeners[idx].paused_until = None;
@@ -460,6 +466,20 @@ impl Reactor {
                 self.accept(token);
             }
         }
+    }
+
+    /// Each connection has at most one entry per timer kind, so a heap far larger than the
+    /// connection table is mostly entries of closed connections: drop them in one pass.
+    fn purge_dead_timers(&mut self) {
+        if self.timers.len() <= TIMER_KINDS * self.conns.len() + TIMER_PURGE_SLACK {
+            return;
+        }
+        let conns = &self.conns;
+        self.timers.retain(|entry| {
+            token::split(Token(entry.token)).is_some_and(|(key, generation)| {
+                conns.get(key).is_some_and(|c| c.generation() == generation)
+            })
+        });
     }
 
     fn log_stats_if_due(&mut self) {

@@ -123,6 +123,14 @@ impl Timers {
         }
     }
 
+    /// Drops every entry `keep` rejects. Entries of closed connections are otherwise only
+    /// discarded when they come due, which under heavy connection churn would let the heap grow
+    /// with the churn rate times the idle timeout; the reactor calls this when the heap is much
+    /// larger than its live connection count, so the cost is amortised O(1) per entry.
+    pub fn retain(&mut self, mut keep: impl FnMut(&TimerEntry) -> bool) {
+        self.heap.retain(|Reverse(e)| keep(e));
+    }
+
     /// Number of pending entries.
     pub fn len(&self) -> usize {
         self.heap.len()
@@ -163,6 +171,20 @@ mod tests {
             .collect();
         assert_eq!(due, vec![2, 3]);
         assert_eq!(t.len(), 1);
+    }
+
+    #[test]
+    fn retain_drops_rejected_entries_and_keeps_order() {
+        let mut t = Timers::new();
+        for i in 0..10 {
+            t.schedule(100 - i, TimerKind::Idle, Token(i as usize));
+        }
+        t.retain(|e| e.token % 2 == 0);
+        assert_eq!(t.len(), 5);
+        let due: Vec<usize> = std::iter::from_fn(|| t.pop_due(1000))
+            .map(|e| e.token)
+            .collect();
+        assert_eq!(due, vec![8, 6, 4, 2, 0]);
     }
 
     #[test]
