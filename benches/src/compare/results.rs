@@ -248,6 +248,8 @@ pub struct Summary {
     pub udp_lost: u64,
     /// Runs the generator marked invalid.
     pub invalid_runs: usize,
+    /// The generator's first reason for an invalid run.
+    pub first_invalid_reason: Option<String>,
     /// Which side was the limit (from the median CPU use).
     pub limit: Limit,
 }
@@ -285,6 +287,9 @@ impl Summary {
                 + warm(|g| g.verify_failures),
             udp_lost: samples.iter().map(|s| s.gen.udp_lost).sum(),
             invalid_runs: samples.iter().filter(|s| !s.gen.valid).count(),
+            first_invalid_reason: samples
+                .iter()
+                .find_map(|s| s.gen.invalid_reasons.first().cloned()),
             limit: classify_limit(server_util, gen_util, open_loop),
         }
     }

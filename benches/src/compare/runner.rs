@@ -283,15 +283,6 @@ fn run_row(
             rate.is_some(),
         );
         judge(&summary, scenario, &mut row.failures, &mut row.notes);
-        let mut reasons: Vec<&String> = row
-            .samples
-            .iter()
-            .flat_map(|s| &s.gen.invalid_reasons)
-            .collect();
-        reasons.sort();
-        reasons.dedup();
-        row.notes
-            .extend(reasons.into_iter().map(|r| format!("generator: {r}")));
         row.summary = Some(summary);
     }
     row
@@ -329,8 +320,12 @@ fn judge(
         ));
     }
     if summary.invalid_runs > 0 {
+        let first = summary
+            .first_invalid_reason
+            .as_deref()
+            .unwrap_or("no reason given");
         notes.push(format!(
-            "generator self-check: {} run(s) invalid",
+            "generator self-check marked {} run(s) invalid, e.g. {first}",
             summary.invalid_runs
         ));
     }
