@@ -96,9 +96,10 @@ children_ticks() {
   awk '{ sub(/^.*\) /, ""); print $14 + $15 }' "/proc/$$/stat"
 }
 
-# Busy (non-idle, non-iowait) CPU ticks of the whole machine, all CPUs.
+# Process CPU ticks of the whole machine, all CPUs: user + nice + system + steal. Interrupt
+# and softirq time is left out: on loopback it is mostly the benchmark's own packet processing.
 machine_busy_ticks() {
-  awk '$1 == "cpu" { print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat
+  awk '$1 == "cpu" { print $2 + $3 + $4 + $9; exit }' /proc/stat
 }
 
 # ----- nginx --------------------------------------------------------------------------------
@@ -171,7 +172,7 @@ latency_us() {
   awk -v p="$1" '$1 == p {
     v = $2; unit = v; sub(/[0-9.]+/, "", unit); sub(/[a-z]+$/, "", v);
     f = (unit == "us") ? 1 : (unit == "ms") ? 1000 : (unit == "s") ? 1000000 : (unit == "m") ? 60000000 : 0;
-    if (f == 0) print "?"; else printf "%.0f", v * f; exit }' "$2"
+    if (f == 0 || v == 0) print "?"; else printf "%.0f", v * f; exit }' "$2"
 }
 
 rows=()
@@ -237,8 +238,9 @@ echo "nginx: $("$NGINX" -v 2>&1 | sed 's/^nginx version: //'), 1 worker, access_
 echo "reactor: $REACTOR --http $reactor_addr"
 echo "CPU/req = server utime+stime delta (/proc/PID/stat, ${CLK_TCK} Hz ticks) over the wrk run / wrk's requests;"
 echo "server CPU and wrk CPU = their CPU time over the run's wall time (100% = one core saturated);"
-echo "other CPU = busy time of everything else on the machine over the run (contention: results are"
-echo "only meaningful when it is near 0%)."
+echo "other CPU = user+system+steal time of everything else on the machine over the run (contention:"
+echo "results are only meaningful when it is near 0%). p99 \"?\" = wrk printed 0.00us for that"
+echo "percentile (a wrk reporting quirk seen with pipelining); see the raw output."
 echo "wrk's raw outputs: $RAW_DIR/"
 echo
 echo "| mode | server | requests/s | p50 (µs) | p99 (µs) | CPU/req (µs) | server CPU | wrk CPU | other CPU | errors |"
