@@ -801,8 +801,6 @@ fn health_check_flag_against_a_running_server_and_a_closed_port() {
 }
 
 #[test]
-#[ignore = "proto bug: HttpSession::on_input holds a partly received body to the head limit \
-            (partial_verdict) and answers 431 once head + body so far reach max_header_bytes"]
 fn post_body_arriving_in_many_reads_is_echoed() {
     // A body larger than the header limit, sent in pieces: only the head counts against
     // --max-header-bytes, so waiting for the rest of the body must not turn into a 431.

@@ -105,9 +105,13 @@ impl HttpSession {
         if self.has(PAUSED) || self.worth_parsing(input) {
             return self.serve_pending(out, env, out_budget);
         }
-        if let Parsed::Reject(reject) = partial_verdict(&self.pending, env.limits) {
-            write_reject(out, env.date, reject);
-            return self.close();
+        // Only an incomplete head is held to the head limits; once the head is complete
+        // (`need > 0`) the buffered bytes are body, bounded by `need` itself.
+        if self.need == 0 {
+            if let Parsed::Reject(reject) = partial_verdict(&self.pending, env.limits) {
+                write_reject(out, env.date, reject);
+                return self.close();
+            }
         }
         Step::Continue
     }

@@ -427,3 +427,26 @@ fn storage_of_a_worked_off_batch_is_trimmed() {
     assert_eq!((rest, step), (hello(""), Step::Continue));
     assert_eq!(session.heap_bytes(), 0);
 }
+
+#[test]
+fn a_body_larger_than_the_head_limit_may_arrive_in_many_reads() {
+    // Only the head counts against max_header_bytes; a body trickling in must not become a 431.
+    let fx = Fixture::new();
+    let body = vec![b'z'; 3 * fx.limits.max_header_bytes];
+    let mut session = HttpSession::new();
+    let head = format!(
+        "POST /echo HTTP/1.1\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    let (out, step) = fx.run(&mut session, head.as_bytes());
+    assert_eq!((out.as_str(), step), ("", Step::Continue));
+    let mut out = String::new();
+    for chunk in body.chunks(1000) {
+        let (o, step) = fx.run(&mut session, chunk);
+        assert_eq!(step, Step::Continue, "after {out:?}");
+        out.push_str(&o);
+    }
+    assert_eq!(status_of(&out), "200");
+    assert!(out.ends_with(std::str::from_utf8(&body).expect("ascii")));
+    assert!(!session.has_buffered_input());
+}
