@@ -172,7 +172,7 @@ latency_us() {
   awk -v p="$1" '$1 == p {
     v = $2; unit = v; sub(/[0-9.]+/, "", unit); sub(/[a-z]+$/, "", v);
     f = (unit == "us") ? 1 : (unit == "ms") ? 1000 : (unit == "s") ? 1000000 : (unit == "m") ? 60000000 : 0;
-    if (f == 0 || v == 0) print "?"; else printf "%.0f", v * f; exit }' "$2"
+    if (f == 0 || v + 0 == 0) print "?"; else printf "%.0f", v * f; exit }' "$2"
 }
 
 rows=()
@@ -201,6 +201,10 @@ run_one() {
   rps=$(awk '/^Requests\/sec:/ { print $2; exit }' "$out")
   p50=$(latency_us "50%" "$out")
   p99=$(latency_us "99%" "$out")
+  if [ "$p99" = "?" ]; then
+    # Fall back to wrk's maximum, marked as such.
+    p99="? (max $(awk '$1 == "Latency" { print $4; exit }' "$out"))"
+  fi
   errors=$(awk '/Socket errors:/ { gsub(/,/, ""); print $4 + $6 + $8 + $10; exit }' "$out")
   non2xx=$(awk '/Non-2xx/ { print $NF; exit }' "$out")
   errors=$(( ${errors:-0} + ${non2xx:-0} ))
@@ -228,7 +232,10 @@ for mode in plain pipelined; do
   run_one reactor "$mode" "http://$reactor_addr/" "$reactor_pid"
 done
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+ratio() {
+  awk -v a="$1" -v b="$2" 'BEGIN {
+    if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && a > 0 && b > 0) printf "%.2f", a / b; else print "n/a" }'
+}
 
 echo
 echo "Command: scripts/http-vs-nginx.sh (DURATION=$DURATION CONNS=$CONNS WRK_THREADS=$WRK_THREADS DEPTH=$DEPTH)"
@@ -239,8 +246,8 @@ echo "reactor: $REACTOR --http $reactor_addr"
 echo "CPU/req = server utime+stime delta (/proc/PID/stat, ${CLK_TCK} Hz ticks) over the wrk run / wrk's requests;"
 echo "server CPU and wrk CPU = their CPU time over the run's wall time (100% = one core saturated);"
 echo "other CPU = user+system+steal time of everything else on the machine over the run (contention:"
-echo "results are only meaningful when it is near 0%). p99 \"?\" = wrk printed 0.00us for that"
-echo "percentile (a wrk reporting quirk seen with pipelining); see the raw output."
+echo "results are only meaningful when it is near 0%). p99 \"? (max ...)\" = wrk printed 0.00us for"
+echo "that percentile (a wrk reporting quirk seen with pipelining), so its maximum latency is shown."
 echo "wrk's raw outputs: $RAW_DIR/"
 echo
 echo "| mode | server | requests/s | p50 (µs) | p99 (µs) | CPU/req (µs) | server CPU | wrk CPU | other CPU | errors |"
