@@ -428,8 +428,11 @@ impl Connection {
             return Flow::Close(self.closing_reason);
         }
         self.flags |= LINGERING;
-        ctx.timers
-            .schedule(ctx.now + ctx.limits.linger_ms, TimerKind::Linger, token);
+        ctx.timers.schedule(
+            ctx.now.saturating_add(ctx.limits.linger_ms),
+            TimerKind::Linger,
+            token,
+        );
         self.discard_input(ctx)
     }
 
@@ -464,7 +467,7 @@ impl Connection {
     fn arm_idle(&mut self, token: Token, ctx: &mut ConnCtx<'_>) {
         if ctx.limits.idle_ms > 0 && !self.has(IDLE_ARMED) {
             self.flags |= IDLE_ARMED;
-            let deadline = self.last_active + ctx.limits.idle_ms;
+            let deadline = self.last_active.saturating_add(ctx.limits.idle_ms);
             ctx.timers.schedule(deadline, TimerKind::Idle, token);
         }
     }
@@ -486,7 +489,7 @@ impl Connection {
         }
         if ctx.limits.write_stall_ms > 0 && !self.has(STALL_ARMED) {
             self.flags |= STALL_ARMED;
-            let deadline = self.stalled_since + ctx.limits.write_stall_ms;
+            let deadline = self.stalled_since.saturating_add(ctx.limits.write_stall_ms);
             ctx.timers.schedule(deadline, TimerKind::WriteStall, token);
         }
     }
@@ -496,7 +499,7 @@ impl Connection {
         if self.stalled_since == NEVER {
             return Flow::Open;
         }
-        if ctx.now - self.stalled_since >= ctx.limits.write_stall_ms {
+        if ctx.now.saturating_sub(self.stalled_since) >= ctx.limits.write_stall_ms {
             return Flow::Close(CloseReason::WriteTimeout);
         }
         self.note_stall(token, ctx);
@@ -513,7 +516,7 @@ impl Connection {
         }
         if ctx.limits.header_ms > 0 && !self.has(HEADER_ARMED) {
             self.flags |= HEADER_ARMED;
-            let deadline = self.header_since + ctx.limits.header_ms;
+            let deadline = self.header_since.saturating_add(ctx.limits.header_ms);
             ctx.timers.schedule(deadline, TimerKind::Header, token);
         }
     }
@@ -523,7 +526,7 @@ impl Connection {
         if self.header_since == NEVER || self.has(CLOSE_AFTER_FLUSH | LINGERING) {
             return Flow::Open;
         }
-        if ctx.now - self.header_since < ctx.limits.header_ms {
+        if ctx.now.saturating_sub(self.header_since) < ctx.limits.header_ms {
             self.track_header_timer(true, token, ctx);
             return Flow::Open;
         }

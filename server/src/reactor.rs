@@ -364,7 +364,7 @@ impl Reactor {
     fn pause_accepting(&mut self, idx: usize, e: &io::Error) {
         let now = self.clock.now();
         let listener = &mut self.listeners[idx];
-        listener.paused_until = Some(now + duration_to_millis(ACCEPT_PAUSE));
+        listener.paused_until = Some(now.saturating_add(duration_to_millis(ACCEPT_PAUSE)));
         self.stats.accept_fd_exhausted += 1;
         if !listener.exhausted {
             listener.exhausted = true;
@@ -487,7 +487,10 @@ impl Reactor {
         if let Some(due) = self.next_stats.filter(|&due| due <= now) {
             log::info!("{}: {}", self.name, self.stats);
             let interval = duration_to_millis(self.cfg.stats_interval);
-            self.next_stats = Some(due.max(now - interval) + interval);
+            self.next_stats = Some(
+                due.max(now.saturating_sub(interval))
+                    .saturating_add(interval),
+            );
         }
     }
 
@@ -519,7 +522,7 @@ impl Reactor {
         );
         self.listeners.clear();
         self.udp = None;
-        self.drain_deadline = Some(now + duration_to_millis(self.cfg.drain_timeout));
+        self.drain_deadline = Some(now.saturating_add(duration_to_millis(self.cfg.drain_timeout)));
         let tokens: Vec<Token> = self
             .conns
             .iter()

@@ -472,3 +472,22 @@ fn set_nofile_limit(cmd: &mut Command, limit: u64) {
         });
     }
 }
+
+#[test]
+fn absurd_timeouts_neither_overflow_nor_spin() {
+    let server = echo_server(&[
+        "--idle-timeout",
+        "100000000years",
+        "--write-timeout",
+        "100000000years",
+        "--stats-interval",
+        "100000000years",
+    ]);
+    let mut s = connect(server.tcp());
+    assert_eq!(echo_roundtrip(&mut s, b"x"), b"x");
+    let before = server.cpu_ticks();
+    std::thread::sleep(Duration::from_millis(500));
+    let spent = server.cpu_ticks() - before;
+    assert!(spent < 20, "server spun for {spent} ticks while idle");
+    assert_eq!(echo_roundtrip(&mut s, b"y"), b"y");
+}
