@@ -7,7 +7,8 @@
 #   LOADGEN_WORKLOAD     tcp | udp | http                         (default tcp)
 #   LOADGEN_TARGET       HOST:PORT for tcp/udp, http://HOST:PORT/ for http; host names are
 #                        resolved, so a compose service or Kubernetes Service name works
-#                        (default server:7000, or http://server:8080/ for http)
+#                        (default $LOADGEN_SERVER:7000, or http://$LOADGEN_SERVER:$PORT/ for http)
+#   LOADGEN_SERVER       host of the default target (default server); PORT its HTTP port (8080)
 #   LOADGEN_CONNECTIONS  -c (default 10)          LOADGEN_THREADS  -t (default 1)
 #   LOADGEN_DURATION     -d (default 10s)         LOADGEN_WARMUP   --warmup (default none)
 #   LOADGEN_RATE         --rate (open loop; default closed loop)
@@ -22,8 +23,8 @@ set -eu
 
 workload=${LOADGEN_WORKLOAD:-tcp}
 case $workload in
-  tcp | udp) default_target=server:7000 ;;
-  http) default_target=http://server:8080/ ;;
+  tcp | udp) default_target=${LOADGEN_SERVER:-server}:7000 ;;
+  http) default_target=http://${LOADGEN_SERVER:-server}:${PORT:-8080}/ ;;
   *)
     echo "loadgen-run: LOADGEN_WORKLOAD must be tcp, udp or http, not '$workload'" >&2
     exit 2
