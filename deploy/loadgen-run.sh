@@ -37,7 +37,7 @@ if [ -n "${LOADGEN_NAME:-}" ]; then
 elif [ -n "${JOB_COMPLETION_INDEX:-}" ]; then
   name=loadgen-$JOB_COMPLETION_INDEX
 else
-  name=$(hostname 2>/dev/null || echo "${HOSTNAME:-loadgen}")
+  name=$(uname -n)
 fi
 dir=${LOADGEN_RESULTS_DIR:-/results}
 mkdir -p "$dir"
