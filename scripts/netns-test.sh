@@ -13,7 +13,7 @@
 #     answers inside its namespace but is NOT reachable from the client namespace.
 #
 # Needs root and `ip netns`; without them it prints "netns-test: SKIP: ..." and exits 0.
-# Uses target/release binaries (built if missing), or REACTOR_BIN_DIR. Always removes its
+# Builds and uses the target/release binaries, or those in REACTOR_BIN_DIR. Always removes its
 # namespaces and stops the processes it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -84,8 +84,8 @@ ip -n "$ns_cli" link set "$veth_cli" up
 
 # Binaries: copied, so that a concurrent rebuild of target/ cannot swap them mid-test.
 bin_dir=${REACTOR_BIN_DIR:-target/release}
-if [ -z "${REACTOR_BIN_DIR:-}" ] && { [ ! -x "$bin_dir/reactor-server" ] || [ ! -x "$bin_dir/reactor-loadgen" ]; }; then
-  echo "netns-test: building release binaries"
+if [ -z "${REACTOR_BIN_DIR:-}" ]; then
+  # Like the other scripts: always the current sources (a no-op when target/ is up to date).
   cargo build --release -q -p reactor-server -p reactor-loadgen
 fi
 mkdir -p "$work/bin"
