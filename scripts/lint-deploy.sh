@@ -45,7 +45,7 @@ done
 
 echo "lint-deploy: compose.yaml"
 "$venv/bin/python" - compose.yaml <<'PY' || failed+=(compose)
-"""compose.yaml parses, and keeps what docs/deploying.md promises."""
+"""compose.yaml parses, and keeps what the README's Deploying section promises."""
 import sys
 
 import yaml
