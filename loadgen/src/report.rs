@@ -97,10 +97,12 @@ pub fn verdict(r: &RunResult) -> Verdict {
                 "generator scheduled only {scheduled:.0} of the {rate:.0} req/s offered"
             ));
         }
+        // In open loop the generator spins for the last stretch before each send time, so at
+        // high rates its CPU reads ~100% by design; whether it kept up is judged by the two
+        // schedule checks above, which measure exactly that.
         if share > SATURATED_CPU {
-            v.valid = false;
-            v.reasons.push(format!(
-                "generator CPU saturated ({:.0}% of its {} thread(s))",
+            v.warnings.push(format!(
+                "generator CPU at {:.0}% of its {} thread(s), spin-waiting for send times                  included; the schedule checks decide validity",
                 share * 100.0,
                 r.config.threads
             ));
