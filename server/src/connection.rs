@@ -464,12 +464,33 @@ impl Connection {
 
     // ----- timers -------------------------------------------------------------------------
 
-    fn arm_idle(&mut self, token: Token, ctx: &mut ConnCtx<'_>) {
-        if ctx.limits.idle_ms > 0 && !self.has(IDLE_ARMED) {
-            self.flags |= IDLE_ARMED;
-            let deadline = self.last_active.saturating_add(ctx.limits.idle_ms);
-            ctx.timers.schedule(deadline, TimerKind::Idle, token);
+    /// Schedules `kind` at `since + after_ms` unless that timer is off (`after_ms == 0`) or an
+    /// entry already exists (`armed` flag): each connection has at most one entry per kind.
+    fn arm(
+        &mut self,
+        armed: u16,
+        kind: TimerKind,
+        since: Millis,
+        after_ms: Millis,
+        token: Token,
+        timers: &mut Timers,
+    ) {
+        if after_ms > 0 && !self.has(armed) {
+            self.flags |= armed;
+            timers.schedule(since.saturating_add(after_ms), kind, token);
         }
+    }
+
+    fn arm_idle(&mut self, token: Token, ctx: &mut ConnCtx<'_>) {
+        let since = self.last_active;
+        self.arm(
+            IDLE_ARMED,
+            TimerKind::Idle,
+            since,
+            ctx.limits.idle_ms,
+            token,
+            ctx.timers,
+        );
     }
 
     fn check_idle(&mut self, token: Token, ctx: &mut ConnCtx<'_>) -> Flow {
@@ -487,11 +508,15 @@ impl Connection {
         if self.stalled_since == NEVER {
             self.stalled_since = ctx.now;
         }
-        if ctx.limits.write_stall_ms > 0 && !self.has(STALL_ARMED) {
-            self.flags |= STALL_ARMED;
-            let deadline = self.stalled_since.saturating_add(ctx.limits.write_stall_ms);
-            ctx.timers.schedule(deadline, TimerKind::WriteStall, token);
-        }
+        let (since, after) = (self.stalled_since, ctx.limits.write_stall_ms);
+        self.arm(
+            STALL_ARMED,
+            TimerKind::WriteStall,
+            since,
+            after,
+            token,
+            ctx.timers,
+        );
     }
 
     fn check_stall(&mut self, token: Token, ctx: &mut ConnCtx<'_>) -> Flow {
@@ -514,11 +539,15 @@ impl Connection {
         if self.header_since == NEVER {
             self.header_since = ctx.now;
         }
-        if ctx.limits.header_ms > 0 && !self.has(HEADER_ARMED) {
-            self.flags |= HEADER_ARMED;
-            let deadline = self.header_since.saturating_add(ctx.limits.header_ms);
-            ctx.timers.schedule(deadline, TimerKind::Header, token);
-        }
+        let (since, after) = (self.header_since, ctx.limits.header_ms);
+        self.arm(
+            HEADER_ARMED,
+            TimerKind::Header,
+            since,
+            after,
+            token,
+            ctx.timers,
+        );
     }
 
     fn check_header(&mut self, token: Token, ctx: &mut ConnCtx<'_>) -> Flow {

@@ -97,36 +97,58 @@ pub fn bind_all(
 ) -> Result<(Vec<ReactorSockets>, BoundAddrs), BindError> {
     let reuse_port = threads > 1;
     let mut sets: Vec<ReactorSockets> = (0..threads).map(|_| ReactorSockets::default()).collect();
-    let mut bound = BoundAddrs::default();
-    if let Some(mut addr) = plan.tcp {
-        for set in &mut sets {
-            let listener = bind_tcp("tcp", addr, backlog, reuse_port)?;
-            addr = local_addr(&listener, "tcp", addr)?;
-            set.tcp = Some(listener);
-        }
-        bound.tcp = Some(addr);
-    }
-    if let Some(mut addr) = plan.http {
-        for set in &mut sets {
-            let listener = bind_tcp("http", addr, backlog, reuse_port)?;
-            addr = local_addr(&listener, "http", addr)?;
-            set.http = Some(listener);
-        }
-        bound.http = Some(addr);
-    }
-    if let Some(mut addr) = plan.udp {
-        for set in &mut sets {
-            let socket = bind_udp(addr, reuse_port)?;
-            addr = socket.local_addr().map_err(|source| BindError {
-                proto: "udp",
-                addr,
-                source,
-            })?;
-            set.udp = Some(socket);
-        }
-        bound.udp = Some(addr);
-    }
+    let bound = BoundAddrs {
+        tcp: bind_listener_per_reactor("tcp", plan.tcp, &mut sets, backlog, reuse_port, |s| {
+            &mut s.tcp
+        })?,
+        http: bind_listener_per_reactor("http", plan.http, &mut sets, backlog, reuse_port, |s| {
+            &mut s.http
+        })?,
+        udp: match plan.udp {
+            Some(addr) => Some(bind_udp_per_reactor(addr, &mut sets, reuse_port)?),
+            None => None,
+        },
+    };
     Ok((sets, bound))
+}
+
+/// Binds one TCP listener per reactor on `addr` (if asked for), storing each in the slot
+/// `slot` picks; returns the address actually bound (port 0 resolved by the first bind).
+fn bind_listener_per_reactor(
+    proto: &'static str,
+    addr: Option<SocketAddr>,
+    sets: &mut [ReactorSockets],
+    backlog: i32,
+    reuse_port: bool,
+    slot: fn(&mut ReactorSockets) -> &mut Option<mio::net::TcpListener>,
+) -> Result<Option<SocketAddr>, BindError> {
+    let Some(mut addr) = addr else {
+        return Ok(None);
+    };
+    for set in sets {
+        let listener = bind_tcp(proto, addr, backlog, reuse_port)?;
+        addr = local_addr(&listener, proto, addr)?;
+        *slot(set) = Some(listener);
+    }
+    Ok(Some(addr))
+}
+
+/// Binds one UDP socket per reactor on `addr`; returns the address actually bound.
+fn bind_udp_per_reactor(
+    mut addr: SocketAddr,
+    sets: &mut [ReactorSockets],
+    reuse_port: bool,
+) -> Result<SocketAddr, BindError> {
+    for set in sets {
+        let socket = bind_udp(addr, reuse_port)?;
+        addr = socket.local_addr().map_err(|source| BindError {
+            proto: "udp",
+            addr,
+            source,
+        })?;
+        set.udp = Some(socket);
+    }
+    Ok(addr)
 }
 
 fn local_addr(
