@@ -615,3 +615,17 @@ pub fn close_reason_for(e: &io::Error) -> CloseReason {
         _ => CloseReason::Error,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An idle connection is exactly its slab entry, so this size is the server's memory per
+    /// idle connection (plus the slab's spare capacity); keep it from creeping up.
+    #[test]
+    fn a_connection_fits_in_two_cache_lines() {
+        let size = std::mem::size_of::<Connection>();
+        assert!(size <= 128, "Connection grew to {size} bytes");
+        assert!(std::mem::size_of::<slab::Slab<Connection>>() < 64);
+    }
+}
