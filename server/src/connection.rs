@@ -175,7 +175,7 @@ impl Connection {
             self.flags |= FIN_ANNOUNCED;
         }
         if self.has(LINGERING) {
-            return self.discard_input(ctx);
+            return self.discard_input(token, ctx);
         }
         self.pump(token, ctx)
     }
@@ -193,7 +193,7 @@ impl Connection {
     pub fn resume(&mut self, token: Token, ctx: &mut ConnCtx<'_>) -> Flow {
         self.flags &= !QUEUED;
         if self.has(LINGERING) {
-            return self.discard_input(ctx);
+            return self.discard_input(token, ctx);
         }
         if !self.has(READ_PENDING) && !self.protocol.wants_resume() {
             return Flow::Open;
@@ -339,11 +339,19 @@ impl Connection {
     }
 
     /// Reads and drops input while lingering; the peer's FIN (or an error) ends the linger.
-    fn discard_input(&mut self, ctx: &mut ConnCtx<'_>) -> Flow {
+    /// Bounded by the read budget like any read, so a peer flooding a closing connection
+    /// cannot hold the loop; the rest is discarded on the next turn.
+    fn discard_input(&mut self, token: Token, ctx: &mut ConnCtx<'_>) -> Flow {
+        let mut budget = ctx.limits.read_budget;
         loop {
-            match self.stream.read(ctx.scratch) {
+            if budget == 0 {
+                self.queue_revisit(token, ctx);
+                return Flow::Open;
+            }
+            let want = budget.min(ctx.scratch.len());
+            match self.stream.read(&mut ctx.scratch[..want]) {
                 Ok(0) => return Flow::Close(self.closing_reason),
-                Ok(_) => {}
+                Ok(n) => budget -= n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Flow::Open,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(_) => return Flow::Close(self.closing_reason),
@@ -433,7 +441,7 @@ impl Connection {
             TimerKind::Linger,
             token,
         );
-        self.discard_input(ctx)
+        self.discard_input(token, ctx)
     }
 
     fn set_write_interest(
