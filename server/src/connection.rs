@@ -141,16 +141,6 @@ impl Connection {
         self.generation
     }
 
-    /// The socket, for registration.
-    pub fn stream_mut(&mut self) -> &mut TcpStream {
-        &mut self.stream
-    }
-
-    /// Bytes queued for the peer.
-    pub fn pending_output(&self) -> usize {
-        self.out.len()
-    }
-
     /// Hands the output storage back to the pool before the connection is dropped.
     pub fn recycle(&mut self, pool: &mut BufPool) {
         if let Some(buf) = self.out.take_storage() {
