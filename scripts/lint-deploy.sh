@@ -97,9 +97,8 @@ if problems:
 print(f"compose.yaml: {len(services)} services, networks {sorted(networks)}, volumes {sorted(volumes)}: ok")
 PY
 
-echo "lint-deploy: shellcheck"
-"$venv/bin/shellcheck" deploy/loadgen-run.sh scripts/lint-deploy.sh scripts/netns-test.sh \
-  || failed+=(shellcheck)
+echo "lint-deploy: shellcheck (every shell script of the project)"
+"$venv/bin/shellcheck" deploy/*.sh scripts/*.sh scripts/lib/*.sh .ci/run || failed+=(shellcheck)
 
 if [ ${#failed[@]} -gt 0 ]; then
   echo "lint-deploy: FAILED: ${failed[*]}" >&2
