@@ -79,7 +79,7 @@ impl Protocol {
         &mut self,
         input: &[u8],
         ctx: &mut ProtocolCtx<'_>,
-        stats: &Stats,
+        stats: &mut Stats,
         out_budget: usize,
     ) -> Reaction {
         match self {
@@ -90,9 +90,9 @@ impl Protocol {
                 awaiting_headers: false,
             },
             Protocol::Http(session) => {
-                let stats = StatsJson(stats);
-                let env = http_env(ctx.date, ctx.http_limits, &stats);
-                let step = session.on_input(input, ctx.staged, &env, out_budget);
+                let step = serve_http(session, ctx, stats, |session, staged, env| {
+                    session.on_input(input, staged, env, out_budget)
+                });
                 http_reaction(session, step)
             }
         }
@@ -102,15 +102,15 @@ impl Protocol {
     pub fn resume(
         &mut self,
         ctx: &mut ProtocolCtx<'_>,
-        stats: &Stats,
+        stats: &mut Stats,
         out_budget: usize,
     ) -> Reaction {
         match self {
             Protocol::Echo => idle_reaction(),
             Protocol::Http(session) => {
-                let stats = StatsJson(stats);
-                let env = http_env(ctx.date, ctx.http_limits, &stats);
-                let step = session.resume(ctx.staged, &env, out_budget);
+                let step = serve_http(session, ctx, stats, |session, staged, env| {
+                    session.resume(staged, env, out_budget)
+                });
                 http_reaction(session, step)
             }
         }
@@ -133,16 +133,17 @@ impl Protocol {
     }
 
     /// The header timeout fired: HTTP answers 408 and closes.
-    pub fn on_header_timeout(&mut self, ctx: &mut ProtocolCtx<'_>, stats: &Stats) -> Reaction {
+    pub fn on_header_timeout(&mut self, ctx: &mut ProtocolCtx<'_>, stats: &mut Stats) -> Reaction {
         match self {
             Protocol::Echo => idle_reaction(),
             Protocol::Http(session) => {
-                let stats = StatsJson(stats);
-                let env = http_env(ctx.date, ctx.http_limits, &stats);
-                session.on_header_timeout(ctx.staged, &env);
+                let step = serve_http(session, ctx, stats, |session, staged, env| {
+                    session.on_header_timeout(staged, env);
+                    Step::CloseAfterFlush
+                });
                 Reaction {
                     output: Output::Staged,
-                    close: Some(CloseReason::HeaderTimeout),
+                    close: (step == Step::CloseAfterFlush).then_some(CloseReason::HeaderTimeout),
                     paused: false,
                     awaiting_headers: false,
                 }
@@ -170,6 +171,24 @@ fn idle_reaction() -> Reaction {
         paused: false,
         awaiting_headers: false,
     }
+}
+
+/// Runs one session call with the HTTP environment (the `/stats` body reads `stats`), then
+/// counts the responses it wrote into `stats`.
+fn serve_http(
+    session: &mut HttpSession,
+    ctx: &mut ProtocolCtx<'_>,
+    stats: &mut Stats,
+    call: impl FnOnce(&mut HttpSession, &mut Vec<u8>, &HttpEnv<'_>) -> Step,
+) -> Step {
+    let before = session.responses();
+    let step = {
+        let json = StatsJson(stats);
+        let env = http_env(ctx.date, ctx.http_limits, &json);
+        call(session, ctx.staged, &env)
+    };
+    stats.http_responses += u64::from(session.responses().wrapping_sub(before));
+    step
 }
 
 fn http_reaction(session: &HttpSession, step: Step) -> Reaction {

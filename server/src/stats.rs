@@ -74,6 +74,8 @@ pub struct Stats {
     pub tcp_bytes_in: u64,
     /// TCP bytes written.
     pub tcp_bytes_out: u64,
+    /// HTTP responses sent (every final status, errors included).
+    pub http_responses: u64,
     /// UDP datagrams received.
     pub udp_datagrams_in: u64,
     /// UDP datagrams sent back.
@@ -116,6 +118,7 @@ impl Stats {
         }
         self.tcp_bytes_in += other.tcp_bytes_in;
         self.tcp_bytes_out += other.tcp_bytes_out;
+        self.http_responses += other.http_responses;
         self.udp_datagrams_in += other.udp_datagrams_in;
         self.udp_datagrams_out += other.udp_datagrams_out;
         self.udp_bytes_in += other.udp_bytes_in;
@@ -146,6 +149,7 @@ impl Stats {
                 "udp_recv": self.udp_recv_errors,
             },
             "tcp": { "bytes_in": self.tcp_bytes_in, "bytes_out": self.tcp_bytes_out },
+            "http": { "responses": self.http_responses },
             "udp": {
                 "datagrams_in": self.udp_datagrams_in,
                 "datagrams_out": self.udp_datagrams_out,
@@ -171,10 +175,11 @@ impl fmt::Display for Stats {
         }
         write!(
             f,
-            "] tcp in={}B out={}B udp in={} out={} oversized={} queue_dropped={} \
+            "] tcp in={}B out={}B http responses={} udp in={} out={} oversized={} queue_dropped={} \
              errors accept_fd={} accept={} udp_send={} udp_recv={}",
             self.tcp_bytes_in,
             self.tcp_bytes_out,
+            self.http_responses,
             self.udp_datagrams_in,
             self.udp_datagrams_out,
             self.udp_oversized,

@@ -886,3 +886,17 @@ fn sigterm_closes_keep_alive_connections_and_exits_zero() {
     partial.expect_eof();
     assert_eq!(server.wait_exit(Duration::from_secs(10)), Some(0));
 }
+
+#[test]
+fn stats_count_every_response() {
+    let (server, addr) = start_http(&[]);
+    let mut r = reader(addr);
+    r.send(&GET_ROOT.repeat(4));
+    r.send(b"GET /missing HTTP/1.1\r\nHost: t\r\n\r\n");
+    for _ in 0..4 {
+        assert_eq!(r.response(false).status, 200);
+    }
+    assert_eq!(r.response(false).status, 404);
+    // The /stats body is produced before its own response is counted.
+    assert_eq!(server.stats()["http"]["responses"], 5);
+}

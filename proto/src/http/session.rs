@@ -71,6 +71,8 @@ pub struct HttpSession {
     /// complete; 0 while the head is still incomplete.
     need: u32,
     flags: u8,
+    /// Final responses written (not `100 Continue`), wrapping; see [`HttpSession::responses`].
+    responses: u16,
 }
 
 impl HttpSession {
@@ -110,6 +112,7 @@ impl HttpSession {
         if self.need == 0 {
             if let Parsed::Reject(reject) = partial_verdict(&self.pending, env.limits) {
                 write_reject(out, env.date, reject);
+                self.responses = self.responses.wrapping_add(1);
                 return self.close();
             }
         }
@@ -163,6 +166,7 @@ impl HttpSession {
     pub fn on_header_timeout(&mut self, out: &mut Vec<u8>, env: &HttpEnv<'_>) {
         if !self.has(CLOSED) {
             write_timeout(out, env.date);
+            self.responses = self.responses.wrapping_add(1);
             let _ = self.close();
         }
     }
@@ -178,6 +182,12 @@ impl HttpSession {
         }
         let _ = self.close();
         true
+    }
+
+    /// Final responses written so far, as a wrapping counter: a caller counts requests served
+    /// by the difference before and after a call (one call answers far fewer than 65,536).
+    pub fn responses(&self) -> u16 {
+        self.responses
     }
 
     /// Whether the session has decided to close (later input is ignored).
@@ -240,6 +250,7 @@ impl HttpSession {
                 Parsed::Partial => return (used, Step::Continue),
                 Parsed::Reject(reject) => {
                     write_reject(out, env.date, reject);
+                    self.responses = self.responses.wrapping_add(1);
                     return (used, self.close());
                 }
             }
@@ -274,6 +285,7 @@ impl HttpSession {
             Connection::Implicit
         };
         respond(out, env, head, &data[head.len..total], conn);
+        self.responses = self.responses.wrapping_add(1);
         self.need = 0;
         self.flags &= !CONTINUE_SENT;
         Some(total)

@@ -450,3 +450,21 @@ fn a_body_larger_than_the_head_limit_may_arrive_in_many_reads() {
     assert!(out.ends_with(std::str::from_utf8(&body).expect("ascii")));
     assert!(!session.has_buffered_input());
 }
+
+#[test]
+fn responses_counts_every_final_answer() {
+    let fx = Fixture::new();
+    let mut session = HttpSession::new();
+    let before = session.responses();
+    let pipelined = b"GET / HTTP/1.1\r\n\r\nGET /nope HTTP/1.1\r\n\r\nHEAD / HTTP/1.1\r\n\r\n";
+    let (_, step) = fx.run(&mut session, pipelined);
+    assert_eq!(step, Step::Continue);
+    assert_eq!(session.responses().wrapping_sub(before), 3);
+    let (_, step) = fx.run(&mut session, b"BAD\r\n\r\n");
+    assert_eq!(step, Step::CloseAfterFlush);
+    assert_eq!(
+        session.responses().wrapping_sub(before),
+        4,
+        "a 400 counts too"
+    );
+}
