@@ -232,7 +232,6 @@ fn write_json(path: &Path, doc: &Value) -> Result<()> {
 
 fn merge(m: &MergeArgs) -> Result<()> {
     let (total, intervals) = hdrlog::merge_logs(&m.logs)?;
-    let q = |x| report::format_ns(total.value_at_quantile(x));
     println!(
         "merged {} interval histograms from {} log(s): {} samples",
         intervals,
@@ -240,16 +239,7 @@ fn merge(m: &MergeArgs) -> Result<()> {
         total.len()
     );
     if !total.is_empty() {
-        println!(
-            "  latency    p50 {}  p75 {}  p90 {}  p99 {}  p99.9 {}  p99.99 {}  max {}",
-            q(0.5),
-            q(0.75),
-            q(0.9),
-            q(0.99),
-            q(0.999),
-            q(0.9999),
-            report::format_ns(total.max())
-        );
+        print!("{}", report::percentile_row("latency", &total));
     }
     if let Some(path) = &m.output {
         hdrlog::write_single(path, &total, intervals)?;

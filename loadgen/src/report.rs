@@ -16,6 +16,25 @@ const MAX_SCHEDULE_LATENESS_NS: u64 = 1_000_000;
 /// Generator CPU share of its threads above which it is called saturated.
 const SATURATED_CPU: f64 = 0.95;
 
+/// One summary line of a histogram: `  name       p50 …  p75 …  …  max …` (or `-` when empty),
+/// shared by the run summary and `merge`.
+pub fn percentile_row(name: &str, h: &Histogram<u64>) -> String {
+    if h.is_empty() {
+        return format!("  {name:<10} -\n");
+    }
+    let q = |x| format_ns(h.value_at_quantile(x));
+    format!(
+        "  {name:<10} p50 {}  p75 {}  p90 {}  p99 {}  p99.9 {}  p99.99 {}  max {}\n",
+        q(0.5),
+        q(0.75),
+        q(0.9),
+        q(0.99),
+        q(0.999),
+        q(0.9999),
+        format_ns(h.max())
+    )
+}
+
 /// A duration in nanoseconds in a unit that suits it: `850 ns`, `12.3 µs`, `4.56 ms`, `1.20 s`.
 pub fn format_ns(ns: u64) -> String {
     let v = ns as f64;
@@ -160,22 +179,7 @@ pub fn summary(r: &RunResult, v: &Verdict) -> String {
         c.bytes_received as f64 / secs / 1e6,
         c.bytes_sent as f64 / secs / 1e6
     );
-    let row = |name: &str, h: &Histogram<u64>| {
-        if h.is_empty() {
-            return format!("  {name:<10} -\n");
-        }
-        let q = |x| format_ns(h.value_at_quantile(x));
-        format!(
-            "  {name:<10} p50 {}  p75 {}  p90 {}  p99 {}  p99.9 {}  p99.99 {}  max {}\n",
-            q(0.5),
-            q(0.75),
-            q(0.9),
-            q(0.99),
-            q(0.999),
-            q(0.9999),
-            format_ns(h.max())
-        )
-    };
+    let row = percentile_row;
     s.push_str(&row("latency", &r.total.hist.latency));
     if cfg.rate.is_some() {
         s.push_str(&row("service", &r.total.hist.service));
