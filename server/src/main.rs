@@ -34,7 +34,6 @@ fn run(config: Config) -> Result<()> {
     let threads = usize::from(config.threads);
     let (socket_sets, bound) = bind_all(&plan, threads, config.backlog)?;
     raise_descriptor_limit(config.max_conns);
-    announce(&bound)?;
     let reactor_config = ReactorConfig::from_flags(&config);
     let mut reactors = Vec::with_capacity(threads);
     for (i, sockets) in socket_sets.into_iter().enumerate() {
@@ -43,6 +42,9 @@ fn run(config: Config) -> Result<()> {
             .context("cannot set up the event loop")?;
         reactors.push(reactor);
     }
+    // Only now, with the signal handlers installed, is the server ready: a SIGTERM sent as soon
+    // as these lines appear must drain gracefully, not hit the default action.
+    announce(&bound)?;
     let total = run_reactors(reactors)?;
     println!("summary {total}");
     Ok(())

@@ -491,3 +491,17 @@ fn absurd_timeouts_neither_overflow_nor_spin() {
     assert!(spent < 20, "server spun for {spent} ticks while idle");
     assert_eq!(echo_roundtrip(&mut s, b"y"), b"y");
 }
+
+#[test]
+fn sigterm_right_after_the_listening_lines_still_drains_gracefully() {
+    // The `listening` lines promise readiness, signal handlers included.
+    for threads in ["1", "2"] {
+        let mut server = echo_server(&["--threads", threads]);
+        server.signal(libc::SIGTERM);
+        assert_eq!(
+            server.wait_exit(Duration::from_secs(10)),
+            Some(0),
+            "--threads {threads}: killed by the default SIGTERM action"
+        );
+    }
+}
