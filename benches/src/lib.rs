@@ -7,6 +7,8 @@
 //! protocol: the command-line contract, the `listening` announcement, signal handling and
 //! process limits.
 
+#![warn(missing_docs)]
+
 use std::io::Write;
 use std::net::SocketAddr;
 

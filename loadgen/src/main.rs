@@ -18,6 +18,8 @@
 //! - **Outputs.** Human summary and versioned JSON ([`report`]), standard HdrHistogram interval
 //!   logs and their merge ([`hdrlog`]), the `--find-max` search ([`findmax`]).
 
+#![warn(missing_docs)]
+
 mod cli;
 mod clock;
 mod findmax;

@@ -10,6 +10,8 @@
 //! - [`udp`]: the checks a datagram echo applies before sending a datagram back.
 //! - [`http`]: an incremental HTTP/1.1 server session answering the "Hello, client!" routes.
 
+#![warn(missing_docs)]
+
 pub mod http;
 pub mod outbuf;
 pub mod udp;

@@ -16,6 +16,8 @@
 //! `--threads N` runs N independent reactors, each with its own sockets bound with
 //! SO_REUSEPORT; they share nothing.
 
+#![warn(missing_docs)]
+
 pub mod bufpool;
 pub mod config;
 pub mod connection;
