@@ -5,9 +5,9 @@
 //! with a [`Flow`]: keep the connection, or close it for a reason.
 //!
 //! Readiness is edge-triggered, so the rules are:
-//! - read until the socket is drained (`WouldBlock`, or a short read: see [`Connection::pump`]),
+//! - read until the socket is drained (`WouldBlock`, or a short read: see `Connection::pump`),
 //!   unless the per-event budget or the output cap stops us first; then the connection is
-//!   flagged [`READ_PENDING`] and the reactor revisits it itself, since no new edge will come;
+//!   flagged `READ_PENDING` and the reactor revisits it itself, since no new edge will come;
 //! - output is written straight from the read buffer; only what the kernel refuses is queued,
 //!   and `WRITABLE` interest is registered only while something is queued;
 //! - while the queued output is at the cap (`--max-output`) nothing more is read, so a peer that
