@@ -55,6 +55,20 @@ fn read_json(path: &Path) -> Value {
     serde_json::from_str(&text).expect("valid json")
 }
 
+/// Run the generator with `args` plus `--json`, require success, and return the document.
+fn loadgen_json(name: &str, args: &[&str], limit: Duration) -> Value {
+    let json = temp_path(name);
+    let mut all = args.to_vec();
+    all.extend(["--json", json.to_str().expect("utf-8 temp path")]);
+    let out = loadgen(&all, limit);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    read_json(&json)
+}
+
 fn num(v: &Value, path: &[&str]) -> f64 {
     let mut cur = v;
     for p in path {
@@ -95,8 +109,8 @@ where
 
 fn run_delay(delay: Duration) -> Value {
     let addr = echo_server(move |_, _| std::thread::sleep(delay));
-    let json = temp_path(&format!("delay-{}.json", delay.as_micros()));
-    let out = loadgen(
+    loadgen_json(
+        &format!("delay-{}.json", delay.as_micros()),
         &[
             "tcp",
             &addr.to_string(),
@@ -106,17 +120,9 @@ fn run_delay(delay: Duration) -> Value {
             "1s",
             "--size",
             "64",
-            "--json",
-            json.to_str().unwrap(),
         ],
         Duration::from_secs(30),
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    read_json(&json)
+    )
 }
 
 #[test]
@@ -153,8 +159,8 @@ fn a_one_second_stall_shows_in_corrected_latency_not_in_service_time() {
             std::thread::sleep(Duration::from_secs(1));
         }
     });
-    let json = temp_path("stall.json");
-    let out = loadgen(
+    let doc = loadgen_json(
+        "stall.json",
         &[
             "tcp",
             &addr.to_string(),
@@ -164,17 +170,9 @@ fn a_one_second_stall_shows_in_corrected_latency_not_in_service_time() {
             "1000",
             "-d",
             "3s",
-            "--json",
-            json.to_str().unwrap(),
         ],
         Duration::from_secs(30),
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc = read_json(&json);
     let latency_p99 = num(&doc, &["latency_us", "p99"]);
     let service_p99 = num(&doc, &["service_time_us", "p99"]);
     let service_max = num(&doc, &["service_time_us", "max"]);
@@ -230,8 +228,8 @@ fn every_tenth_udp_datagram_dropped_is_about_ten_percent_loss() {
             }
         }
     });
-    let json = temp_path("udp.json");
-    let out = loadgen(
+    let doc = loadgen_json(
+        "udp.json",
         &[
             "udp",
             &addr.to_string(),
@@ -243,17 +241,9 @@ fn every_tenth_udp_datagram_dropped_is_about_ten_percent_loss() {
             "50ms",
             "-d",
             "2s",
-            "--json",
-            json.to_str().unwrap(),
         ],
         Duration::from_secs(30),
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc = read_json(&json);
     let (sent, received, lost) = (
         num(&doc, &["udp", "sent"]),
         num(&doc, &["udp", "received"]),
@@ -295,8 +285,8 @@ fn merged_logs_equal_one_histogram_fed_both_runs() {
     let mut logs = Vec::new();
     for name in ["a", "b"] {
         let log = temp_path(&format!("{name}.hlog"));
-        let json = temp_path(&format!("{name}.json"));
-        let out = loadgen(
+        let doc = loadgen_json(
+            &format!("{name}.json"),
             &[
                 "tcp",
                 &addr.to_string(),
@@ -308,17 +298,10 @@ fn merged_logs_equal_one_histogram_fed_both_runs() {
                 name,
                 "--hdr-log",
                 log.to_str().unwrap(),
-                "--json",
-                json.to_str().unwrap(),
             ],
             Duration::from_secs(30),
         );
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        counts += num(&read_json(&json), &["latency_us", "count"]);
+        counts += num(&doc, &["latency_us", "count"]);
         logs.push(log);
     }
     let merged_log = temp_path("merged.hlog");
@@ -415,27 +398,12 @@ fn http_chunked_and_closing_server_is_parsed() {
             std::thread::spawn(move || serve_http(conn));
         }
     });
-    let json = temp_path("http.json");
     let url = format!("http://{addr}/hello");
-    let out = loadgen(
-        &[
-            "http",
-            &url,
-            "-c",
-            "2",
-            "-d",
-            "1s",
-            "--json",
-            json.to_str().unwrap(),
-        ],
+    let doc = loadgen_json(
+        "http.json",
+        &["http", &url, "-c", "2", "-d", "1s"],
         Duration::from_secs(30),
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let doc = read_json(&json);
     assert!(num(&doc, &["status_codes", "200"]) > 50.0, "{doc}");
     assert_eq!(num(&doc, &["errors", "total"]), 0.0, "{doc}");
 }
@@ -526,28 +494,11 @@ fn against_the_project_reactor_server() {
         ("http", &http_url),
     ];
     for (workload, target) in runs {
-        let json = temp_path(&format!("reactor-{workload}.json"));
-        let out = loadgen(
-            &[
-                workload,
-                target,
-                "-c",
-                "4",
-                "--pipeline",
-                "2",
-                "-d",
-                "1s",
-                "--json",
-                json.to_str().unwrap(),
-            ],
+        let doc = loadgen_json(
+            &format!("reactor-{workload}.json"),
+            &[workload, target, "-c", "4", "--pipeline", "2", "-d", "1s"],
             Duration::from_secs(30),
         );
-        assert!(
-            out.status.success(),
-            "{workload}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let doc = read_json(&json);
         assert!(num(&doc, &["requests"]) > 100.0, "{workload}: {doc}");
         assert_eq!(num(&doc, &["verify_failures"]), 0.0, "{workload}: {doc}");
         if workload == "udp" {
