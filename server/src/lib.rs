@@ -26,6 +26,7 @@ pub mod listeners;
 pub mod logging;
 pub mod protocol;
 pub mod reactor;
+pub mod signals;
 pub mod stats;
 pub mod timers;
 pub mod token;

@@ -9,6 +9,7 @@ use clap::Parser;
 use reactor_server::config::{parse_listen_addr, Config};
 use reactor_server::listeners::{bind_all, BoundAddrs};
 use reactor_server::reactor::{Reactor, ReactorConfig};
+use reactor_server::signals::HeldShutdownSignals;
 use reactor_server::stats::Stats;
 use reactor_server::{health, logging};
 
@@ -35,6 +36,7 @@ fn run(config: Config) -> Result<()> {
     let (socket_sets, bound) = bind_all(&plan, threads, config.backlog)?;
     raise_descriptor_limit(config.max_conns);
     let reactor_config = ReactorConfig::from_flags(&config);
+    let held = HeldShutdownSignals::hold().context("cannot block signals during start-up")?;
     let mut reactors = Vec::with_capacity(threads);
     for (i, sockets) in socket_sets.into_iter().enumerate() {
         let name = format!("reactor-{i}");
@@ -42,8 +44,10 @@ fn run(config: Config) -> Result<()> {
             .context("cannot set up the event loop")?;
         reactors.push(reactor);
     }
-    // Only now, with the signal handlers installed, is the server ready: a SIGTERM sent as soon
-    // as these lines appear must drain gracefully, not hit the default action.
+    // Every reactor's handler is installed: a signal held meanwhile reaches them all now.
+    drop(held);
+    // Only now is the server ready: a SIGTERM sent as soon as these lines appear must drain
+    // gracefully, not hit the default action.
     announce(&bound)?;
     let total = run_reactors(reactors)?;
     println!("summary {total}");
