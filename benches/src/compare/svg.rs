@@ -39,13 +39,7 @@ pub fn bar_panels(title: &str, unit: &str, panels: &[BarPanel]) -> String {
             .map(|b| b.2)
             .filter(|v| v.is_finite())
             .fold(0.0, f64::max);
-        let _ = write!(
-            body,
-            r#"<text x="{}" y="{}" class="t">{}</text>"#,
-            x0 + 4.0,
-            y0 + 18.0,
-            esc(&panel.title)
-        );
+        panel_title(&mut body, x0, y0, &panel.title);
         let span = PANEL_W - LABEL_W - 90.0;
         for (row, (i, name, value)) in panel.bars.iter().enumerate() {
             let y = y0 + 30.0 + row as f64 * (BAR_H + 6.0);
@@ -95,13 +89,7 @@ pub fn curve_panels(title: &str, panels: &[CurvePanel]) -> String {
             y0 + 30.0,
             y0 + panel_h - 30.0,
         );
-        let _ = write!(
-            body,
-            r#"<text x="{}" y="{}" class="t">{}</text>"#,
-            x0 + 4.0,
-            y0 + 18.0,
-            esc(&panel.title)
-        );
+        panel_title(&mut body, x0, y0, &panel.title);
         let y_of = |v: f64| {
             bottom - (v.max(lo).log10() - lo.log10()) / (hi.log10() - lo.log10()) * (bottom - top)
         };
@@ -152,6 +140,17 @@ pub fn curve_panels(title: &str, panels: &[CurvePanel]) -> String {
         }
     }
     document(title, panels.len(), panel_h, &body)
+}
+
+/// Writes a panel's title at its top-left corner.
+fn panel_title(body: &mut String, x0: f64, y0: f64, title: &str) {
+    let _ = write!(
+        body,
+        r#"<text x="{}" y="{}" class="t">{}</text>"#,
+        x0 + 4.0,
+        y0 + 18.0,
+        esc(title)
+    );
 }
 
 fn grid_origin(n: usize, panel_h: f64) -> (f64, f64) {
