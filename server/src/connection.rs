@@ -493,13 +493,15 @@ impl Connection {
 
     fn check_idle(&mut self, token: Token, ctx: &mut ConnCtx<'_>) -> Flow {
         self.flags &= !IDLE_ARMED;
-        // Output stuck at the cap is the write timeout's business, not idleness.
-        let idle_for = ctx.now.saturating_sub(self.last_active);
-        if idle_for >= ctx.limits.idle_ms && self.stalled_since == NEVER {
-            return Flow::Close(CloseReason::IdleTimeout);
+        let stalled = self.stalled_since != NEVER;
+        match idle_verdict(ctx.now, self.last_active, stalled, ctx.limits) {
+            IdleVerdict::Close => Flow::Close(CloseReason::IdleTimeout),
+            IdleVerdict::CheckAgainAt(deadline) => {
+                self.flags |= IDLE_ARMED;
+                ctx.timers.schedule(deadline, TimerKind::Idle, token);
+                Flow::Open
+            }
         }
-        self.arm_idle(token, ctx);
-        Flow::Open
     }
 
     fn note_stall(&mut self, token: Token, ctx: &mut ConnCtx<'_>) {
@@ -614,6 +616,38 @@ pub fn close_reason_for(e: &io::Error) -> CloseReason {
     }
 }
 
+/// What an idle timer that came due decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum IdleVerdict {
+    /// Idle for the whole timeout: close.
+    Close,
+    /// Not idle (or the stall is the write timeout's business): look again then, always after
+    /// `now`, so a re-armed idle timer can never be due in the turn that fired it.
+    CheckAgainAt(Millis),
+}
+
+/// The idle timer's decision at `now` for a connection last active at `last_active`.
+///
+/// Output stuck at the cap is the write timeout's business when there is one (the close reason
+/// then says what really happened); with `--write-timeout 0` a stall that moves no byte is
+/// idleness like any other.
+fn idle_verdict(
+    now: Millis,
+    last_active: Millis,
+    stalled: bool,
+    limits: &ConnLimits,
+) -> IdleVerdict {
+    let idle_for = now.saturating_sub(last_active);
+    if idle_for < limits.idle_ms {
+        return IdleVerdict::CheckAgainAt(last_active.saturating_add(limits.idle_ms));
+    }
+    if stalled && limits.write_stall_ms > 0 {
+        // Re-arming from `last_active` would name a deadline already past.
+        return IdleVerdict::CheckAgainAt(now.saturating_add(limits.idle_ms));
+    }
+    IdleVerdict::Close
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -625,5 +659,51 @@ mod tests {
         let size = std::mem::size_of::<Connection>();
         assert!(size <= 128, "Connection grew to {size} bytes");
         assert!(std::mem::size_of::<slab::Slab<Connection>>() < 64);
+    }
+
+    fn limits(idle_ms: Millis, write_stall_ms: Millis) -> ConnLimits {
+        ConnLimits {
+            max_output: 1,
+            read_budget: 1,
+            idle_ms,
+            write_stall_ms,
+            header_ms: 0,
+            linger_ms: 0,
+        }
+    }
+
+    #[test]
+    fn a_re_armed_idle_timer_is_always_due_after_now() {
+        // Every combination of idle and write timeouts (equal, shorter, longer, off), stalled
+        // or not, at and past the deadline: re-arming never names a time already reached.
+        for idle_ms in [1, 5, 10] {
+            for write_stall_ms in [0, 1, 5, 10, 20] {
+                let limits = limits(idle_ms, write_stall_ms);
+                for last_active in 0..30 {
+                    for now in last_active..last_active + 40 {
+                        for stalled in [false, true] {
+                            if let IdleVerdict::CheckAgainAt(at) =
+                                idle_verdict(now, last_active, stalled, &limits)
+                            {
+                                assert!(at > now, "re-armed at {at} <= now {now}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn idleness_closes_unless_the_write_timeout_owns_the_stall() {
+        let l = limits(10, 20);
+        assert_eq!(idle_verdict(5, 0, false, &l), IdleVerdict::CheckAgainAt(10));
+        assert_eq!(idle_verdict(10, 0, false, &l), IdleVerdict::Close);
+        assert_eq!(idle_verdict(10, 0, true, &l), IdleVerdict::CheckAgainAt(20));
+        // No write timeout: a stall that moves nothing is idle.
+        assert_eq!(
+            idle_verdict(10, 0, true, &limits(10, 0)),
+            IdleVerdict::Close
+        );
     }
 }

@@ -90,9 +90,16 @@ pub struct TimerEntry {
 }
 
 /// Pending deadlines, earliest first.
+///
+/// Invariant: an entry scheduled after [`pop_due`](Timers::pop_due) ran at time `t` is due no
+/// earlier than `t + 1`. A handler that re-arms its own timer with a deadline already past (a
+/// "retry now") therefore waits for the next turn instead of being popped again in the same
+/// pass, so no deadline can make the loop fire timers forever without polling.
 #[derive(Debug, Default)]
 pub struct Timers {
     heap: BinaryHeap<Reverse<TimerEntry>>,
+    /// Earliest deadline an entry may have: one past the last `pop_due` time.
+    floor: Millis,
 }
 
 impl Timers {
@@ -101,10 +108,11 @@ impl Timers {
         Self::default()
     }
 
-    /// Schedules `kind` for `token` at `deadline`.
+    /// Schedules `kind` for `token` at `deadline`, or at the floor if that is later (see the
+    /// type's invariant).
     pub fn schedule(&mut self, deadline: Millis, kind: TimerKind, token: Token) {
         self.heap.push(Reverse(TimerEntry {
-            deadline,
+            deadline: deadline.max(self.floor),
             kind,
             token: token.0,
         }));
@@ -115,8 +123,10 @@ impl Timers {
         self.heap.peek().map(|Reverse(e)| e.deadline)
     }
 
-    /// Removes and returns one entry due at `now`, earliest first.
+    /// Removes and returns one entry due at `now`, earliest first. From now on, newly
+    /// scheduled entries are due at `now + 1` at the earliest.
     pub fn pop_due(&mut self, now: Millis) -> Option<TimerEntry> {
+        self.floor = self.floor.max(now.saturating_add(1));
         match self.heap.peek() {
             Some(Reverse(e)) if e.deadline <= now => self.heap.pop().map(|Reverse(e)| e),
             _ => None,
@@ -171,6 +181,45 @@ mod tests {
             .collect();
         assert_eq!(due, vec![2, 3]);
         assert_eq!(t.len(), 1);
+    }
+
+    #[test]
+    fn an_entry_rescheduled_in_the_past_while_firing_waits_for_the_next_turn() {
+        let mut t = Timers::new();
+        t.schedule(10, TimerKind::Idle, Token(1));
+        let mut fired = 0;
+        while let Some(e) = t.pop_due(50) {
+            fired += 1;
+            assert!(fired == 1, "the same timer fired twice in one turn");
+            // A handler that re-arms at a deadline already past.
+            t.schedule(e.deadline, e.kind, Token(e.token));
+        }
+        assert_eq!(fired, 1);
+        assert_eq!(t.next_deadline(), Some(51));
+        assert_eq!(t.pop_due(51).map(|e| e.token), Some(1));
+    }
+
+    #[test]
+    fn no_deadline_is_ever_scheduled_in_the_past_twice() {
+        // Drive turns where every handler re-arms at a fixed past deadline; each turn pops
+        // each entry at most once and every re-armed deadline lies after that turn.
+        let mut t = Timers::new();
+        for token in 0..4 {
+            t.schedule(5, TimerKind::WriteStall, Token(token));
+        }
+        for now in [10, 10, 11, 40] {
+            let mut seen = Vec::new();
+            while let Some(e) = t.pop_due(now) {
+                assert!(
+                    !seen.contains(&e.token),
+                    "token {} fired twice at {now}",
+                    e.token
+                );
+                seen.push(e.token);
+                t.schedule(5, e.kind, Token(e.token));
+            }
+            assert!(t.next_deadline() > Some(now));
+        }
     }
 
     #[test]

@@ -257,24 +257,103 @@ fn max_conns_rejects_the_excess_and_serves_the_rest() {
 
 #[test]
 fn idle_connections_are_closed_after_the_idle_timeout() {
-    let server = echo_server(&["--idle-timeout", "400ms"]);
+    // The margin between the busy client's pings (100 ms) and the timeout (1.5 s) survives a
+    // scheduler hiccup of more than a second on a loaded machine.
+    let server = echo_server(&["--idle-timeout", "1500ms"]);
     let started = Instant::now();
     let mut idle = connect(server.tcp());
     let mut busy = connect(server.tcp());
-    // Keep `busy` active past the idle timeout.
-    for _ in 0..8 {
-        assert_eq!(echo_roundtrip(&mut busy, b"ping"), b"ping");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    idle.set_nonblocking(true).expect("nonblocking");
     let mut buf = [0u8; 8];
-    let n = idle.read(&mut buf).expect("EOF, not an error");
-    assert_eq!(n, 0, "idle connection closed by the server");
-    assert!(started.elapsed() >= Duration::from_millis(400));
+    let idle_closed = loop {
+        assert_eq!(echo_roundtrip(&mut busy, b"ping"), b"ping");
+        match idle.read(&mut buf) {
+            Ok(0) => break true,
+            Ok(n) => panic!("{n} unexpected bytes on the idle connection"),
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+            Err(e) => panic!("idle connection: {e}"),
+        }
+        if started.elapsed() > Duration::from_secs(20) {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert!(idle_closed, "idle connection still open after 20 s");
+    assert!(started.elapsed() >= Duration::from_millis(1500));
     // `busy` was active all along; it lives until it idles too.
     assert_eq!(echo_roundtrip(&mut busy, b"pong"), b"pong");
     assert!(eventually(Duration::from_secs(5), || {
-        server.stats()["connections"]["closed"]["idle_timeout"].as_u64() >= Some(1)
+        server.stats()["connections"]["closed"]["idle_timeout"].as_u64() == Some(1)
     }));
+}
+
+/// Pushes into `stream` without ever reading until the kernel and the server's output cap are
+/// full; returns the bytes written.
+fn fill_until_blocked(stream: &TcpStream) -> usize {
+    stream
+        .set_write_timeout(Some(Duration::from_millis(300)))
+        .expect("timeout");
+    let chunk = vec![7u8; 64 * 1024];
+    let mut pushed = 0usize;
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(10) && pushed < (64 << 20) {
+        match (&*stream).write(&chunk) {
+            Ok(n) => pushed += n,
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => break,
+            Err(e) => panic!("write failed early: {e}"),
+        }
+    }
+    pushed
+}
+
+#[test]
+fn an_idle_timeout_at_or_below_the_write_timeout_never_spins_on_a_stalled_peer() {
+    // The idle timer of a connection stalled on a peer that never reads must move forward in
+    // time; once it re-armed at a deadline already past, the loop fired it forever.
+    for (write_timeout, hog_closed_by_idle) in [("30s", false), ("1s", false), ("0", true)] {
+        let mut server = echo_server(&[
+            "--idle-timeout",
+            "1s",
+            "--write-timeout",
+            write_timeout,
+            "--drain-timeout",
+            "1s",
+        ]);
+        let hog = connect(server.tcp());
+        let pushed = fill_until_blocked(&hog);
+        assert!(
+            pushed < (64 << 20),
+            "server kept reading a peer that never reads"
+        );
+        // Past the idle timeout, the server uses next to no CPU and serves everyone else.
+        std::thread::sleep(Duration::from_millis(1500));
+        let before = server.cpu_ticks();
+        std::thread::sleep(Duration::from_millis(1000));
+        let spent = server.cpu_ticks() - before;
+        assert!(
+            spent < 40,
+            "--write-timeout {write_timeout}: server burned {spent} ticks in 1 s while stalled"
+        );
+        let mut other = connect(server.tcp());
+        other
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        assert_eq!(echo_roundtrip(&mut other, b"still here"), b"still here");
+        assert_eq!(
+            common::http_get(server.http.expect("http"), "/healthz"),
+            b"ok\n"
+        );
+        let closed = server.stats()["connections"]["closed"].clone();
+        if hog_closed_by_idle {
+            assert_eq!(closed["idle_timeout"], 1, "{closed}");
+        }
+        server.signal(libc::SIGTERM);
+        assert_eq!(
+            server.wait_exit(Duration::from_secs(15)),
+            Some(0),
+            "--write-timeout {write_timeout}: no clean exit on SIGTERM"
+        );
+    }
 }
 
 #[test]
