@@ -31,7 +31,7 @@ pub enum LogFormat {
 /// the ones named. Port 0 picks a free port; the bound addresses are printed on stdout as
 /// `listening <tcp|udp|http> <addr>`.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "reactor-server", version, about, long_about = None)]
+#[command(name = "reactor-server", version = reactor_cli::VERSION, about, long_about = None)]
 pub struct Config {
     /// TCP echo listener: `HOST:PORT`, `[V6]:PORT` or a bare port (bound on `HOST`).
     #[arg(long, value_name = "ADDR", env = "REACTOR_TCP")]
@@ -81,23 +81,23 @@ pub struct Config {
 
     /// Close connections idle for longer than this (0 = never).
     #[arg(long, value_name = "DURATION", env = "REACTOR_IDLE_TIMEOUT", default_value = "60s",
-          value_parser = humantime::parse_duration)]
+          value_parser = reactor_cli::parse_duration)]
     pub idle_timeout: Duration,
 
     /// Close connections whose output stayed at the cap (peer not reading) this long (0 = never).
     #[arg(long, value_name = "DURATION", env = "REACTOR_WRITE_TIMEOUT", default_value = "30s",
-          value_parser = humantime::parse_duration)]
+          value_parser = reactor_cli::parse_duration)]
     pub write_timeout: Duration,
 
     /// On SIGINT/SIGTERM, how long to keep flushing owed output before exiting anyway.
     #[arg(long, value_name = "DURATION", env = "REACTOR_DRAIN_TIMEOUT", default_value = "5s",
-          value_parser = humantime::parse_duration)]
+          value_parser = reactor_cli::parse_duration)]
     pub drain_timeout: Duration,
 
     /// HTTP: close with 408 a client that has not finished its request headers this long
     /// after starting them (slowloris protection).
     #[arg(long, value_name = "DURATION", env = "REACTOR_HEADER_TIMEOUT", default_value = "10s",
-          value_parser = humantime::parse_duration)]
+          value_parser = reactor_cli::parse_duration)]
     pub header_timeout: Duration,
 
     /// HTTP: largest request head (request line plus headers) before 431.
@@ -136,17 +136,26 @@ pub struct Config {
 
     /// Log the counters this often (0 = only at exit). Verbosity follows `RUST_LOG`.
     #[arg(long, value_name = "DURATION", env = "REACTOR_STATS_INTERVAL", default_value = "30s",
-          value_parser = humantime::parse_duration)]
+          value_parser = reactor_cli::parse_duration)]
     pub stats_interval: Duration,
 
     /// Log line format on stderr.
     #[arg(long, value_enum, env = "REACTOR_LOG_FORMAT", default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
+    /// Prometheus metrics on their own listener (`GET /metrics`), for a server that runs echo
+    /// only; the HTTP listener serves `/metrics` too.
+    #[arg(long, value_name = "ADDR", env = "REACTOR_METRICS")]
+    pub metrics: Option<String>,
+
     /// Instead of serving: GET /healthz from the HTTP server at ADDR, exit 0 if it answers
     /// 200 (for container HEALTHCHECKs in images without curl).
     #[arg(long, value_name = "ADDR", conflicts_with_all = ["tcp", "udp"])]
     pub health_check: Option<String>,
+
+    /// Instead of serving: write a man page or a shell completion script to stdout.
+    #[arg(long, value_enum, value_name = "WHAT", exclusive = true)]
+    pub generate: Option<reactor_cli::Generate>,
 }
 
 /// The listeners to open, resolved from flags, `HOST` and `PORT`.
@@ -158,6 +167,8 @@ pub struct ListenPlan {
     pub udp: Option<SocketAddr>,
     /// HTTP address.
     pub http: Option<SocketAddr>,
+    /// Metrics-only HTTP address (`--metrics`); never opened by default.
+    pub metrics: Option<SocketAddr>,
 }
 
 /// A listener address that could not be understood.
@@ -179,6 +190,7 @@ impl Config {
             tcp: self.resolve("tcp", self.tcp.as_deref(), default(DEFAULT_ECHO_PORT))?,
             udp: self.resolve("udp", self.udp.as_deref(), default(DEFAULT_ECHO_PORT))?,
             http: self.resolve("http", self.http.as_deref(), default(http_default))?,
+            metrics: self.resolve("metrics", self.metrics.as_deref(), None)?,
         })
     }
 

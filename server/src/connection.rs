@@ -136,6 +136,11 @@ impl Connection {
         }
     }
 
+    /// Output bytes queued for the peer (for the metrics).
+    pub fn queued_bytes(&self) -> usize {
+        self.out.len()
+    }
+
     /// The generation stamped into this connection's token.
     pub fn generation(&self) -> u32 {
         self.generation

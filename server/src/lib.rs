@@ -14,7 +14,7 @@
 //! entries in one heap ([`timers`]); `poll` sleeps until the earliest.
 //!
 //! `--threads N` runs N independent reactors, each with its own sockets bound with
-//! SO_REUSEPORT; they share nothing.
+//! SO_REUSEPORT; they share nothing but the [`metrics`] slots each publishes into.
 
 #![warn(missing_docs)]
 
@@ -24,6 +24,7 @@ pub mod connection;
 pub mod health;
 pub mod listeners;
 pub mod logging;
+pub mod metrics;
 pub mod protocol;
 pub mod reactor;
 pub mod signals;

@@ -74,6 +74,8 @@ pub struct ReactorSockets {
     pub udp: Option<mio::net::UdpSocket>,
     /// HTTP listener.
     pub http: Option<mio::net::TcpListener>,
+    /// Metrics listener (HTTP, for scrapers).
+    pub metrics: Option<mio::net::TcpListener>,
 }
 
 /// The addresses actually bound (port 0 resolved), for the `listening` lines.
@@ -85,6 +87,8 @@ pub struct BoundAddrs {
     pub udp: Option<SocketAddr>,
     /// HTTP.
     pub http: Option<SocketAddr>,
+    /// Metrics (HTTP).
+    pub metrics: Option<SocketAddr>,
 }
 
 /// Binds one set of sockets per reactor thread. With more than one thread every socket is
@@ -104,6 +108,14 @@ pub fn bind_all(
         http: bind_listener_per_reactor("http", plan.http, &mut sets, backlog, reuse_port, |s| {
             &mut s.http
         })?,
+        metrics: bind_listener_per_reactor(
+            "metrics",
+            plan.metrics,
+            &mut sets,
+            backlog,
+            reuse_port,
+            |s| &mut s.metrics,
+        )?,
         udp: match plan.udp {
             Some(addr) => Some(bind_udp_per_reactor(addr, &mut sets, reuse_port)?),
             None => None,

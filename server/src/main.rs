@@ -3,11 +3,13 @@
 
 use std::io::Write;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use reactor_server::config::{parse_listen_addr, Config};
 use reactor_server::listeners::{bind_all, BoundAddrs};
+use reactor_server::metrics::Metrics;
 use reactor_server::reactor::{Reactor, ReactorConfig};
 use reactor_server::signals::HeldShutdownSignals;
 use reactor_server::stats::Stats;
@@ -15,6 +17,9 @@ use reactor_server::{health, logging};
 
 fn main() -> ExitCode {
     let config = Config::parse();
+    if let Some(what) = config.generate {
+        return generate(what);
+    }
     logging::init(config.log_format);
     match run(config) {
         Ok(()) => ExitCode::SUCCESS,
@@ -37,10 +42,11 @@ fn run(config: Config) -> Result<()> {
     raise_descriptor_limit(config.max_conns);
     let reactor_config = ReactorConfig::from_flags(&config);
     let held = HeldShutdownSignals::hold().context("cannot block signals during start-up")?;
+    let metrics = Arc::new(Metrics::new(threads));
     let mut reactors = Vec::with_capacity(threads);
     for (i, sockets) in socket_sets.into_iter().enumerate() {
         let name = format!("reactor-{i}");
-        let reactor = Reactor::new(sockets, reactor_config.clone(), name)
+        let reactor = Reactor::new(sockets, reactor_config.clone(), name, metrics.clone(), i)
             .context("cannot set up the event loop")?;
         reactors.push(reactor);
     }
@@ -52,6 +58,18 @@ fn run(config: Config) -> Result<()> {
     let total = run_reactors(reactors)?;
     println!("summary {total}");
     Ok(())
+}
+
+/// `--generate`: the man page or a completion script, from the flags' own definitions.
+fn generate(what: reactor_cli::Generate) -> ExitCode {
+    let mut out = std::io::stdout().lock();
+    match reactor_cli::generate(what, Config::command(), &mut out).and_then(|()| out.flush()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("reactor-server: error: cannot write the generated file: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// Runs every reactor (the last on this thread) and sums their counters.
@@ -82,7 +100,13 @@ fn run_reactors(mut reactors: Vec<Reactor>) -> Result<Stats> {
 /// ports without guessing or sleeping.
 fn announce(bound: &BoundAddrs) -> Result<()> {
     let mut out = std::io::stdout().lock();
-    for (proto, addr) in [("tcp", bound.tcp), ("udp", bound.udp), ("http", bound.http)] {
+    let sockets = [
+        ("tcp", bound.tcp),
+        ("udp", bound.udp),
+        ("http", bound.http),
+        ("metrics", bound.metrics),
+    ];
+    for (proto, addr) in sockets {
         if let Some(addr) = addr {
             writeln!(out, "listening {proto} {addr}")?;
         }

@@ -8,6 +8,7 @@
 
 use reactor_proto::http::{DateCache, HttpEnv, HttpLimits, HttpSession, StatsSource, Step};
 
+use crate::metrics::Metrics;
 use crate::stats::{CloseReason, Stats};
 
 /// The protocol state of one connection.
@@ -49,6 +50,8 @@ pub struct ProtocolCtx<'a> {
     pub date: &'a DateCache,
     /// HTTP request limits.
     pub http_limits: &'a HttpLimits,
+    /// Every reactor's published numbers, for `GET /metrics`.
+    pub metrics: &'a Metrics,
 }
 
 impl ProtocolCtx<'_> {
@@ -63,13 +66,21 @@ impl ProtocolCtx<'_> {
     }
 }
 
-/// `GET /stats` is answered with this reactor's counters.
-struct StatsJson<'a>(&'a Stats);
+/// `GET /stats` is answered with this reactor's live counters, `GET /metrics` with every
+/// reactor's published numbers.
+struct ServerStats<'a> {
+    stats: &'a Stats,
+    metrics: &'a Metrics,
+}
 
-impl StatsSource for StatsJson<'_> {
+impl StatsSource for ServerStats<'_> {
     fn write_stats_json(&self, out: &mut Vec<u8>) {
         // Serialising a JSON value into a Vec cannot fail.
-        let _ = serde_json::to_writer(out, &self.0.to_json());
+        let _ = serde_json::to_writer(out, &self.stats.to_json());
+    }
+
+    fn write_metrics(&self, out: &mut Vec<u8>) {
+        self.metrics.render(out);
     }
 }
 
@@ -155,7 +166,7 @@ impl Protocol {
 fn http_env<'a>(
     date: &'a DateCache,
     limits: &'a HttpLimits,
-    stats: &'a StatsJson<'_>,
+    stats: &'a ServerStats<'_>,
 ) -> HttpEnv<'a> {
     HttpEnv {
         date,
@@ -183,8 +194,11 @@ fn serve_http(
 ) -> Step {
     let before = session.responses();
     let step = {
-        let json = StatsJson(stats);
-        let env = http_env(ctx.date, ctx.http_limits, &json);
+        let source = ServerStats {
+            stats,
+            metrics: ctx.metrics,
+        };
+        let env = http_env(ctx.date, ctx.http_limits, &source);
         call(session, ctx.staged, &env)
     };
     stats.http_responses += u64::from(session.responses().wrapping_sub(before));

@@ -9,7 +9,8 @@
 //! `--drain-timeout` has passed. A second signal exits at once.
 
 use std::io;
-use std::time::{Duration, SystemTime};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
 
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Registry, Token};
@@ -21,6 +22,8 @@ use slab::Slab;
 use crate::bufpool::BufPool;
 use crate::connection::{ConnCtx, ConnLimits, Connection, Flow};
 use crate::listeners::ReactorSockets;
+use crate::logging;
+use crate::metrics::{LoopStats, Metrics, Snapshot, PUBLISH_EVERY_MS};
 use crate::protocol::{Protocol, ProtocolCtx};
 use crate::stats::{CloseReason, Stats};
 use crate::timers::{duration_to_millis, poll_timeout, Clock, Millis, Timers};
@@ -133,11 +136,23 @@ pub struct Reactor {
     force_exit: bool,
     next_stats: Option<Millis>,
     name: String,
+    /// Where this reactor publishes its numbers for `GET /metrics`, and its slot there.
+    metrics: Arc<Metrics>,
+    metrics_slot: usize,
+    loop_stats: LoopStats,
+    next_publish: Millis,
 }
 
 impl Reactor {
-    /// Creates a reactor serving `sockets`; `name` labels its log lines.
-    pub fn new(sockets: ReactorSockets, cfg: ReactorConfig, name: String) -> io::Result<Self> {
+    /// Creates a reactor serving `sockets`; `name` labels its log lines, and it publishes its
+    /// numbers into slot `metrics_slot` of `metrics`.
+    pub fn new(
+        sockets: ReactorSockets,
+        cfg: ReactorConfig,
+        name: String,
+        metrics: Arc<Metrics>,
+        metrics_slot: usize,
+    ) -> io::Result<Self> {
         let poll = Poll::new()?;
         let registry = poll.registry().try_clone()?;
         let mut signals = Signals::new([SIGINT, SIGTERM])?;
@@ -146,6 +161,7 @@ impl Reactor {
         for (socket, service, token) in [
             (sockets.tcp, Service::Echo, token::TCP_LISTENER),
             (sockets.http, Service::Http, token::HTTP_LISTENER),
+            (sockets.metrics, Service::Http, token::METRICS_LISTENER),
         ] {
             if let Some(mut socket) = socket {
                 registry.register(&mut socket, token, Interest::READABLE)?;
@@ -191,14 +207,24 @@ impl Reactor {
             force_exit: false,
             next_stats,
             name,
+            metrics,
+            metrics_slot,
+            loop_stats: LoopStats::default(),
+            next_publish: 0,
         })
     }
 
     /// Runs until a signal's graceful shutdown completes; returns the final counters.
     pub fn run(mut self) -> io::Result<Stats> {
         let mut events = Events::with_capacity(EVENTS_PER_POLL);
+        // When the turn being handled began (poll returned) and how many events it had.
+        let mut turn: Option<(Instant, usize)> = None;
         loop {
             let now = self.clock.update();
+            if let Some((began, events)) = turn.take() {
+                let busy = self.clock.last_instant().saturating_duration_since(began);
+                self.loop_stats.record_turn(events, busy);
+            }
             if self.finished(now) {
                 break;
             }
@@ -209,17 +235,24 @@ impl Reactor {
                 }
                 return Err(e);
             }
-            self.clock.update();
+            let now = self.clock.update();
             self.date.refresh(SystemTime::now());
+            if now >= self.next_publish {
+                self.publish_metrics(now);
+            }
+            let mut handled = 0;
             for event in events.iter() {
+                handled += 1;
                 self.dispatch(event);
             }
+            turn = Some((self.clock.last_instant(), handled));
             self.run_revisits();
             self.fire_timers();
             self.log_stats_if_due();
         }
         self.close_remaining();
-        log::info!("{}: stopped; {}", self.name, self.stats);
+        self.publish_metrics(self.clock.now());
+        logging::log_stats(&self.name, "stopped; ", &self.stats);
         Ok(self.stats)
     }
 
@@ -240,7 +273,9 @@ impl Reactor {
         match event.token() {
             token::SIGNALS => self.on_signals(),
             token::UDP => self.on_udp(event.is_readable(), event.is_writable()),
-            token::TCP_LISTENER | token::HTTP_LISTENER => self.accept(event.token()),
+            token::TCP_LISTENER | token::HTTP_LISTENER | token::METRICS_LISTENER => {
+                self.accept(event.token())
+            }
             token => {
                 let fin = event.is_read_closed();
                 if event.is_writable() {
@@ -275,6 +310,7 @@ impl Reactor {
             pool,
             cfg,
             date,
+            metrics,
             ..
         } = self;
         let Some(conn) = conns.get_mut(key) else {
@@ -296,6 +332,7 @@ impl Reactor {
                 staged,
                 date,
                 http_limits: &cfg.http_limits,
+                metrics,
             },
         };
         if let Flow::Close(reason) = f(conn, &mut ctx) {
@@ -444,7 +481,9 @@ impl Reactor {
         for &token in &due {
             match token {
                 token::UDP => self.on_udp(true, false),
-                token::TCP_LISTENER | token::HTTP_LISTENER => self.accept(token),
+                token::TCP_LISTENER | token::HTTP_LISTENER | token::METRICS_LISTENER => {
+                    self.accept(token)
+                }
                 token => self.with_conn(token, |conn, ctx| conn.resume(token, ctx)),
             }
         }
@@ -482,10 +521,28 @@ impl Reactor {
         });
     }
 
+    /// Copies this reactor's numbers to its metrics slot (at most every [`PUBLISH_EVERY_MS`]
+    /// while busy, and first thing in a turn, so a scrape that woke the loop sees fresh ones).
+    fn publish_metrics(&mut self, now: Millis) {
+        let output_queued_bytes = self
+            .conns
+            .iter()
+            .map(|(_, c)| c.queued_bytes() as u64)
+            .sum();
+        let snapshot = Snapshot {
+            stats: self.stats.clone(),
+            loop_stats: self.loop_stats.clone(),
+            timers_pending: self.timers.len() as u64,
+            output_queued_bytes,
+        };
+        self.metrics.publish(self.metrics_slot, &snapshot);
+        self.next_publish = now.saturating_add(PUBLISH_EVERY_MS);
+    }
+
     fn log_stats_if_due(&mut self) {
         let now = self.clock.now();
         if let Some(due) = self.next_stats.filter(|&due| due <= now) {
-            log::info!("{}: {}", self.name, self.stats);
+            logging::log_stats(&self.name, "", &self.stats);
             let interval = duration_to_millis(self.cfg.stats_interval);
             self.next_stats = Some(
                 due.max(now.saturating_sub(interval))

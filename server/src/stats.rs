@@ -40,6 +40,20 @@ impl CloseReason {
         Self::Shutdown,
     ];
 
+    /// The field naming this reason's close count in structured log lines.
+    pub fn field_name(self) -> &'static str {
+        match self {
+            Self::PeerClosed => "closed_peer_closed",
+            Self::Reset => "closed_reset",
+            Self::Error => "closed_error",
+            Self::IdleTimeout => "closed_idle_timeout",
+            Self::WriteTimeout => "closed_write_timeout",
+            Self::HeaderTimeout => "closed_header_timeout",
+            Self::Protocol => "closed_protocol",
+            Self::Shutdown => "closed_shutdown",
+        }
+    }
+
     /// Stable snake_case name used in logs and JSON.
     pub fn name(self) -> &'static str {
         match self {
@@ -129,6 +143,37 @@ impl Stats {
         self.udp_recv_errors += other.udp_recv_errors;
     }
 
+    /// Every counter as a `(field, value)` pair with a stable snake_case name: the keys of
+    /// structured (JSON) log lines.
+    pub fn fields(&self) -> Vec<(&'static str, u64)> {
+        let mut fields = vec![
+            ("conns_accepted", self.accepted),
+            ("conns_active", self.active),
+            ("conns_rejected_max_conns", self.rejected_max_conns),
+        ];
+        fields.extend(
+            CloseReason::ALL
+                .iter()
+                .map(|r| (r.field_name(), self.closed_for(*r))),
+        );
+        fields.extend([
+            ("tcp_bytes_in", self.tcp_bytes_in),
+            ("tcp_bytes_out", self.tcp_bytes_out),
+            ("http_responses", self.http_responses),
+            ("udp_datagrams_in", self.udp_datagrams_in),
+            ("udp_datagrams_out", self.udp_datagrams_out),
+            ("udp_bytes_in", self.udp_bytes_in),
+            ("udp_bytes_out", self.udp_bytes_out),
+            ("udp_oversized", self.udp_oversized),
+            ("udp_queue_dropped", self.udp_queue_dropped),
+            ("errors_accept_fd_exhausted", self.accept_fd_exhausted),
+            ("errors_accept", self.accept_errors),
+            ("errors_udp_send", self.udp_send_errors),
+            ("errors_udp_recv", self.udp_recv_errors),
+        ]);
+        fields
+    }
+
     /// The counters as a JSON object (served on `GET /stats`).
     pub fn to_json(&self) -> serde_json::Value {
         let closed: serde_json::Map<String, serde_json::Value> = CloseReason::ALL
@@ -207,6 +252,17 @@ mod tests {
         assert_eq!(s.active, 1);
         assert_eq!(s.closed_for(CloseReason::IdleTimeout), 1);
         assert_eq!(s.to_json()["connections"]["closed"]["idle_timeout"], 1);
+    }
+
+    #[test]
+    fn every_field_is_named_once() {
+        let s = Stats::default();
+        let mut names: Vec<&str> = s.fields().iter().map(|(n, _)| *n).collect();
+        let total = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), total, "duplicate field names");
+        assert!(names.contains(&"closed_idle_timeout"));
     }
 
     #[test]

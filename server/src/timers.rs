@@ -25,21 +25,31 @@ pub type Millis = u64;
 pub struct Clock {
     start: Instant,
     now: Millis,
+    last: Instant,
 }
 
 impl Clock {
     /// A clock starting at zero now.
     pub fn new() -> Self {
+        let start = Instant::now();
         Self {
-            start: Instant::now(),
+            start,
             now: 0,
+            last: start,
         }
     }
 
     /// Reads the system clock; call once per loop iteration.
     pub fn update(&mut self) -> Millis {
-        self.now = duration_to_millis(self.start.elapsed());
+        self.last = Instant::now();
+        self.now = duration_to_millis(self.last - self.start);
         self.now
+    }
+
+    /// The exact instant of the last [`update`](Self::update) (for measuring the loop itself
+    /// without another clock read).
+    pub fn last_instant(&self) -> Instant {
+        self.last
     }
 
     /// The time of the last [`update`](Self::update).

@@ -23,6 +23,8 @@ pub const UDP: Token = Token(usize::MAX - 1);
 pub const TCP_LISTENER: Token = Token(usize::MAX - 2);
 /// The HTTP listener.
 pub const HTTP_LISTENER: Token = Token(usize::MAX - 3);
+/// The metrics-only HTTP listener (`--metrics`).
+pub const METRICS_LISTENER: Token = Token(usize::MAX - 4);
 
 /// Slab keys must stay below this (`--max-conns` is capped far lower).
 pub const MAX_KEY: usize = 1 << 31;

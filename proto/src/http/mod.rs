@@ -12,6 +12,7 @@
 //! | `GET /` | `200`, `Hello, client!` (`text/plain`) |
 //! | `GET /healthz` | `200`, `ok` |
 //! | `GET /stats` | `200`, the [`StatsSource`] JSON (`application/json`) |
+//! | `GET /metrics` | `200`, the [`StatsSource`] Prometheus text (`text/plain; version=0.0.4`) |
 //! | `POST /echo` | `200`, the request body (`application/octet-stream`) |
 //! | `HEAD` on a `GET` route | the same head, no body |
 //! | another method on a known path | `405` with `Allow` |
@@ -52,10 +53,15 @@ pub use limits::{HttpLimits, MAX_BODY_CEILING, MAX_HEADERS_CEILING};
 pub use response::{HELLO_BODY, SERVER_NAME};
 pub use session::{HttpSession, Step};
 
-/// Supplies the body of `GET /stats`: the server's counters as one JSON document.
+/// Supplies the bodies of `GET /stats` (the server's counters as one JSON document) and
+/// `GET /metrics` (the Prometheus text exposition format).
 pub trait StatsSource {
     /// Append the JSON document to `out` (and nothing else).
     fn write_stats_json(&self, out: &mut Vec<u8>);
+
+    /// Append the Prometheus exposition text to `out`; by default nothing (an empty, valid
+    /// exposition) for servers that keep no metrics.
+    fn write_metrics(&self, _out: &mut Vec<u8>) {}
 }
 
 /// A [`StatsSource`] with nothing to report: writes `{}`. Handy for tests and benches.

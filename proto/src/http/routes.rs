@@ -25,6 +25,7 @@ pub(crate) fn respond(
             write_response(out, env.date, conn, &ok, with_body);
         }
         b"/stats" if readable => write_stats(out, env, conn, with_body),
+        b"/metrics" if readable => write_metrics(out, env, conn, with_body),
         b"/echo" if head.method == Method::Post => {
             let echo = Response {
                 status: "HTTP/1.1 200 OK",
@@ -34,7 +35,9 @@ pub(crate) fn respond(
             };
             write_response(out, env.date, conn, &echo, true);
         }
-        b"/" | b"/healthz" | b"/stats" => not_allowed(out, env, conn, ALLOW_READ, with_body),
+        b"/" | b"/healthz" | b"/stats" | b"/metrics" => {
+            not_allowed(out, env, conn, ALLOW_READ, with_body)
+        }
         b"/echo" => not_allowed(out, env, conn, ALLOW_POST, with_body),
         _ => {
             let missing = plain("HTTP/1.1 404 Not Found", b"Not Found\n");
@@ -66,16 +69,39 @@ fn not_allowed(
     write_response(out, env.date, conn, &response, with_body);
 }
 
-/// `GET /stats`: the JSON is produced first (its length goes in the head), then moved behind it.
+/// `GET /stats`: the counters as JSON.
 fn write_stats(out: &mut Vec<u8>, env: &HttpEnv<'_>, conn: Connection, with_body: bool) {
+    write_generated(out, env, conn, with_body, "application/json", |env, out| {
+        env.stats.write_stats_json(out)
+    });
+}
+
+/// `GET /metrics`: the Prometheus text exposition format, version 0.0.4.
+fn write_metrics(out: &mut Vec<u8>, env: &HttpEnv<'_>, conn: Connection, with_body: bool) {
+    let content_type = "text/plain; version=0.0.4; charset=utf-8";
+    write_generated(out, env, conn, with_body, content_type, |env, out| {
+        env.stats.write_metrics(out)
+    });
+}
+
+/// A `200` whose body `body` generates: produced first (its length goes in the head), then
+/// moved behind the head.
+fn write_generated(
+    out: &mut Vec<u8>,
+    env: &HttpEnv<'_>,
+    conn: Connection,
+    with_body: bool,
+    content_type: &'static str,
+    body: impl FnOnce(&HttpEnv<'_>, &mut Vec<u8>),
+) {
     let start = out.len();
-    env.stats.write_stats_json(out);
-    let json = out.split_off(start);
+    body(env, out);
+    let generated = out.split_off(start);
     let response = Response {
         status: "HTTP/1.1 200 OK",
-        content_type: "application/json",
+        content_type,
         extra: "",
-        body: &json,
+        body: &generated,
     };
     write_response(out, env.date, conn, &response, with_body);
 }

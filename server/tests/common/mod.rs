@@ -17,6 +17,10 @@ pub struct Server {
     pub udp: Option<SocketAddr>,
     /// HTTP address, if started.
     pub http: Option<SocketAddr>,
+    /// Metrics address, if started.
+    pub metrics: Option<SocketAddr>,
+    /// Stderr lines, when started with [`Server::start_capturing_stderr`].
+    pub stderr_lines: Option<mpsc::Receiver<String>>,
     /// The rest of stdout (after the `listening` lines), read by a thread.
     pub stdout_rest: mpsc::Receiver<String>,
 }
@@ -35,16 +39,42 @@ impl Server {
 
     /// Starts a prepared command (extra env, rlimits, ...) and waits for its `listening` lines.
     pub fn start_with(cmd: &mut Command) -> Server {
-        let mut child = cmd
-            .env(
+        Self::spawn(cmd, false)
+    }
+
+    /// Like [`start_with`](Self::start_with), with stderr collected line by line into
+    /// [`stderr_lines`](Self::stderr_lines).
+    pub fn start_capturing_stderr(cmd: &mut Command) -> Server {
+        Self::spawn(cmd, true)
+    }
+
+    fn spawn(cmd: &mut Command, capture_stderr: bool) -> Server {
+        let stderr = if capture_stderr {
+            Stdio::piped()
+        } else {
+            Stdio::inherit()
+        };
+        if !cmd.get_envs().any(|(k, _)| k == "RUST_LOG") {
+            cmd.env(
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
-            )
+            );
+        }
+        let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("spawn reactor-server");
+        let stderr_lines = child.stderr.take().map(|pipe| {
+            let (tx, rx) = mpsc::channel();
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    let _ = tx.send(line);
+                }
+            });
+            rx
+        });
         let stdout = child.stdout.take().expect("piped stdout");
         let expected = count_listeners(cmd);
         let (tx, rx) = mpsc::channel();
@@ -55,6 +85,8 @@ impl Server {
             tcp: None,
             udp: None,
             http: None,
+            metrics: None,
+            stderr_lines,
             stdout_rest: rx,
         };
         for _ in 0..expected {
@@ -65,6 +97,7 @@ impl Server {
                 "tcp" => server.tcp = Some(addr),
                 "udp" => server.udp = Some(addr),
                 "http" => server.http = Some(addr),
+                "metrics" => server.metrics = Some(addr),
                 other => panic!("unexpected listener {other}"),
             }
         }
@@ -139,10 +172,11 @@ fn count_listeners(cmd: &Command) -> usize {
         .iter()
         .filter(|flag| args.iter().any(|a| a == *flag))
         .count();
+    let metrics = usize::from(args.iter().any(|a| a == "--metrics"));
     if named == 0 {
-        3
+        3 + metrics
     } else {
-        named
+        named + metrics
     }
 }
 
