@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # reactor-server and reactor-loadgen in one small image.
-#   docker build -t reactor .
+#   docker build --build-arg REACTOR_BUILD_COMMIT="$(git rev-parse --short=12 HEAD)" -t reactor .
 #   docker run --rm -p 7000:7000/tcp -p 7000:7000/udp -p 8080:8080 reactor
 # The server is the entrypoint; the load generator is in the same image:
 #   docker run --rm --entrypoint reactor-loadgen reactor tcp HOST:7000 -d 10s
@@ -14,17 +14,23 @@ WORKDIR /src
 # target/ and .git out. Cache mounts keep the registry and target/ between builds, so the
 # binaries are copied out of target/ inside the same RUN.
 COPY . .
+# .git is not in the context: the commit that `--version` names comes in as a build argument.
+ARG REACTOR_BUILD_COMMIT=unknown
+ENV REACTOR_BUILD_COMMIT=${REACTOR_BUILD_COMMIT}
+# Man pages and shell completions are generated from the binaries' own flag definitions.
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
     cargo build --release --locked -p reactor-server -p reactor-loadgen \
-    && mkdir -p /out \
-    && cp target/release/reactor-server target/release/reactor-loadgen /out/
+    && mkdir -p /out/bin \
+    && cp target/release/reactor-server target/release/reactor-loadgen /out/bin/ \
+    && scripts/install-docs.sh /out/bin /out
 
 # ---- runtime -----------------------------------------------------------------------------
 # bookworm-slim, like the builder (same glibc), and it has /bin/sh for the HEALTHCHECK's
 # ${PORT} and for loadgen-run. No curl: the server checks itself (--health-check).
 FROM debian:bookworm-slim AS runtime
-COPY --from=build /out/reactor-server /out/reactor-loadgen /usr/local/bin/
+COPY --from=build /out/bin/reactor-server /out/bin/reactor-loadgen /usr/local/bin/
+COPY --from=build /out/share /usr/local/share/
 COPY --chmod=0755 deploy/loadgen-run.sh /usr/local/bin/loadgen-run
 # A fixed numeric uid/gid so Kubernetes' runAsNonRoot can verify it.
 RUN groupadd --system --gid 10001 reactor \

@@ -49,18 +49,6 @@ pub enum Generate {
     CompleteFish,
 }
 
-impl Generate {
-    /// Where an installer puts this file for `bin`, relative to a prefix such as `/usr/local`.
-    pub fn install_path(self, bin: &str) -> String {
-        match self {
-            Self::Man => format!("share/man/man1/{bin}.1"),
-            Self::CompleteBash => format!("share/bash-completion/completions/{bin}"),
-            Self::CompleteZsh => format!("share/zsh/site-functions/_{bin}"),
-            Self::CompleteFish => format!("share/fish/vendor_completions.d/{bin}.fish"),
-        }
-    }
-}
-
 /// Writes what `what` names for `cmd` (the binary's `clap::CommandFactory::command()`).
 pub fn generate(what: Generate, mut cmd: clap::Command, out: &mut dyn Write) -> io::Result<()> {
     let name = cmd.get_name().to_owned();

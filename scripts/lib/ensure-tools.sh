@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests and benchmarks drive (curl, python3, nginx, wrk,
+# Installs the Debian packages the tests and benchmarks drive (curl, python3, nginx, wrk, prometheus,
 # iproute2, taskset) when a command is missing: with apt-get as root (or via sudo). Prints what
 # it does; fails with a clear message when it cannot install.
 # Usage: scripts/lib/ensure-tools.sh [COMMAND ...]   (default: everything the project uses)
@@ -7,9 +7,10 @@ set -euo pipefail
 
 declare -A package_of=(
   [curl]=curl [python3]=python3 [nginx]=nginx-light [wrk]=wrk [ip]=iproute2 [taskset]=util-linux
+  [prometheus]=prometheus [promtool]=prometheus
 )
 wanted=("$@")
-[ ${#wanted[@]} -gt 0 ] || wanted=(curl python3 nginx wrk ip taskset)
+[ ${#wanted[@]} -gt 0 ] || wanted=(curl python3 nginx wrk ip taskset promtool)
 
 missing=()
 for cmd in "${wanted[@]}"; do
