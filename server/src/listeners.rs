@@ -35,6 +35,10 @@ pub fn bind_tcp(
         if reuse_port {
             socket.set_reuse_port(true)?;
         }
+        // Echo and HTTP answers are small and latency-bound: Nagle must never hold them. Linux
+        // copies TCP_NODELAY from the listener to every accepted socket, which saves a
+        // setsockopt per connection (see `Reactor::admit`).
+        socket.set_tcp_nodelay(true)?;
         socket.set_nonblocking(true)?;
         socket.bind(&addr.into())?;
         socket.listen(backlog)?;
@@ -173,4 +177,27 @@ fn local_addr(
         addr: asked,
         source,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `Reactor::admit` skips the per-connection setsockopt because of this inheritance.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn accepted_sockets_inherit_tcp_nodelay_from_the_listener() {
+        let listener =
+            bind_tcp("tcp", "127.0.0.1:0".parse().expect("addr"), 16, false).expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let _client = std::net::TcpStream::connect(addr).expect("connect");
+        let accepted = loop {
+            match listener.accept() {
+                Ok((stream, _)) => break stream,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::yield_now(),
+                Err(e) => panic!("accept: {e}"),
+            }
+        };
+        assert!(accepted.nodelay().expect("getsockopt"));
+    }
 }

@@ -33,10 +33,10 @@ pub fn init(format: LogFormat) {
     builder.init();
 }
 
-/// Logs `msg` at info level with `reactor` and every counter of `stats` as structured fields.
-pub fn log_stats(reactor: &str, msg: &str, stats: &Stats) {
-    const TARGET: &str = module_path!();
-    if !log::log_enabled!(target: TARGET, log::Level::Info) {
+/// Logs `msg` at info level under `target` (the caller's `module_path!()`, so `RUST_LOG`
+/// filters stay as they were), with `reactor` and every counter of `stats` as structured fields.
+pub fn log_stats(target: &'static str, reactor: &str, msg: &str, stats: &Stats) {
+    if !log::log_enabled!(target: target, log::Level::Info) {
         return;
     }
     let fields = StatsFields { reactor, stats };
@@ -44,8 +44,8 @@ pub fn log_stats(reactor: &str, msg: &str, stats: &Stats) {
         &log::Record::builder()
             .args(format_args!("{reactor}: {msg}{stats}"))
             .level(log::Level::Info)
-            .target(TARGET)
-            .module_path_static(Some(module_path!()))
+            .target(target)
+            .module_path_static(Some(target))
             .file_static(Some(file!()))
             .line(Some(line!()))
             .key_values(&fields)
