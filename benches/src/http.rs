@@ -4,7 +4,9 @@
 
 use std::time::{Duration, SystemTime};
 
-use reactor_proto::http::{DateCache, HttpEnv, HttpLimits, HttpSession, NoStats, Step};
+use reactor_proto::http::{
+    DateCache, HttpEnv, HttpLimits, HttpSession, NoStats, Step, UNLIMITED_BUDGET,
+};
 
 /// Output bytes produced before the session pauses so the caller writes them out first: keeps a
 /// flood of pipelined requests from growing the output without bound.
@@ -49,6 +51,7 @@ impl HttpConn {
             date: &self.date,
             stats: &NoStats,
             limits: &self.limits,
+            budget: &UNLIMITED_BUDGET,
         };
         self.session
             .on_input(input, &mut self.out, &env, OUT_BUDGET)
@@ -60,6 +63,7 @@ impl HttpConn {
             date: &self.date,
             stats: &NoStats,
             limits: &self.limits,
+            budget: &UNLIMITED_BUDGET,
         };
         self.session.resume(&mut self.out, &env, OUT_BUDGET)
     }
@@ -80,6 +84,7 @@ impl HttpConn {
             date: &self.date,
             stats: &NoStats,
             limits: &self.limits,
+            budget: &UNLIMITED_BUDGET,
         };
         self.session.on_header_timeout(&mut self.out, &env);
     }
@@ -113,7 +118,7 @@ mod tests {
     #[test]
     fn pipelined_flood_pauses_and_resumes_to_the_end() {
         let mut conn = HttpConn::new();
-        let requests = b"GET / HTTP/1.1\r\n\r\n".repeat(10_000);
+        let requests = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".repeat(10_000);
         let mut step = conn.on_input(&requests);
         let mut answers = 0;
         loop {

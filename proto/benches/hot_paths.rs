@@ -11,7 +11,9 @@ use std::hint::black_box;
 use std::time::SystemTime;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use reactor_proto::http::{DateCache, HttpEnv, HttpLimits, HttpSession, NoStats, Step};
+use reactor_proto::http::{
+    DateCache, HttpEnv, HttpLimits, HttpSession, NoStats, Step, UNLIMITED_BUDGET,
+};
 use reactor_proto::outbuf::OutBuf;
 
 /// What wrk sends.
@@ -24,6 +26,7 @@ fn http(c: &mut Criterion) {
         date: &date,
         stats: &NoStats,
         limits: &limits,
+        budget: &UNLIMITED_BUDGET,
     };
     let mut group = c.benchmark_group("http");
     for depth in [1usize, 16] {

@@ -4,7 +4,9 @@
 //! split or paused.
 
 use proptest::prelude::*;
-use reactor_proto::http::{DateCache, HttpEnv, HttpLimits, HttpSession, NoStats, Step};
+use reactor_proto::http::{
+    DateCache, HttpEnv, HttpLimits, HttpSession, NoStats, Step, UNLIMITED_BUDGET,
+};
 
 /// Small limits so that random inputs reach them often.
 fn small_limits() -> HttpLimits {
@@ -24,11 +26,13 @@ struct Outcome {
 /// Feed `input` cut at `cuts` with `budget`, flushing (clearing into the transcript) and resuming
 /// after every pause, checking the buffering bound after every call; then half-close.
 fn drive(input: &[u8], cuts: &[usize], budget: usize, limits: &HttpLimits) -> Outcome {
-    let date = DateCache::default();
+    // A fixed date: two drives compared byte for byte must not straddle a second boundary.
+    let date = DateCache::new(std::time::UNIX_EPOCH + std::time::Duration::from_secs(784_111_777));
     let env = HttpEnv {
         date: &date,
         stats: &NoStats,
         limits,
+        budget: &UNLIMITED_BUDGET,
     };
     let mut session = HttpSession::new();
     let mut transcript = Vec::new();
@@ -137,7 +141,7 @@ fn statuses(mut out: &[u8], head_requests: &[bool]) -> Vec<u16> {
 fn valid_request() -> impl Strategy<Value = (Vec<u8>, bool, u16)> {
     let body = proptest::collection::vec(any::<u8>(), 0..64);
     let extra = proptest::option::of("[A-Za-z-]{1,12}: [ -~]{0,20}");
-    (0..7usize, body, extra).prop_map(|(kind, body, extra)| {
+    (0..9usize, body, extra).prop_map(|(kind, body, extra)| {
         let extra = extra
             .map(|h| format!("{}\r\n", h.trim_end()))
             .unwrap_or_default();
@@ -149,6 +153,7 @@ fn valid_request() -> impl Strategy<Value = (Vec<u8>, bool, u16)> {
             "connection",
             "transfer-encoding",
             "expect",
+            "host",
         ];
         let extra_ok = !framing.iter().any(|h| lowered.starts_with(h));
         let (bytes, is_head, status) = match kind {
@@ -157,10 +162,25 @@ fn valid_request() -> impl Strategy<Value = (Vec<u8>, bool, u16)> {
             2 => (bare("GET /healthz"), false, 200),
             3 => (bare("GET /stats?x=1"), false, 200),
             4 => (bare("GET /missing"), false, 404),
-            5 => (bare("DELETE /"), false, 405),
+            5 => (bare("DELETE /"), false, 501),
+            6 => (bare("POST /"), false, 405),
+            7 => {
+                // The same body, chunked in pieces of up to 7 bytes, with an extension.
+                let mut bytes = format!(
+                    "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n{extra}\r\n"
+                )
+                .into_bytes();
+                for piece in body.chunks(7) {
+                    bytes.extend_from_slice(format!("{:x};p=1\r\n", piece.len()).as_bytes());
+                    bytes.extend_from_slice(piece);
+                    bytes.extend_from_slice(b"\r\n");
+                }
+                bytes.extend_from_slice(b"0\r\nX-Trailer: t\r\n\r\n");
+                (bytes, false, 200)
+            }
             _ => {
                 let mut bytes = format!(
-                    "POST /echo HTTP/1.1\r\nContent-Length: {}\r\n{extra}\r\n",
+                    "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n{extra}\r\n",
                     body.len()
                 )
                 .into_bytes();
@@ -171,7 +191,7 @@ fn valid_request() -> impl Strategy<Value = (Vec<u8>, bool, u16)> {
         if extra_ok {
             (bytes, is_head, status)
         } else {
-            (b"GET / HTTP/1.1\r\n\r\n".to_vec(), false, 200)
+            (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(), false, 200)
         }
     })
 }

@@ -100,11 +100,22 @@ pub struct Config {
           value_parser = reactor_cli::parse_duration)]
     pub header_timeout: Duration,
 
+    /// HTTP: close with 408 a client that has not sent its whole request body this long after
+    /// its head (slow-POST protection; 0 = never).
+    #[arg(long, value_name = "DURATION", env = "REACTOR_BODY_TIMEOUT", default_value = "30s",
+          value_parser = reactor_cli::parse_duration)]
+    pub body_timeout: Duration,
+
+    /// HTTP: request bytes all connections together may buffer (across threads); a request
+    /// whose body does not fit is refused with 503 and `Retry-After`.
+    #[arg(long, value_name = "BYTES", env = "REACTOR_MAX_BUFFERED", default_value_t = 256 * 1024 * 1024)]
+    pub max_buffered: usize,
+
     /// HTTP: largest request head (request line plus headers) before 431.
     #[arg(long, value_name = "BYTES", env = "REACTOR_MAX_HEADER_BYTES", default_value_t = 8 * 1024)]
     pub max_header_bytes: usize,
 
-    /// HTTP: largest `POST /echo` body before 413.
+    /// HTTP: largest request body (`Content-Length` or decoded chunked) before 413.
     #[arg(long, value_name = "BYTES", env = "REACTOR_MAX_BODY", default_value_t = 1024 * 1024)]
     pub max_body: usize,
 

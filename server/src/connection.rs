@@ -54,6 +54,8 @@ const QUEUED: u16 = 1 << 8;
 /// because that edge will not come again: if reading is paused when it arrives, a later short
 /// read would otherwise look like "drained" and the FIN would never be read.
 const FIN_ANNOUNCED: u16 = 1 << 9;
+/// A body timer entry exists.
+const BODY_ARMED: u16 = 1 << 10;
 
 /// What the reactor should do with a connection after handling it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +101,8 @@ pub struct ConnLimits {
     pub write_stall_ms: Millis,
     /// `--header-timeout` in ms, 0 = off.
     pub header_ms: Millis,
+    /// `--body-timeout` in ms, 0 = off.
+    pub body_ms: Millis,
     /// How long a lingering close waits for the peer's FIN.
     pub linger_ms: Millis,
 }
@@ -118,6 +122,8 @@ pub struct Connection {
     stalled_since: Millis,
     /// When the current HTTP request head started, or [`NEVER`].
     header_since: Millis,
+    /// When the current HTTP request body started (its head completed), or [`NEVER`].
+    body_since: Millis,
 }
 
 impl Connection {
@@ -133,6 +139,7 @@ impl Connection {
             last_active: now,
             stalled_since: NEVER,
             header_since: NEVER,
+            body_since: NEVER,
         }
     }
 
@@ -151,6 +158,12 @@ impl Connection {
         if let Some(buf) = self.out.take_storage() {
             pool.give(buf);
         }
+    }
+
+    /// Gives back the request bytes this connection had booked in the HTTP buffer budget;
+    /// the reactor calls it when it removes the connection.
+    pub fn release_budget(&self, budget: &reactor_proto::http::BufferBudget) {
+        self.protocol.release(budget);
     }
 
     /// Arms the idle timer for a new connection.
@@ -202,6 +215,7 @@ impl Connection {
             TimerKind::Idle => self.check_idle(token, ctx),
             TimerKind::WriteStall => self.check_stall(token, ctx),
             TimerKind::Header => self.check_header(token, ctx),
+            TimerKind::Body => self.check_body(token, ctx),
             TimerKind::Linger => match self.has(LINGERING) {
                 true => Flow::Close(self.closing_reason),
                 false => Flow::Open,
@@ -209,12 +223,15 @@ impl Connection {
         }
     }
 
-    /// Graceful shutdown: stop reading, flush what is owed, then close.
+    /// Graceful shutdown: stop reading, flush what is owed, then close. Complete HTTP requests
+    /// already read (a paused pipeline) are answered first; the protocol then closes.
     pub fn begin_shutdown(&mut self, token: Token, ctx: &mut ConnCtx<'_>) -> Flow {
         if self.has(LINGERING) {
             return Flow::Open;
         }
-        self.close_after_flush(CloseReason::Shutdown);
+        if self.protocol.begin_drain(ctx.proto.budget) {
+            self.close_after_flush(CloseReason::Shutdown);
+        }
         self.after_output_change(token, ctx)
     }
 
@@ -248,7 +265,7 @@ impl Connection {
             match self.stream.read(&mut ctx.scratch[..want]) {
                 Ok(0) => {
                     self.flags = (self.flags | PEER_CLOSED) & !READ_PENDING;
-                    self.protocol.on_peer_closed();
+                    self.protocol.on_peer_closed(ctx.proto.budget);
                     return self.after_output_change(token, ctx);
                 }
                 Ok(n) => {
@@ -301,6 +318,7 @@ impl Connection {
             close,
             paused,
             awaiting_headers,
+            awaiting_body,
         } = reaction;
         let output = match output {
             Output::Input(n) => &ctx.scratch[..n],
@@ -311,6 +329,7 @@ impl Connection {
         }
         ctx.proto.clear_staged();
         self.track_header_timer(awaiting_headers, token, ctx);
+        self.track_body_timer(awaiting_body, token, ctx);
         if let Some(reason) = close {
             self.close_after_flush(reason);
             return Some(self.after_output_change(token, ctx));
@@ -572,6 +591,37 @@ impl Connection {
     }
 }
 
+impl Connection {
+    // ----- body timer ---------------------------------------------------------------------
+
+    /// Runs the body timer exactly while the protocol awaits a request body; the deadline
+    /// covers the whole body, however the peer paces it.
+    fn track_body_timer(&mut self, awaiting: bool, token: Token, ctx: &mut ConnCtx<'_>) {
+        if !awaiting {
+            self.body_since = NEVER;
+            return;
+        }
+        if self.body_since == NEVER {
+            self.body_since = ctx.now;
+        }
+        let (since, after) = (self.body_since, ctx.limits.body_ms);
+        self.arm(BODY_ARMED, TimerKind::Body, since, after, token, ctx.timers);
+    }
+
+    fn check_body(&mut self, token: Token, ctx: &mut ConnCtx<'_>) -> Flow {
+        self.flags &= !BODY_ARMED;
+        if self.body_since == NEVER || self.has(CLOSE_AFTER_FLUSH | LINGERING) {
+            return Flow::Open;
+        }
+        if ctx.now.saturating_sub(self.body_since) < ctx.limits.body_ms {
+            self.track_body_timer(true, token, ctx);
+            return Flow::Open;
+        }
+        let reaction = self.protocol.on_body_timeout(&mut ctx.proto, ctx.stats);
+        self.apply(reaction, token, ctx).unwrap_or(Flow::Open)
+    }
+}
+
 /// Writes `data` behind anything already queued: straight to the socket when nothing is
 /// queued (the common case: no copy), and queues whatever the kernel does not take.
 fn send(
@@ -673,6 +723,7 @@ mod tests {
             idle_ms,
             write_stall_ms,
             header_ms: 0,
+            body_ms: 0,
             linger_ms: 0,
         }
     }

@@ -6,7 +6,9 @@
 //! HTTP's responses are staged in one per-loop buffer (pipelined responses batched into one
 //! write).
 
-use reactor_proto::http::{DateCache, HttpEnv, HttpLimits, HttpSession, StatsSource, Step};
+use reactor_proto::http::{
+    BufferBudget, DateCache, HttpEnv, HttpLimits, HttpSession, StatsSource, Step,
+};
 
 use crate::metrics::Metrics;
 use crate::stats::{CloseReason, Stats};
@@ -16,7 +18,7 @@ use crate::stats::{CloseReason, Stats};
 pub enum Protocol {
     /// TCP echo: stateless.
     Echo,
-    /// HTTP/1.1: 32 bytes, no heap while idle.
+    /// HTTP/1.1: 40 bytes, no heap while idle.
     Http(HttpSession),
 }
 
@@ -40,6 +42,8 @@ pub struct Reaction {
     pub paused: bool,
     /// A request head has started but is incomplete (the header timeout runs meanwhile).
     pub awaiting_headers: bool,
+    /// A request head is complete and its body is still arriving (the body timeout runs).
+    pub awaiting_body: bool,
 }
 
 /// Loop-wide state the protocols share: the HTTP date, limits and the response staging buffer.
@@ -52,6 +56,10 @@ pub struct ProtocolCtx<'a> {
     pub http_limits: &'a HttpLimits,
     /// Every reactor's published numbers, for `GET /metrics`.
     pub metrics: &'a Metrics,
+    /// The server-wide bound on buffered request bytes, shared by every reactor thread. Each
+    /// session's [`HttpSession::buffered_commitment`] is booked here after every call, and
+    /// released by [`Protocol::release`] when the connection goes.
+    pub budget: &'a BufferBudget,
 }
 
 impl ProtocolCtx<'_> {
@@ -99,6 +107,7 @@ impl Protocol {
                 close: None,
                 paused: false,
                 awaiting_headers: false,
+                awaiting_body: false,
             },
             Protocol::Http(session) => {
                 let step = serve_http(session, ctx, stats, |session, staged, env| {
@@ -137,14 +146,52 @@ impl Protocol {
 
     /// The peer sent FIN. HTTP abandons an unfinished request, but still answers complete
     /// requests held back by a pause (see [`wants_resume`](Self::wants_resume)).
-    pub fn on_peer_closed(&mut self) {
+    pub fn on_peer_closed(&mut self, budget: &BufferBudget) {
         if let Protocol::Http(session) = self {
+            let before = session.buffered_commitment();
             session.on_peer_closed();
+            budget.settle(before, session.buffered_commitment());
+        }
+    }
+
+    /// The connection is going away: give back what its session had booked in the budget.
+    pub fn release(&self, budget: &BufferBudget) {
+        if let Protocol::Http(session) = self {
+            budget.release(session.buffered_commitment());
+        }
+    }
+
+    /// Graceful shutdown. Returns true when the connection should close once its output is
+    /// flushed; false when HTTP still has complete pipelined requests to answer (it then says
+    /// so by closing itself after the last, which carries `Connection: close`).
+    pub fn begin_drain(&mut self, budget: &BufferBudget) -> bool {
+        match self {
+            Protocol::Echo => true,
+            Protocol::Http(session) => {
+                let before = session.buffered_commitment();
+                let close_now = session.begin_drain();
+                budget.settle(before, session.buffered_commitment());
+                close_now
+            }
         }
     }
 
     /// The header timeout fired: HTTP answers 408 and closes.
     pub fn on_header_timeout(&mut self, ctx: &mut ProtocolCtx<'_>, stats: &mut Stats) -> Reaction {
+        self.on_timeout(ctx, stats, CloseReason::HeaderTimeout)
+    }
+
+    /// The body timeout fired: HTTP answers 408 and closes.
+    pub fn on_body_timeout(&mut self, ctx: &mut ProtocolCtx<'_>, stats: &mut Stats) -> Reaction {
+        self.on_timeout(ctx, stats, CloseReason::BodyTimeout)
+    }
+
+    fn on_timeout(
+        &mut self,
+        ctx: &mut ProtocolCtx<'_>,
+        stats: &mut Stats,
+        reason: CloseReason,
+    ) -> Reaction {
         match self {
             Protocol::Echo => idle_reaction(),
             Protocol::Http(session) => {
@@ -154,24 +201,13 @@ impl Protocol {
                 });
                 Reaction {
                     output: Output::Staged,
-                    close: (step == Step::CloseAfterFlush).then_some(CloseReason::HeaderTimeout),
+                    close: (step == Step::CloseAfterFlush).then_some(reason),
                     paused: false,
                     awaiting_headers: false,
+                    awaiting_body: false,
                 }
             }
         }
-    }
-}
-
-fn http_env<'a>(
-    date: &'a DateCache,
-    limits: &'a HttpLimits,
-    stats: &'a ServerStats<'_>,
-) -> HttpEnv<'a> {
-    HttpEnv {
-        date,
-        stats,
-        limits,
     }
 }
 
@@ -181,11 +217,12 @@ fn idle_reaction() -> Reaction {
         close: None,
         paused: false,
         awaiting_headers: false,
+        awaiting_body: false,
     }
 }
 
 /// Runs one session call with the HTTP environment (the `/stats` body reads `stats`), then
-/// counts the responses it wrote into `stats`.
+/// counts the responses it wrote into `stats` and books the change of its buffered bytes.
 fn serve_http(
     session: &mut HttpSession,
     ctx: &mut ProtocolCtx<'_>,
@@ -193,14 +230,21 @@ fn serve_http(
     call: impl FnOnce(&mut HttpSession, &mut Vec<u8>, &HttpEnv<'_>) -> Step,
 ) -> Step {
     let before = session.responses();
+    let committed = session.buffered_commitment();
     let step = {
         let source = ServerStats {
             stats,
             metrics: ctx.metrics,
         };
-        let env = http_env(ctx.date, ctx.http_limits, &source);
+        let env = HttpEnv {
+            date: ctx.date,
+            stats: &source,
+            limits: ctx.http_limits,
+            budget: ctx.budget,
+        };
         call(session, ctx.staged, &env)
     };
+    ctx.budget.settle(committed, session.buffered_commitment());
     stats.http_responses += u64::from(session.responses().wrapping_sub(before));
     step
 }
@@ -211,5 +255,6 @@ fn http_reaction(session: &HttpSession, step: Step) -> Reaction {
         close: (step == Step::CloseAfterFlush).then_some(CloseReason::Protocol),
         paused: step == Step::Paused,
         awaiting_headers: session.awaiting_headers(),
+        awaiting_body: session.awaiting_body(),
     }
 }

@@ -14,7 +14,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Registry, Token};
-use reactor_proto::http::{DateCache, HttpLimits, HttpSession};
+
+use reactor_proto::http::{BufferBudget, DateCache, HttpLimits, HttpSession};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook_mio::v1_0::Signals;
 use slab::Slab;
@@ -40,8 +41,8 @@ const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 /// lingering close).
 const LINGER: Duration = Duration::from_secs(2);
 
-/// Timer kinds a connection can have pending at once (idle, stall, header, linger).
-const TIMER_KINDS: usize = 4;
+/// Timer kinds a connection can have pending at once (idle, stall, header, body, linger).
+const TIMER_KINDS: usize = 5;
 /// Dead timer entries tolerated before a purge, so small tables are not purged constantly.
 const TIMER_PURGE_SLACK: usize = 4096;
 
@@ -52,6 +53,8 @@ pub struct ReactorConfig {
     pub limits: ConnLimits,
     /// HTTP request limits.
     pub http_limits: HttpLimits,
+    /// `--max-buffered`: one budget shared by every reactor thread.
+    pub http_budget: Arc<BufferBudget>,
     /// `--max-conns`.
     pub max_conns: usize,
     /// `--accept-budget`.
@@ -76,6 +79,7 @@ impl ReactorConfig {
                 idle_ms: duration_to_millis(cfg.idle_timeout),
                 write_stall_ms: duration_to_millis(cfg.write_timeout),
                 header_ms: duration_to_millis(cfg.header_timeout),
+                body_ms: duration_to_millis(cfg.body_timeout),
                 linger_ms: duration_to_millis(LINGER),
             },
             http_limits: HttpLimits {
@@ -83,6 +87,7 @@ impl ReactorConfig {
                 max_body_bytes: cfg.max_body,
                 ..HttpLimits::default()
             },
+            http_budget: Arc::new(BufferBudget::new(cfg.max_buffered)),
             max_conns: cfg.max_conns as usize,
             accept_budget: cfg.accept_budget,
             max_datagram: cfg.max_datagram,
@@ -333,6 +338,7 @@ impl Reactor {
                 date,
                 http_limits: &cfg.http_limits,
                 metrics,
+                budget: &cfg.http_budget,
             },
         };
         if let Flow::Close(reason) = f(conn, &mut ctx) {
@@ -345,6 +351,7 @@ impl Reactor {
     fn close(&mut self, key: usize, reason: CloseReason) {
         if let Some(mut conn) = self.conns.try_remove(key) {
             conn.recycle(&mut self.pool);
+            conn.release_budget(&self.cfg.http_budget);
             self.stats.record_close(reason);
             log::trace!("{}: closed connection {key}: {}", self.name, reason.name());
         }

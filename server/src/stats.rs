@@ -21,6 +21,8 @@ pub enum CloseReason {
     WriteTimeout,
     /// HTTP: request headers not complete within `--header-timeout`.
     HeaderTimeout,
+    /// HTTP: request body not complete within `--body-timeout`.
+    BodyTimeout,
     /// The protocol decided to close (HTTP `Connection: close`, a malformed request, ...).
     Protocol,
     /// Closed by the graceful shutdown (drained or drain timeout).
@@ -29,13 +31,14 @@ pub enum CloseReason {
 
 impl CloseReason {
     /// Every reason, in the order they are reported.
-    pub const ALL: [CloseReason; 8] = [
+    pub const ALL: [CloseReason; 9] = [
         Self::PeerClosed,
         Self::Reset,
         Self::Error,
         Self::IdleTimeout,
         Self::WriteTimeout,
         Self::HeaderTimeout,
+        Self::BodyTimeout,
         Self::Protocol,
         Self::Shutdown,
     ];
@@ -49,6 +52,7 @@ impl CloseReason {
             Self::IdleTimeout => "closed_idle_timeout",
             Self::WriteTimeout => "closed_write_timeout",
             Self::HeaderTimeout => "closed_header_timeout",
+            Self::BodyTimeout => "closed_body_timeout",
             Self::Protocol => "closed_protocol",
             Self::Shutdown => "closed_shutdown",
         }
@@ -63,6 +67,7 @@ impl CloseReason {
             Self::IdleTimeout => "idle_timeout",
             Self::WriteTimeout => "write_timeout",
             Self::HeaderTimeout => "header_timeout",
+            Self::BodyTimeout => "body_timeout",
             Self::Protocol => "protocol",
             Self::Shutdown => "shutdown",
         }

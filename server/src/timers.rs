@@ -84,6 +84,8 @@ pub enum TimerKind {
     WriteStall,
     /// `--header-timeout`: HTTP request headers started but not finished.
     Header,
+    /// `--body-timeout`: an HTTP request body not finished.
+    Body,
     /// Lingering close: waiting for the peer's FIN after we shut down our side.
     Linger,
 }

@@ -301,7 +301,42 @@ fn curl_head_post_and_errors() {
         "%{http_code}",
         &format!("http://{addr}/"),
     ]);
+    assert_eq!(wrong.stdout, "501");
+    let wrong = curl(&[
+        "-X",
+        "POST",
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        &format!("http://{addr}/"),
+    ]);
     assert_eq!(wrong.stdout, "405");
+    // curl streams a body of unknown length with the chunked coding.
+    let mut streamed = Command::new("curl");
+    streamed
+        .args([
+            "-sS",
+            "--max-time",
+            "10",
+            "-T",
+            "-",
+            &format!("http://{addr}/echo"),
+        ])
+        .args(["-X", "POST"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped());
+    let mut child = streamed.spawn().expect("spawn curl");
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin
+        .write_all(b"streamed through curl")
+        .expect("write stdin");
+    drop(stdin);
+    let output = child.wait_with_output().expect("curl output");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        "streamed through curl"
+    );
 }
 
 // ----- Python http.client, as in the seed texts ---------------------------------------------
@@ -416,7 +451,7 @@ fn request_sent_one_byte_at_a_time() {
     let mut r = reader(addr);
     r.stream.set_nodelay(true).expect("nodelay");
     let requests =
-        b"GET / HTTP/1.1\r\nHost: t\r\nUser-Agent: slow\r\n\r\nPOST /echo HTTP/1.1\r\nContent-Length: 3\r\n\r\nxyz";
+        b"GET / HTTP/1.1\r\nHost: t\r\nUser-Agent: slow\r\n\r\nPOST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nxyz";
     for byte in requests {
         r.send(std::slice::from_ref(byte));
         std::thread::sleep(Duration::from_micros(300));
@@ -494,7 +529,7 @@ fn unknown_path_is_404_and_keeps_the_connection() {
 #[test]
 fn wrong_method_is_405_with_allow() {
     let (_server, addr) = start_http(&[]);
-    let (mut r, wrong) = exchange(addr, b"DELETE / HTTP/1.1\r\nHost: t\r\n\r\n");
+    let (mut r, wrong) = exchange(addr, b"POST / HTTP/1.1\r\nHost: t\r\n\r\n");
     assert_eq!(wrong.status, 405);
     assert_eq!(wrong.header("allow"), Some("GET, HEAD"));
     r.send(b"GET /echo HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -516,17 +551,21 @@ fn expect_reject_and_close(addr: SocketAddr, request: &[u8], status: u16) {
 #[test]
 fn malformed_request_is_400_and_close() {
     let (server, addr) = start_http(&[]);
-    expect_reject_and_close(addr, b"GET / HTTP/1.1\r\nNo colon here\r\n\r\n", 400);
-    expect_reject_and_close(addr, b"\x00\x01\x02 garbage\r\n\r\n", 400);
-    expect_reject_and_close(addr, b"GET / HTTP/9.9\r\n\r\n", 400);
     expect_reject_and_close(
         addr,
-        b"POST /echo HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+        b"GET / HTTP/1.1\r\nHost: t\r\nNo colon here\r\n\r\n",
+        400,
+    );
+    expect_reject_and_close(addr, b"\x00\x01\x02 garbage\r\n\r\n", 400);
+    expect_reject_and_close(addr, b"GET / HTTP/9.9\r\n\r\n", 505);
+    expect_reject_and_close(
+        addr,
+        b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
         400,
     );
     expect_reject_and_close(
         addr,
-        b"POST /echo HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
+        b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: -1\r\n\r\n",
         400,
     );
     assert!(closed_for(&server, "protocol") >= 5);
@@ -549,7 +588,7 @@ fn headers_too_large_is_431_and_close() {
     big.push_str("\r\n");
     expect_reject_and_close(addr, big.as_bytes(), 431);
 
-    let mut many = String::from("GET / HTTP/1.1\r\n");
+    let mut many = String::from("GET / HTTP/1.1\r\nHost: t\r\n");
     for i in 0..100 {
         many.push_str(&format!("X-{i}: 1\r\n"));
     }
@@ -558,7 +597,10 @@ fn headers_too_large_is_431_and_close() {
 
     // --max-header-bytes lowers the limit.
     let (_server, addr) = start_http(&["--max-header-bytes", "256"]);
-    let request = format!("GET / HTTP/1.1\r\nX-Long: {}\r\n\r\n", "v".repeat(300));
+    let request = format!(
+        "GET / HTTP/1.1\r\nHost: t\r\nX-Long: {}\r\n\r\n",
+        "v".repeat(300)
+    );
     expect_reject_and_close(addr, request.as_bytes(), 431);
 }
 
@@ -566,7 +608,7 @@ fn headers_too_large_is_431_and_close() {
 fn body_over_the_cap_is_413() {
     let (_server, addr) = start_http(&["--max-body", "1024"]);
     let at_cap = format!(
-        "POST /echo HTTP/1.1\r\nContent-Length: 1024\r\n\r\n{}",
+        "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1024\r\n\r\n{}",
         "b".repeat(1024)
     );
     let (_r, ok) = exchange(addr, at_cap.as_bytes());
@@ -574,19 +616,79 @@ fn body_over_the_cap_is_413() {
     // Refused on the head alone: the body is never sent.
     expect_reject_and_close(
         addr,
-        b"POST /echo HTTP/1.1\r\nContent-Length: 1025\r\n\r\n",
+        b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1025\r\n\r\n",
         413,
     );
 }
 
 #[test]
-fn chunked_body_is_411() {
-    let (_server, addr) = start_http(&[]);
+fn chunked_body_is_echoed_and_the_connection_stays() {
+    let (_server, addr) = start_http(&["--max-body", "16"]);
+    let (mut r, echo) = exchange(
+        addr,
+        b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n\
+          5;x=y\r\nhello\r\n1\r\n!\r\n0\r\nTrailer-Field: z\r\n\r\n",
+    );
+    assert_eq!((echo.status, echo.body_text().as_str()), (200, "hello!"));
+    r.send(GET_ROOT);
+    assert_hello(&r.response(false));
+    // Over --max-body once decoded: 413 and close.
     expect_reject_and_close(
         addr,
-        b"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
-        411,
+        b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n11\r\n",
+        413,
     );
+    // A transfer coding the server does not implement: 501.
+    expect_reject_and_close(
+        addr,
+        b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+        501,
+    );
+}
+
+/// The cases a new user tried by hand, each as RFC 9112 / RFC 9110 require.
+#[test]
+fn hand_written_requests_get_the_rfc_answers() {
+    let (_server, addr) = start_http(&[]);
+    for (request, status) in [
+        (&b"GET / HTTP/1.1\r\n\r\n"[..], 400),
+        (b"GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n", 400),
+        (b"GET / HTTP/1.1\r\nHost: a/b@c\r\n\r\n", 400),
+        (b"GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505),
+        (
+            b"POST /echo HTTP/1.1\r\nHost: a\r\nExpect: x\r\nContent-Length: 1\r\n\r\n",
+            417,
+        ),
+    ] {
+        expect_reject_and_close(addr, request, status);
+    }
+    let long_method = [&[b'A'; 9000][..], b" / HTTP/1.1\r\nHost: a\r\n\r\n"].concat();
+    expect_reject_and_close(addr, &long_method, 501);
+    let (mut r, absolute) = exchange(addr, b"GET http://x/ HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_hello(&absolute);
+    r.send(b"GET / HTTP/1.2\r\nHost: x\r\n\r\n");
+    assert_hello(&r.response(false));
+    r.send(b"get / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(r.response(false).status, 501);
+    r.send(GET_ROOT);
+    assert_hello(&r.response(false));
+}
+
+/// Content-Length next to Transfer-Encoding is refused and nothing after it is answered, so no
+/// request can be smuggled in the body (RFC 9112 §6.1, §11.2).
+#[test]
+fn content_length_with_transfer_encoding_cannot_smuggle() {
+    let (_server, addr) = start_http(&[]);
+    let mut r = reader(addr);
+    r.send(
+        b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n\
+          0\r\n\r\nGET /healthz HTTP/1.1\r\nHost: t\r\n\r\n",
+    );
+    let response = r.response(false);
+    assert_eq!(response.status, 400);
+    assert_eq!(response.header("connection"), Some("close"));
+    r.expect_eof();
 }
 
 // ----- raw sockets: connection rules --------------------------------------------------------
@@ -611,14 +713,17 @@ fn http10_closes_unless_keep_alive() {
 #[test]
 fn connection_close_is_honoured() {
     let (_server, addr) = start_http(&[]);
-    let (mut r, response) = exchange(addr, b"GET / HTTP/1.1\r\nConnection: close\r\n\r\n");
+    let (mut r, response) = exchange(
+        addr,
+        b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n",
+    );
     assert_hello(&response);
     assert_eq!(response.header("connection"), Some("close"));
     r.expect_eof();
 
     // Requests pipelined behind the closing one are not answered.
     let mut r = reader(addr);
-    r.send(b"GET / HTTP/1.1\r\nConnection: close\r\n\r\nGET /healthz HTTP/1.1\r\n\r\n");
+    r.send(b"GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\nGET /healthz HTTP/1.1\r\nHost: t\r\n\r\n");
     assert_hello(&r.response(false));
     r.expect_eof();
 }
@@ -655,7 +760,7 @@ fn slowloris_trickling_bytes_still_gets_408() {
     let stop_flag = stop.clone();
     let thread = std::thread::spawn(move || {
         let head =
-            b"GET / HTTP/1.1\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+            b"GET / HTTP/1.1\r\nHost: t\r\nX-Slow: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
         for byte in head {
             if stop_flag.load(std::sync::atomic::Ordering::Relaxed)
                 || trickler.write_all(std::slice::from_ref(byte)).is_err()
@@ -705,16 +810,18 @@ fn garbage_peer_does_not_disturb_a_good_client() {
                 let _ = bad.write_all(&noise);
             }
             1 => {
-                let _ = bad.write_all(b"GET /\x7f HTTP/1.1\r\n\xff\xfe: \x01\r\n\r\n");
+                let _ = bad.write_all(b"GET /\x7f HTTP/1.1\r\nHost: t\r\n\xff\xfe: \x01\r\n\r\n");
             }
             _ => {
-                let _ = bad.write_all(b"POST /echo HTTP/1.1\r\nContent-Length: 100\r\n\r\npart");
+                let _ = bad.write_all(
+                    b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\npart",
+                );
             }
         }
         garbage_conns.push(bad);
         good.send(GET_ROOT);
         assert_hello(&good.response(false));
-        good.send(b"POST /echo HTTP/1.1\r\nContent-Length: 4\r\n\r\ngood");
+        good.send(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\ngood");
         assert_eq!(good.response(false).body, b"good");
     }
     // The garbage connections that were rejected got a 400 and a close.
@@ -738,7 +845,7 @@ fn abrupt_disconnects_mid_request_leave_the_server_serving() {
     for i in 0..50 {
         let mut s = raw(addr);
         let partial =
-            &b"GET / HTTP/1.1\r\nHost: t\r\nPOST /echo HTTP/1.1\r\nContent-Length: 9\r\n\r\nab"
+            &b"GET / HTTP/1.1\r\nHost: t\r\nPOST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 9\r\n\r\nab"
                 [..(i * 7) % 60 + 1];
         let _ = s.write_all(partial);
         if i % 2 == 0 {
@@ -810,7 +917,7 @@ fn post_body_arriving_in_many_reads_is_echoed() {
     r.stream.set_nodelay(true).expect("nodelay");
     r.send(
         format!(
-            "POST /echo HTTP/1.1\r\nContent-Length: {}\r\n\r\n",
+            "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: {}\r\n\r\n",
             body.len()
         )
         .as_bytes(),
@@ -847,7 +954,7 @@ fn head_on_other_routes_has_no_body() {
     let (_server, addr) = start_http(&[]);
     let mut r = reader(addr);
     r.send(
-        b"HEAD /stats HTTP/1.1\r\n\r\nHEAD /nope HTTP/1.1\r\n\r\nHEAD /echo HTTP/1.1\r\n\r\nGET /healthz HTTP/1.1\r\n\r\n",
+        b"HEAD /stats HTTP/1.1\r\nHost: t\r\n\r\nHEAD /nope HTTP/1.1\r\nHost: t\r\n\r\nHEAD /echo HTTP/1.1\r\nHost: t\r\n\r\nGET /healthz HTTP/1.1\r\nHost: t\r\n\r\n",
     );
     let stats = r.response(true);
     assert_eq!(stats.status, 200);
@@ -885,6 +992,154 @@ fn sigterm_closes_keep_alive_connections_and_exits_zero() {
     r.expect_eof();
     partial.expect_eof();
     assert_eq!(server.wait_exit(Duration::from_secs(10)), Some(0));
+}
+
+/// SIGTERM while a deep pipeline is being answered: the requests the server already read are
+/// still answered, the last response says `Connection: close`, and the stream ends there.
+#[test]
+fn sigterm_answers_pipelined_requests_already_read() {
+    let (mut server, addr) = start_http(&["--max-output", "4096", "--drain-timeout", "30s"]);
+    const N: usize = 200_000;
+    let mut r = reader(addr);
+    let mut writer = r.stream.try_clone().expect("clone");
+    // The client does not read, so the server stalls on its output with requests buffered.
+    let sender = std::thread::spawn(move || {
+        let _ = writer.write_all(&GET_ROOT.repeat(N));
+    });
+    // Stalled: between two `/stats` calls the only response served is the second call's own.
+    let responses = || server.stats()["http"]["responses"].as_u64().unwrap_or(0);
+    let stalled = eventually(Duration::from_secs(20), || {
+        let before = responses();
+        std::thread::sleep(Duration::from_millis(300));
+        before > 1000 && responses() == before + 1
+    });
+    assert!(stalled, "the server never stalled on the unread pipeline");
+    server.signal(libc::SIGTERM);
+    let mut answered = 0;
+    loop {
+        let response = r.response(false);
+        assert_eq!(response.status, 200, "response {answered}");
+        answered += 1;
+        if response.header("connection") == Some("close") {
+            break;
+        }
+        assert!(answered < N, "every response kept the connection open");
+    }
+    r.expect_eof();
+    let _ = r.stream.shutdown(std::net::Shutdown::Both);
+    sender.join().expect("sender");
+    assert!(answered > 1000, "only {answered} answered");
+    assert_eq!(server.wait_exit(Duration::from_secs(30)), Some(0));
+}
+
+/// `--body-timeout`: a body dripping one byte at a time is cut off with 408 once the deadline
+/// for the whole body passes, although every byte resets the idle timer.
+#[test]
+fn slow_body_gets_408_after_the_body_timeout() {
+    let (server, addr) = start_http(&["--body-timeout", "1s", "--idle-timeout", "60s"]);
+    let mut r = reader(addr);
+    r.send(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 100\r\n\r\n0123456789");
+    let mut drip = r.stream.try_clone().expect("clone");
+    let dripper = std::thread::spawn(move || {
+        for _ in 0..50 {
+            if drip.write_all(b"x").is_err() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    });
+    let started = Instant::now();
+    let response = r.response(false);
+    assert_eq!(response.status, 408);
+    assert_eq!(response.header("connection"), Some("close"));
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    dripper.join().expect("dripper");
+    assert!(eventually(Duration::from_secs(5), || closed_for(
+        &server,
+        "body_timeout"
+    ) >= 1));
+}
+
+/// The slow-POST attack: 50 connections announce 1 MiB bodies, send almost all of them, then
+/// one byte a second. With `--max-buffered 8MiB` only the bodies that fit are buffered (the
+/// rest get 503 with `Retry-After` at once), `--body-timeout` ends those, and the resident
+/// memory grows by no more than the budget plus 8 MiB of slack (the bound in the README).
+#[test]
+fn slow_post_attack_stays_within_the_buffer_budget() {
+    const BUDGET_MIB: u64 = 8;
+    let budget = format!("{}", BUDGET_MIB << 20);
+    let (server, addr) = start_http(&[
+        "--max-buffered",
+        &budget,
+        "--body-timeout",
+        "3s",
+        "--max-body",
+        "1048576",
+    ]);
+    let base_kib = server.rss_kib();
+    let attackers: Vec<_> = (0..50)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut stream = raw(addr);
+                let mut request =
+                    b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1048576\r\n\r\n".to_vec();
+                request.resize(request.len() + (1 << 20) - 16, b'b');
+                if stream.write_all(&request).is_err() {
+                    return None;
+                }
+                stream
+                    .set_read_timeout(Some(Duration::from_secs(1)))
+                    .expect("timeout");
+                let mut reply = [0u8; 512];
+                for _ in 0..15 {
+                    let _ = stream.write_all(b"b");
+                    match stream.read(&mut reply) {
+                        Ok(n) if n >= 12 => {
+                            return std::str::from_utf8(&reply[9..12]).ok()?.parse::<u16>().ok()
+                        }
+                        Ok(_) => return None,
+                        Err(e)
+                            if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                        Err(_) => return None,
+                    }
+                }
+                None
+            })
+        })
+        .collect();
+    let mut peak_kib = base_kib;
+    while attackers.iter().any(|a| !a.is_finished()) {
+        peak_kib = peak_kib.max(server.rss_kib());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let statuses: Vec<Option<u16>> = attackers
+        .into_iter()
+        .map(|a| a.join().expect("attacker"))
+        .collect();
+    let refused = statuses.iter().filter(|s| **s == Some(503)).count();
+    let timed_out = statuses.iter().filter(|s| **s == Some(408)).count();
+    assert!(refused > 0 && timed_out > 0, "statuses {statuses:?}");
+    let growth_kib = peak_kib.saturating_sub(base_kib);
+    assert!(
+        growth_kib <= (BUDGET_MIB + 8) * 1024,
+        "RSS grew by {growth_kib} KiB (base {base_kib} KiB) for a {BUDGET_MIB} MiB budget"
+    );
+    // The budget was given back: a new 1 MiB body (read in many pieces, so buffered) fits.
+    let mut request = b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 1048576\r\n\r\n".to_vec();
+    request.resize(request.len() + (1 << 20), b'c');
+    let mut r = reader(addr);
+    let mut writer = r.stream.try_clone().expect("clone");
+    let sender = std::thread::spawn(move || writer.write_all(&request).is_ok());
+    let echo = r.response(false);
+    assert_eq!((echo.status, echo.body.len()), (200, 1 << 20));
+    assert!(sender.join().expect("sender"));
+    eprintln!(
+        "slow POST: base {base_kib} KiB, peak {peak_kib} KiB, {refused} × 503, {timed_out} × 408"
+    );
 }
 
 #[test]

@@ -211,7 +211,7 @@ pub fn check_http_close(addr: SocketAddr) {
     let mut stream = TcpStream::connect(addr).expect("connect");
     stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
     stream
-        .write_all(b"GET /nope HTTP/1.1\r\nConnection: close\r\n\r\n")
+        .write_all(b"GET /nope HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
         .unwrap();
     let (head, _) = read_http_response(&mut stream);
     assert!(head.starts_with("HTTP/1.1 404"), "status line: {head}");

@@ -15,25 +15,34 @@
 //! | `GET /metrics` | `200`, the [`StatsSource`] Prometheus text (`text/plain; version=0.0.4`) |
 //! | `POST /echo` | `200`, the request body (`application/octet-stream`) |
 //! | `HEAD` on a `GET` route | the same head, no body |
-//! | another method on a known path | `405` with `Allow` |
+//! | `GET`, `HEAD` or `POST` on a known path that does not take it | `405` with `Allow` |
 //! | another path | `404` |
+//! | any other method (methods are case-sensitive: `get` is one) | `501` |
 //!
-//! Every response carries `Server`, `Content-Type`, `Content-Length` and `Date`.
+//! Every response carries `Server`, `Content-Type`, `Content-Length` and `Date`. The target may
+//! be in origin-form (`/path?query`) or absolute-form (`http://host/path`).
 //!
 //! # Connection rules and errors
 //! HTTP/1.1 keeps the connection open unless the request says `Connection: close`; HTTP/1.0
-//! closes unless it says `Connection: keep-alive` (then the response says so too). Pipelined
-//! requests are answered in order into one output buffer.
+//! closes unless it says `Connection: keep-alive` (then the response says so too). A 1.x minor
+//! version above 1 is served as HTTP/1.1. Pipelined requests are answered in order into one
+//! output buffer. Request bodies are framed by `Content-Length` or `Transfer-Encoding: chunked`
+//! (decoded incrementally, extensions ignored, trailers discarded).
 //!
-//! Errors that leave the request stream unframeable close the connection after the response:
-//! `400` malformed request (including conflicting `Content-Length`s), `408` header timeout,
-//! `411` any `Transfer-Encoding` (chunked request bodies are not supported: send a
-//! `Content-Length`), `413` body over [`HttpLimits::max_body_bytes`], `414` request line over
-//! [`HttpLimits::max_request_line`], `431` head over [`HttpLimits::max_header_bytes`] or
-//! [`HttpLimits::max_headers`]. `404` and `405` keep the connection.
+//! Errors that leave the request stream unframeable, or that the server refuses to wait out,
+//! close the connection after the response: `400` malformed request (bad syntax, a missing,
+//! repeated or invalid `Host` in HTTP/1.1, conflicting `Content-Length`s, `Content-Length` with
+//! `Transfer-Encoding`, chunked not last, bad chunk framing), `408` header or body timeout,
+//! `413` body over [`HttpLimits::max_body_bytes`], `414` request line over
+//! [`HttpLimits::max_request_line`], `417` an expectation other than `100-continue`, `431` head
+//! over [`HttpLimits::max_header_bytes`] or [`HttpLimits::max_headers`], `501` a transfer coding
+//! other than chunked or a method longer than any implemented, `503` (with `Retry-After`) a body
+//! that does not fit the server-wide [`BufferBudget`], `505` an HTTP major version other than 1.
+//! `404`, `405` and `501` for an unknown method keep the connection.
 //!
-//! Lenient on purpose: a missing `Host` header is accepted. `Expect: 100-continue` gets a
-//! `100 Continue` once the head is accepted and the body is still missing.
+//! `Expect: 100-continue` gets a `100 Continue` once the head is accepted and the body is still
+//! missing. The full list of requirements of RFC 9112 and RFC 9110 the session meets, each with
+//! the test that shows it, is `docs/http-conformance.md`.
 //!
 //! # Cost
 //! Parsing runs straight on the caller's read buffer; a request split across reads is copied into
@@ -41,6 +50,8 @@
 //! so byte-at-a-time input costs one parse per line, not per byte. `GET /` is written from
 //! precomputed bytes and the cached date line, without allocating.
 
+mod budget;
+mod chunked;
 mod date;
 mod limits;
 mod request;
@@ -48,6 +59,8 @@ mod response;
 mod routes;
 mod session;
 
+pub use budget::BufferBudget;
+pub use chunked::{ChunkError, ChunkedDecoder, MAX_CHUNK_LINE};
 pub use date::DateCache;
 pub use limits::{HttpLimits, MAX_BODY_CEILING, MAX_HEADERS_CEILING};
 pub use response::{HELLO_BODY, SERVER_NAME};
@@ -83,13 +96,19 @@ pub struct HttpEnv<'a> {
     pub stats: &'a dyn StatsSource,
     /// The request limits.
     pub limits: &'a HttpLimits,
+    /// The server-wide bound on buffered request bytes ([`BufferBudget::unlimited`] for none).
+    pub budget: &'a BufferBudget,
 }
+
+/// A budget that never refuses, for [`HttpEnv::budget`] when memory is bounded otherwise.
+pub static UNLIMITED_BUDGET: BufferBudget = BufferBudget::unlimited();
 
 impl std::fmt::Debug for HttpEnv<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HttpEnv")
             .field("date", &self.date)
             .field("limits", &self.limits)
+            .field("budget", &self.budget)
             .finish_non_exhaustive()
     }
 }

@@ -100,32 +100,38 @@ pub(crate) fn write_response(
 
 /// The response for a request refused before routing; always closes.
 pub(crate) fn write_reject(out: &mut Vec<u8>, date: &DateCache, reject: Reject) {
-    let (status, body): (&str, &[u8]) = match reject {
-        Reject::Malformed => ("HTTP/1.1 400 Bad Request", b"Bad Request\n"),
-        Reject::LengthRequired => ("HTTP/1.1 411 Length Required", b"Length Required\n"),
-        Reject::BodyTooLarge => ("HTTP/1.1 413 Content Too Large", b"Content Too Large\n"),
-        Reject::RequestLineTooLong => ("HTTP/1.1 414 URI Too Long", b"URI Too Long\n"),
+    let (status, extra, body): (&str, &str, &[u8]) = match reject {
+        Reject::Malformed => ("HTTP/1.1 400 Bad Request", "", b"Bad Request\n"),
+        Reject::Timeout => ("HTTP/1.1 408 Request Timeout", "", b"Request Timeout\n"),
+        Reject::BodyTooLarge => ("HTTP/1.1 413 Content Too Large", "", b"Content Too Large\n"),
+        Reject::RequestLineTooLong => ("HTTP/1.1 414 URI Too Long", "", b"URI Too Long\n"),
+        Reject::ExpectationFailed => (
+            "HTTP/1.1 417 Expectation Failed",
+            "",
+            b"Expectation Failed\n",
+        ),
         Reject::HeadersTooLarge => (
             "HTTP/1.1 431 Request Header Fields Too Large",
+            "",
             b"Request Header Fields Too Large\n",
+        ),
+        Reject::NotImplemented => ("HTTP/1.1 501 Not Implemented", "", b"Not Implemented\n"),
+        Reject::Overloaded => (
+            "HTTP/1.1 503 Service Unavailable",
+            "Retry-After: 1\r\n",
+            b"Service Unavailable\n",
+        ),
+        Reject::VersionNotSupported => (
+            "HTTP/1.1 505 HTTP Version Not Supported",
+            "",
+            b"HTTP Version Not Supported\n",
         ),
     };
     let response = Response {
         status,
         content_type: "text/plain",
-        extra: "",
+        extra,
         body,
-    };
-    write_response(out, date, Connection::Close, &response, true);
-}
-
-/// `408 Request Timeout`, sent when a client is too slow to finish its headers; always closes.
-pub(crate) fn write_timeout(out: &mut Vec<u8>, date: &DateCache) {
-    let response = Response {
-        status: "HTTP/1.1 408 Request Timeout",
-        content_type: "text/plain",
-        extra: "",
-        body: b"Request Timeout\n",
     };
     write_response(out, date, Connection::Close, &response, true);
 }

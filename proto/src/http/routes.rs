@@ -7,26 +7,62 @@ use super::HttpEnv;
 const ALLOW_READ: &str = "Allow: GET, HEAD\r\n";
 const ALLOW_POST: &str = "Allow: POST\r\n";
 
-/// Append the response to a complete request (`body` is exactly its `Content-Length` bytes).
+/// The resources the server knows, resolved from the request target's path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Target {
+    /// `/`
+    Root,
+    /// `/healthz`
+    Healthz,
+    /// `/stats`
+    Stats,
+    /// `/metrics`
+    Metrics,
+    /// `/echo`
+    Echo,
+    /// Anything else.
+    Other,
+}
+
+impl Target {
+    /// The resource a path (without query) names.
+    pub(crate) fn from_path(path: &[u8]) -> Self {
+        match path {
+            b"/" => Self::Root,
+            b"/healthz" => Self::Healthz,
+            b"/stats" => Self::Stats,
+            b"/metrics" => Self::Metrics,
+            b"/echo" => Self::Echo,
+            _ => Self::Other,
+        }
+    }
+}
+
+/// Append the response to a complete request (`body` is exactly its decoded body).
 #[inline]
 pub(crate) fn respond(
     out: &mut Vec<u8>,
     env: &HttpEnv<'_>,
-    head: &Head<'_>,
+    head: &Head,
     body: &[u8],
     conn: Connection,
 ) {
     let with_body = head.method != Method::Head;
     let readable = matches!(head.method, Method::Get | Method::Head);
-    match head.path {
-        b"/" if readable => write_hello(out, env.date, conn, with_body),
-        b"/healthz" if readable => {
+    match head.target {
+        _ if head.method == Method::Other => {
+            // RFC 9110 §9.1: an unrecognised (or lower-case) method is 501, not 405.
+            let response = plain("HTTP/1.1 501 Not Implemented", b"Not Implemented\n");
+            write_response(out, env.date, conn, &response, true);
+        }
+        Target::Root if readable => write_hello(out, env.date, conn, with_body),
+        Target::Healthz if readable => {
             let ok = plain("HTTP/1.1 200 OK", b"ok\n");
             write_response(out, env.date, conn, &ok, with_body);
         }
-        b"/stats" if readable => write_stats(out, env, conn, with_body),
-        b"/metrics" if readable => write_metrics(out, env, conn, with_body),
-        b"/echo" if head.method == Method::Post => {
+        Target::Stats if readable => write_stats(out, env, conn, with_body),
+        Target::Metrics if readable => write_metrics(out, env, conn, with_body),
+        Target::Echo if head.method == Method::Post => {
             let echo = Response {
                 status: "HTTP/1.1 200 OK",
                 content_type: "application/octet-stream",
@@ -35,11 +71,11 @@ pub(crate) fn respond(
             };
             write_response(out, env.date, conn, &echo, true);
         }
-        b"/" | b"/healthz" | b"/stats" | b"/metrics" => {
-            not_allowed(out, env, conn, ALLOW_READ, with_body)
+        Target::Root | Target::Healthz | Target::Stats | Target::Metrics => {
+            not_allowed(out, env, conn, ALLOW_READ, with_body);
         }
-        b"/echo" => not_allowed(out, env, conn, ALLOW_POST, with_body),
-        _ => {
+        Target::Echo => not_allowed(out, env, conn, ALLOW_POST, with_body),
+        Target::Other => {
             let missing = plain("HTTP/1.1 404 Not Found", b"Not Found\n");
             write_response(out, env.date, conn, &missing, with_body);
         }

@@ -1,7 +1,8 @@
 //! [`HttpSession`]: one connection's HTTP/1.1 state, driven by whoever owns the socket.
 
-use super::request::{parse_head, partial_verdict, Head, Parsed};
-use super::response::{write_reject, write_timeout, Connection, CONTINUE};
+use super::chunked::{ChunkError, ChunkedDecoder};
+use super::request::{parse_head, partial_verdict, Framing, Head, Parsed, Reject};
+use super::response::{write_reject, Connection, CONTINUE};
 use super::routes::respond;
 use super::HttpEnv;
 
@@ -22,13 +23,19 @@ const CLOSED: u8 = 1;
 const PAUSED: u8 = 1 << 1;
 const CONTINUE_SENT: u8 = 1 << 2;
 const PEER_CLOSED: u8 = 1 << 3;
+/// The server is shutting down: answer the complete requests already buffered, mark the last
+/// response `Connection: close`, then close.
+const DRAINING: u8 = 1 << 4;
+
+/// Smallest step by which a chunked body's buffer commitment grows.
+const CHUNKED_COMMIT_STEP: usize = 16 * 1024;
 
 /// Buffer capacity above which a leftover unfinished request gets its storage trimmed.
 const SHRINK_ABOVE: usize = 4096;
 
 /// One HTTP/1.1 server connection, sans IO: bytes in, response bytes and [`Step`]s out.
 ///
-/// 32 bytes, and no heap allocation while idle: input is parsed straight from the caller's read
+/// 40 bytes, and no heap allocation while idle: input is parsed straight from the caller's read
 /// buffer; only a request split across reads (or input left over by a [`Step::Paused`]) is copied
 /// into the session, and that copy is freed as soon as it has been answered.
 ///
@@ -37,19 +44,26 @@ const SHRINK_ABOVE: usize = 4096;
 /// 2. after [`Step::Paused`], stop reading, flush `out`, then [`resume`](Self::resume)
 ///    (repeat while it says `Paused`);
 /// 3. while [`awaiting_headers`](Self::awaiting_headers) is true, run a header timer and call
-///    [`on_header_timeout`](Self::on_header_timeout) when it fires;
-/// 4. on end of input, [`on_peer_closed`](Self::on_peer_closed).
+///    [`on_header_timeout`](Self::on_header_timeout) when it fires; while
+///    [`awaiting_body`](Self::awaiting_body) is true, likewise a body timer and
+///    [`on_body_timeout`](Self::on_body_timeout);
+/// 4. on end of input, [`on_peer_closed`](Self::on_peer_closed);
+/// 5. on shutdown, [`begin_drain`](Self::begin_drain);
+/// 6. with a shared [`BufferBudget`](super::BufferBudget), book the change of
+///    [`buffered_commitment`](Self::buffered_commitment) after every call.
 ///
 /// ```
-/// use reactor_proto::http::{DateCache, HttpEnv, HttpLimits, HttpSession, NoStats, Step};
+/// use reactor_proto::http::{
+///     DateCache, HttpEnv, HttpLimits, HttpSession, NoStats, Step, UNLIMITED_BUDGET,
+/// };
 ///
 /// let (date, limits) = (DateCache::default(), HttpLimits::default());
-/// let env = HttpEnv { date: &date, stats: &NoStats, limits: &limits };
+/// let env = HttpEnv { date: &date, stats: &NoStats, limits: &limits, budget: &UNLIMITED_BUDGET };
 /// let mut session = HttpSession::new();
 /// let mut out = Vec::new();
 /// let mut sent = Vec::new(); // stands in for the socket
 /// // Two pipelined requests, the second split across reads, with a tiny output budget.
-/// for read in [&b"GET / HTTP/1.1\r\n\r\nGET /healthz HT"[..], b"TP/1.1\r\n\r\n"] {
+/// for read in [&b"GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /healthz HT"[..], b"TP/1.1\r\nHost: a\r\n\r\n"] {
 ///     let mut step = session.on_input(read, &mut out, &env, 16);
 ///     loop {
 ///         sent.append(&mut out); // write (or queue) the output
@@ -73,6 +87,18 @@ pub struct HttpSession {
     flags: u8,
     /// Final responses written (not `100 Continue`), wrapping; see [`HttpSession::responses`].
     responses: u16,
+    /// A chunked request body being decoded (its head already parsed).
+    chunked: Option<Box<ChunkedBody>>,
+}
+
+/// A chunked request in progress: its head, the decoder, the body decoded so far.
+#[derive(Debug)]
+struct ChunkedBody {
+    head: Head,
+    decoder: ChunkedDecoder,
+    body: Vec<u8>,
+    /// Bytes the session has claimed from the budget for this body.
+    committed: usize,
 }
 
 impl HttpSession {
@@ -96,9 +122,20 @@ impl HttpSession {
         if self.has(CLOSED) {
             return Step::CloseAfterFlush;
         }
+        let mut input = input;
+        if self.chunked.is_some() {
+            match self.feed_chunked(input, out, env) {
+                Some(used) => input = &input[used..],
+                None => return self.finish(Step::Continue),
+            }
+            if self.has(CLOSED) {
+                return Step::CloseAfterFlush;
+            }
+        }
         if self.pending.is_empty() {
             let (used, step) = self.serve(input, out, env, out_budget);
             if step != Step::CloseAfterFlush && used < input.len() {
+                self.reserve_body();
                 self.pending.extend_from_slice(&input[used..]);
             }
             return self.finish(step);
@@ -134,19 +171,28 @@ impl HttpSession {
     /// Whether the session holds input it has not answered yet (an unfinished request, or the
     /// rest of a paused batch).
     pub fn has_buffered_input(&self) -> bool {
-        !self.pending.is_empty()
+        !self.pending.is_empty() || self.chunked.is_some()
     }
 
     /// Bytes of input held by the session. Never more than
     /// [`HttpLimits::max_request_bytes`](super::HttpLimits::max_request_bytes), except after a
     /// [`Step::Paused`], when it is at most what the caller passed in.
     pub fn buffered_len(&self) -> usize {
-        self.pending.len()
+        self.pending.len() + self.chunked.as_ref().map_or(0, |c| c.body.len())
     }
 
-    /// Heap bytes the session holds (its input buffer's capacity); 0 while idle.
+    /// Heap bytes the session holds (its input and body buffers' capacity); 0 while idle.
     pub fn heap_bytes(&self) -> usize {
-        self.pending.capacity()
+        let chunked = self.chunked.as_ref().map_or(0, |c| c.body.capacity());
+        self.pending.capacity() + chunked
+    }
+
+    /// Request bytes the session holds or has committed to hold: its buffers, and the whole of
+    /// a `Content-Length` request whose body it is waiting for. What a server books in its
+    /// [`BufferBudget`](super::BufferBudget).
+    pub fn buffered_commitment(&self) -> usize {
+        let chunked = self.chunked.as_ref().map_or(0, |c| c.committed);
+        self.pending.capacity().max(self.need as usize) + chunked
     }
 
     /// Whether the session is waiting for [`resume`](Self::resume) (its output budget was
@@ -158,17 +204,43 @@ impl HttpSession {
     /// True while a request has started but its headers are incomplete: the caller runs its
     /// header timeout (slowloris defence) exactly while this holds.
     pub fn awaiting_headers(&self) -> bool {
-        !self.pending.is_empty() && self.need == 0 && self.flags & (CLOSED | PAUSED) == 0
+        !self.pending.is_empty()
+            && self.need == 0
+            && self.chunked.is_none()
+            && self.flags & (CLOSED | PAUSED) == 0
+    }
+
+    /// True while a request head is complete and its body is still arriving: the caller runs
+    /// its body timeout (slow-POST defence) exactly while this holds.
+    pub fn awaiting_body(&self) -> bool {
+        (self.need > 0 || self.chunked.is_some()) && self.flags & (CLOSED | PAUSED) == 0
     }
 
     /// The header timeout fired: append `408 Request Timeout`; the caller closes after flushing.
     /// Does nothing if the session has already decided to close.
     pub fn on_header_timeout(&mut self, out: &mut Vec<u8>, env: &HttpEnv<'_>) {
         if !self.has(CLOSED) {
-            write_timeout(out, env.date);
-            self.responses = self.responses.wrapping_add(1);
-            let _ = self.close();
+            let _ = self.reject(out, env, Reject::Timeout);
         }
+    }
+
+    /// The body timeout fired: append `408 Request Timeout`; the caller closes after flushing.
+    /// Does nothing if the session has already decided to close.
+    pub fn on_body_timeout(&mut self, out: &mut Vec<u8>, env: &HttpEnv<'_>) {
+        self.on_header_timeout(out, env);
+    }
+
+    /// The server is shutting down. Complete requests already buffered (a paused pipeline) are
+    /// still answered, the last with `Connection: close`; an unfinished one is abandoned.
+    /// Returns true when the caller should close after flushing `out` now; false when it should
+    /// keep calling [`resume`](Self::resume), which ends with [`Step::CloseAfterFlush`].
+    pub fn begin_drain(&mut self) -> bool {
+        self.flags |= DRAINING;
+        if self.has(PAUSED) && !self.has(CLOSED) {
+            return false;
+        }
+        let _ = self.close();
+        true
     }
 
     /// The peer half-closed (read returned 0). Returns true when the caller should close after
@@ -221,8 +293,18 @@ impl HttpSession {
                 pending.shrink_to(pending.len());
             }
             self.pending = pending;
+            self.reserve_body();
         }
         self.finish(step)
+    }
+
+    /// Once a request's head announces its length, hold exactly that much storage for it, so the
+    /// buffer neither regrows nor over-allocates (its capacity is what the budget books).
+    fn reserve_body(&mut self) {
+        let need = self.need as usize;
+        if need > self.pending.capacity() {
+            self.pending.reserve_exact(need - self.pending.len());
+        }
     }
 
     /// Answer the complete requests at the front of `data`; returns the bytes used and the step.
@@ -241,33 +323,152 @@ impl HttpSession {
                 return (used, Step::Paused);
             }
             let rest = &data[used..];
-            match parse_head(rest, env.limits) {
-                Parsed::Head(head) => match self.serve_request(&head, rest, out, env) {
-                    Some(len) if head.keep_alive => used += len,
-                    Some(len) => return (used + len, self.close()),
-                    None => return (used, Step::Continue),
-                },
+            let head = match parse_head(rest, env.limits) {
+                Parsed::Head(head) => head,
+                Parsed::Partial if self.has(DRAINING) => return (used, self.close()),
                 Parsed::Partial => return (used, Step::Continue),
-                Parsed::Reject(reject) => {
-                    write_reject(out, env.date, reject);
-                    self.responses = self.responses.wrapping_add(1);
-                    return (used, self.close());
+                Parsed::Reject(reject) => return (used, self.reject(out, env, reject)),
+            };
+            if head.framing == Framing::Chunked {
+                match self.start_chunked(head, &rest[head.len..], out, env) {
+                    Some(len) => used += head.len + len,
+                    None => return (data.len(), self.step_after_chunked()),
                 }
+                if self.has(CLOSED) {
+                    return (used, Step::CloseAfterFlush);
+                }
+                continue;
+            }
+            match self.serve_request(&head, rest, out, env) {
+                Some(len) if self.has(CLOSED) => return (used + len, Step::CloseAfterFlush),
+                Some(len) => used += len,
+                None if self.has(CLOSED) => return (used, Step::CloseAfterFlush),
+                None => return (used, Step::Continue),
             }
         }
         (used, Step::Continue)
     }
 
+    fn step_after_chunked(&self) -> Step {
+        if self.has(CLOSED) {
+            Step::CloseAfterFlush
+        } else {
+            Step::Continue
+        }
+    }
+
+    /// Append the response for a refused request and close.
+    fn reject(&mut self, out: &mut Vec<u8>, env: &HttpEnv<'_>, reject: Reject) -> Step {
+        write_reject(out, env.date, reject);
+        self.responses = self.responses.wrapping_add(1);
+        self.close()
+    }
+
+    /// How the response to `head` speaks about the connection, and whether the session closes
+    /// after it. While draining, the last complete request buffered closes the connection.
+    fn connection_for(&self, head: &Head, rest: &[u8], env: &HttpEnv<'_>) -> Connection {
+        let last = self.has(DRAINING) && !starts_with_complete_request(rest, env);
+        if !head.keep_alive || last {
+            Connection::Close
+        } else if head.explicit_keep_alive {
+            Connection::KeepAlive
+        } else {
+            Connection::Implicit
+        }
+    }
+
+    /// A chunked request's head is parsed and `body` follows it: decode what is there. Returns
+    /// the body bytes used once the request is answered; `None` when all of `body` was taken
+    /// and more is needed (or the request was refused: then the session is closed).
+    fn start_chunked(
+        &mut self,
+        head: Head,
+        body: &[u8],
+        out: &mut Vec<u8>,
+        env: &HttpEnv<'_>,
+    ) -> Option<usize> {
+        let limits = env.limits;
+        let max_body = limits.max_body_bytes.min(super::MAX_BODY_CEILING);
+        self.chunked = Some(Box::new(ChunkedBody {
+            head,
+            decoder: ChunkedDecoder::new(max_body, limits.max_header_bytes),
+            body: Vec::new(),
+            committed: 0,
+        }));
+        let used = self.feed_chunked(body, out, env);
+        if used.is_none() && !self.has(CLOSED) && head.expects_continue {
+            out.extend_from_slice(CONTINUE);
+        }
+        used
+    }
+
+    /// Give input to the chunked body in progress. Returns the bytes it used once the request is
+    /// answered (the rest is the next request); `None` when it took everything and wants more,
+    /// or refused the request (the session is then closed).
+    fn feed_chunked(
+        &mut self,
+        input: &[u8],
+        out: &mut Vec<u8>,
+        env: &HttpEnv<'_>,
+    ) -> Option<usize> {
+        let chunked = self.chunked.as_mut()?;
+        let result = chunked.decoder.decode(input, &mut chunked.body);
+        let used = match result {
+            Ok(used) => used,
+            Err(error) => {
+                let reject = match error {
+                    ChunkError::Malformed => Reject::Malformed,
+                    ChunkError::TooLarge => Reject::BodyTooLarge,
+                };
+                let _ = self.reject(out, env, reject);
+                return None;
+            }
+        };
+        if !chunked.decoder.is_done() {
+            // Claim budget ahead of the body's growth, in steps, refusing once it is spent.
+            let held = chunked.body.capacity();
+            if held > chunked.committed {
+                let step = held.max(CHUNKED_COMMIT_STEP);
+                if step > env.budget.room() {
+                    let _ = self.reject(out, env, Reject::Overloaded);
+                    return None;
+                }
+                chunked.committed = held + step;
+            }
+            return None;
+        }
+        let done = self.chunked.take()?;
+        let conn = self.connection_for(&done.head, &input[used..], env);
+        respond(out, env, &done.head, &done.body, conn);
+        self.responses = self.responses.wrapping_add(1);
+        if conn == Connection::Close {
+            let _ = self.close();
+        }
+        Some(used)
+    }
+
     /// Answer the request whose head is parsed, if its body is all in `data`; returns its length.
     fn serve_request(
         &mut self,
-        head: &Head<'_>,
+        head: &Head,
         data: &[u8],
         out: &mut Vec<u8>,
         env: &HttpEnv<'_>,
     ) -> Option<usize> {
-        let total = head.len + head.body_len;
+        let total = head.len + head.body_len();
         if data.len() < total {
+            if self.has(DRAINING) {
+                let _ = self.close();
+                return None;
+            }
+            if self.need == 0 {
+                // A body to wait for: it must fit in the server-wide budget.
+                let missing = total - data.len();
+                if missing > env.budget.room() {
+                    let _ = self.reject(out, env, Reject::Overloaded);
+                    return None;
+                }
+            }
             // Limits keep `total` small; a configuration that does not still fails safe: the
             // request waits for its body as if the head were incomplete, until the header limit.
             self.need = u32::try_from(total).unwrap_or(u32::MAX);
@@ -277,17 +478,14 @@ impl HttpSession {
             }
             return None;
         }
-        let conn = if !head.keep_alive {
-            Connection::Close
-        } else if head.explicit_keep_alive {
-            Connection::KeepAlive
-        } else {
-            Connection::Implicit
-        };
+        let conn = self.connection_for(head, &data[total..], env);
         respond(out, env, head, &data[head.len..total], conn);
         self.responses = self.responses.wrapping_add(1);
         self.need = 0;
         self.flags &= !CONTINUE_SENT;
+        if conn == Connection::Close {
+            let _ = self.close();
+        }
         Some(total)
     }
 
@@ -308,6 +506,23 @@ impl HttpSession {
         self.flags = (self.flags | CLOSED) & !PAUSED;
         self.need = 0;
         self.pending = Vec::new();
+        self.chunked = None;
         Step::CloseAfterFlush
+    }
+}
+
+/// Whether `data` starts with a whole request (head and body) that could be answered now.
+fn starts_with_complete_request(data: &[u8], env: &HttpEnv<'_>) -> bool {
+    match parse_head(data, env.limits) {
+        Parsed::Head(head) if head.framing == Framing::Chunked => {
+            let limits = env.limits;
+            let mut decoder = ChunkedDecoder::new(limits.max_body_bytes, limits.max_header_bytes);
+            let decoded = decoder.decode(&data[head.len..], &mut Vec::new());
+            decoded.is_ok() && decoder.is_done()
+        }
+        Parsed::Head(head) => data.len() >= head.len + head.body_len(),
+        Parsed::Partial => false,
+        // A refused request is answered too (with its error), so it counts.
+        Parsed::Reject(_) => true,
     }
 }
