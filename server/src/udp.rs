@@ -68,7 +68,11 @@ impl UdpEcho {
         for _ in 0..DATAGRAM_BUDGET {
             let (len, peer) = match recv_real_len(&self.socket, scratch) {
                 Ok(got) => got,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return UdpTurn::Drained,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    // Replies queued during this turn need WRITABLE to ever be sent.
+                    self.update_interest(registry, token, stats);
+                    return UdpTurn::Drained;
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
                     // ICMP errors from an earlier send surface here (ECONNREFUSED); they
@@ -127,6 +131,7 @@ impl UdpEcho {
                 }
             }
         }
+        stats.udp_send_blocked += 1;
         if !self.queue.push(peer, payload) {
             stats.udp_queue_dropped += 1;
         }
