@@ -24,6 +24,7 @@ pub mod connection;
 pub mod health;
 pub mod listeners;
 pub mod logging;
+pub mod mmsg;
 pub mod protocol;
 pub mod reactor;
 pub mod signals;

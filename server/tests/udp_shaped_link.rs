@@ -36,6 +36,9 @@ const BURST: usize = 96;
 const BURST_SIZE: usize = 4000;
 /// How long the replies to the burst may take (about 1.6 s at 2 Mbit/s, with a wide margin).
 const DRAIN_LIMIT: Duration = Duration::from_secs(30);
+/// A peer whose echoes stop this long is done (the link delivers one every ~16 ms): its other
+/// replies were dropped, and the probes tell whether the server still answers.
+const QUIET: Duration = Duration::from_secs(2);
 
 /// Runs `ip`/`tc` with `args`; the error says what failed.
 fn run(program: &str, args: &[&str]) -> Result<(), String> {
@@ -63,7 +66,8 @@ struct Link {
 
 impl Link {
     /// Builds the link, or says why it cannot be built here.
-    fn build() -> Result<Link, String> {
+    /// `tag` keeps the names of concurrently running tests apart.
+    fn build(tag: &str) -> Result<Link, String> {
         // SAFETY: geteuid has no preconditions.
         if unsafe { libc::geteuid() } != 0 {
             return Err("needs root to create network namespaces".into());
@@ -75,8 +79,8 @@ impl Link {
         }
         let id = std::process::id();
         let mut link = Link {
-            server_ns: format!("reactor-udp-srv-{id}"),
-            client_ns: format!("reactor-udp-cli-{id}"),
+            server_ns: format!("reactor-udp{tag}-srv-{id}"),
+            client_ns: format!("reactor-udp{tag}-cli-{id}"),
             created: Vec::new(),
         };
         for ns in [link.server_ns.clone(), link.client_ns.clone()] {
@@ -84,14 +88,14 @@ impl Link {
                 .map_err(|e| format!("cannot create a network namespace: {e}"))?;
             link.created.push(ns);
         }
-        link.configure()?;
+        link.configure(tag)?;
         Ok(link)
     }
 
-    fn configure(&self) -> Result<(), String> {
+    fn configure(&self, tag: &str) -> Result<(), String> {
         let (srv, cli) = (self.server_ns.as_str(), self.client_ns.as_str());
         let id = std::process::id();
-        let (veth_srv, veth_cli) = (format!("rus{id}"), format!("ruc{id}"));
+        let (veth_srv, veth_cli) = (format!("rs{tag}{id}"), format!("rc{tag}{id}"));
         // Created inside the server namespace with its peer straight in the client one: nothing
         // is added to this machine's own namespace.
         #[rustfmt::skip]
@@ -174,10 +178,12 @@ fn client(udp: SocketAddr, http: SocketAddr) -> Outcome {
     let deadline = Instant::now() + DRAIN_LIMIT;
     for (i, peer) in peers.iter().enumerate() {
         let mut expected: Vec<usize> = (i..BURST).step_by(PEERS).collect();
-        while !expected.is_empty() && Instant::now() < deadline {
+        let mut last_echo = Instant::now();
+        while !expected.is_empty() && Instant::now() < deadline && last_echo.elapsed() < QUIET {
             let Ok((n, from)) = peer.recv_from(&mut buf) else {
-                continue; // a read timeout: the link is slow, keep waiting until the deadline
+                continue; // a read timeout: the link is slow (or the reply was dropped)
             };
+            last_echo = Instant::now();
             assert_eq!(from, udp);
             assert_eq!(n, BURST_SIZE, "burst echoes are never truncated");
             let seq = u64::from_be_bytes(buf[..8].try_into().expect("8 bytes")) as usize;
@@ -228,32 +234,42 @@ fn all_sent(stats: &serde_json::Value) -> bool {
     count("datagrams_out") == count("datagrams_in") - count("oversized") - count("queue_dropped")
 }
 
-#[test]
-fn udp_echo_keeps_serving_every_peer_after_sends_block() {
-    let link = match Link::build() {
+/// Runs the burst and the probes against a server started with `extra` flags across a new
+/// shaped link; `None` (after printing why) where the link cannot be built.
+fn across_shaped_link(test: &str, tag: &str, extra: &[&str]) -> Option<Outcome> {
+    let link = match Link::build(tag) {
         Ok(link) => link,
         Err(why) => {
-            eprintln!("SKIP udp_echo_keeps_serving_every_peer_after_sends_block: {why}");
-            return;
+            eprintln!("SKIP {test}: {why}");
+            return None;
         }
     };
-    let server = Server::start_with(Command::new("ip").args([
-        "netns",
-        "exec",
-        &link.server_ns,
-        common::server_bin(),
-        "--udp",
-        &format!("{SERVER_IP}:0"),
-        "--http",
-        &format!("{SERVER_IP}:0"),
-    ]));
+    let (udp_flag, http_flag) = (format!("{SERVER_IP}:0"), format!("{SERVER_IP}:0"));
+    let mut cmd = Command::new("ip");
+    cmd.args(["netns", "exec", &link.server_ns, common::server_bin()])
+        .args(["--udp", &udp_flag, "--http", &http_flag])
+        .args(extra);
+    let server = Server::start_with(&mut cmd);
     let (udp, http) = (server.udp.expect("udp"), server.http.expect("http"));
     let outcome = in_netns(&link.client_ns, move || client(udp, http));
-    eprintln!("{outcome:?}");
-    let udp_stats = &outcome.stats["udp"];
-    let count = |key: &str| udp_stats[key].as_u64().expect(key);
+    eprintln!("{test}: {outcome:?}");
+    drop(server);
+    drop(link);
+    Some(outcome)
+}
+
+fn udp_count(outcome: &Outcome, key: &str) -> u64 {
+    outcome.stats["udp"][key].as_u64().expect(key)
+}
+
+#[test]
+fn udp_echo_keeps_serving_every_peer_after_sends_block() {
+    let test = "udp_echo_keeps_serving_every_peer_after_sends_block";
+    let Some(outcome) = across_shaped_link(test, "b", &[]) else {
+        return;
+    };
     assert!(
-        count("send_blocked") > 0,
+        udp_count(&outcome, "send_blocked") > 0,
         "the shaped link made the server's sends block (else this test proves nothing)"
     );
     assert_eq!(
@@ -265,6 +281,24 @@ fn udp_echo_keeps_serving_every_peer_after_sends_block() {
         "every datagram received and not counted as dropped was sent back"
     );
     assert!(outcome.burst_echoed > 0, "the burst was echoed");
-    drop(server);
-    drop(link);
+}
+
+#[test]
+fn a_full_reply_queue_drops_and_counts_then_every_peer_is_served() {
+    let test = "a_full_reply_queue_drops_and_counts_then_every_peer_is_served";
+    let Some(outcome) = across_shaped_link(test, "q", &["--udp-queue", "4"]) else {
+        return;
+    };
+    assert!(
+        udp_count(&outcome, "queue_dropped") > 0,
+        "a 4-datagram queue overflowed behind the slow link"
+    );
+    assert_eq!(
+        outcome.peers_answered_after, PEERS,
+        "every peer is still answered once the queue drained"
+    );
+    assert!(
+        all_sent(&outcome.stats),
+        "every datagram received and not dropped was sent back"
+    );
 }
