@@ -5,6 +5,8 @@
 //! length of each datagram (Linux `MSG_TRUNC`) and [`classify`] drops those over the limit.
 //! When sending would block, datagrams wait in a [`DatagramQueue`] bounded by count and bytes;
 //! what does not fit is dropped and counted rather than blocking the loop or growing memory.
+//! Replies sent in batches (`sendmmsg`) go through a [`SendCursor`], which says what to send,
+//! retry or queue after each partial or failed batch.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -114,9 +116,119 @@ impl DatagramQueue {
     }
 }
 
+/// What one batched send (`sendmmsg`) of replies `from..` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendOutcome {
+    /// The kernel took this many replies (at least one), in order.
+    Sent(usize),
+    /// The socket's send buffer is full: nothing was sent.
+    WouldBlock,
+    /// The first reply failed with an error of its own (a bad destination, say): it is dropped.
+    Failed,
+    /// Interrupted by a signal before sending anything: try again.
+    Interrupted,
+}
+
+/// What to do next with a batch of replies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendStep {
+    /// Send replies `from..` in one call.
+    Send {
+        /// The first reply not yet sent.
+        from: usize,
+    },
+    /// The socket is full: queue replies `from..` (each in order) and wait for `WRITABLE`.
+    Queue {
+        /// The first reply not sent.
+        from: usize,
+    },
+    /// Every reply is sent (or dropped after its own error).
+    Done,
+}
+
+/// Walks a batch of `len` replies through as many batched sends as it takes: `sendmmsg` may
+/// take only a prefix (a partial send), fail on the first reply alone (that reply is dropped,
+/// the rest still go) or refuse everything because the socket is full (the rest is queued).
+///
+/// Invariant: replies `..next` were sent or dropped, in order; `next <= len`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SendCursor {
+    next: usize,
+    len: usize,
+}
+
+impl SendCursor {
+    /// A cursor over `len` replies, none sent yet.
+    pub fn new(len: usize) -> Self {
+        Self { next: 0, len }
+    }
+
+    /// The next step.
+    pub fn step(&self) -> SendStep {
+        if self.next >= self.len {
+            SendStep::Done
+        } else {
+            SendStep::Send { from: self.next }
+        }
+    }
+
+    /// Records what the send of `from..` did and returns the next step.
+    pub fn record(&mut self, outcome: SendOutcome) -> SendStep {
+        match outcome {
+            SendOutcome::Sent(n) => self.next = (self.next + n.max(1)).min(self.len),
+            SendOutcome::Failed => self.next = (self.next + 1).min(self.len),
+            SendOutcome::Interrupted => {}
+            SendOutcome::WouldBlock => return SendStep::Queue { from: self.next },
+        }
+        self.step()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cursor_sends_a_whole_batch_in_one_call() {
+        let mut cursor = SendCursor::new(8);
+        assert_eq!(cursor.step(), SendStep::Send { from: 0 });
+        assert_eq!(cursor.record(SendOutcome::Sent(8)), SendStep::Done);
+    }
+
+    #[test]
+    fn cursor_continues_after_a_partial_send_and_skips_a_failed_reply() {
+        let mut cursor = SendCursor::new(8);
+        assert_eq!(
+            cursor.record(SendOutcome::Sent(3)),
+            SendStep::Send { from: 3 }
+        );
+        assert_eq!(
+            cursor.record(SendOutcome::Interrupted),
+            SendStep::Send { from: 3 }
+        );
+        assert_eq!(
+            cursor.record(SendOutcome::Failed),
+            SendStep::Send { from: 4 }
+        );
+        assert_eq!(cursor.record(SendOutcome::Sent(4)), SendStep::Done);
+    }
+
+    #[test]
+    fn cursor_queues_the_rest_when_the_socket_is_full() {
+        let mut cursor = SendCursor::new(8);
+        cursor.record(SendOutcome::Sent(5));
+        assert_eq!(
+            cursor.record(SendOutcome::WouldBlock),
+            SendStep::Queue { from: 5 }
+        );
+    }
+
+    #[test]
+    fn cursor_never_runs_past_the_batch() {
+        let mut cursor = SendCursor::new(2);
+        assert_eq!(cursor.record(SendOutcome::Sent(10)), SendStep::Done);
+        assert_eq!(SendCursor::new(0).step(), SendStep::Done);
+    }
 
     fn addr() -> SocketAddr {
         SocketAddr::from(([127, 0, 0, 1], 9))

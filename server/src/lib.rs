@@ -25,6 +25,7 @@ pub mod health;
 pub mod listeners;
 pub mod logging;
 pub mod metrics;
+pub mod mmsg;
 pub mod protocol;
 pub mod reactor;
 pub mod signals;

@@ -481,12 +481,7 @@ impl Reactor {
             udp.on_writable(&mut self.stats, &self.registry, token::UDP);
         }
         if readable {
-            let turn = udp.on_readable(
-                &mut self.scratch,
-                &mut self.stats,
-                &self.registry,
-                token::UDP,
-            );
+            let turn = udp.on_readable(&mut self.stats, &self.registry, token::UDP);
             if turn == UdpTurn::MoreReady {
                 self.revisit.push(token::UDP);
             }

@@ -107,6 +107,9 @@ pub struct Stats {
     pub udp_oversized: u64,
     /// Datagrams dropped because the send queue was full.
     pub udp_queue_dropped: u64,
+    /// Replies that could not be sent at once (the send buffer was full, `WouldBlock`, or
+    /// earlier replies were still queued): queued, or dropped when the queue was full.
+    pub udp_send_blocked: u64,
     /// Datagrams whose send failed with an error other than "would block".
     pub udp_send_errors: u64,
     /// UDP receive errors other than "would block".
@@ -144,6 +147,7 @@ impl Stats {
         self.udp_bytes_out += other.udp_bytes_out;
         self.udp_oversized += other.udp_oversized;
         self.udp_queue_dropped += other.udp_queue_dropped;
+        self.udp_send_blocked += other.udp_send_blocked;
         self.udp_send_errors += other.udp_send_errors;
         self.udp_recv_errors += other.udp_recv_errors;
     }
@@ -207,6 +211,7 @@ impl Stats {
                 "bytes_out": self.udp_bytes_out,
                 "oversized": self.udp_oversized,
                 "queue_dropped": self.udp_queue_dropped,
+                "send_blocked": self.udp_send_blocked,
             },
         })
     }

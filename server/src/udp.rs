@@ -1,26 +1,35 @@
-//! The UDP echo socket: where a datagram is received and sent back.
+//! The UDP echo socket: where datagrams are received and sent back, in batches.
 //!
-//! Each readiness event drains the socket (up to a per-turn budget, for fairness with TCP).
-//! Every datagram is received with `MSG_TRUNC`, so the kernel reports its real length and a
-//! datagram larger than the buffer or `--max-datagram` is counted and dropped, never echoed
-//! truncated. When the send buffer is full, replies wait in a bounded queue and `WRITABLE`
-//! interest is registered until it empties; what does not fit is dropped and counted.
+//! Each readiness event drains the socket (up to a per-turn budget, for fairness with TCP) with
+//! `recvmmsg`, [`BATCH`] datagrams per system call, and echoes each batch with one `sendmmsg`
+//! straight from the receive slots ([`crate::mmsg`]). Every datagram is received with
+//! `MSG_TRUNC`, so the kernel reports its real length and a datagram larger than its slot or
+//! `--max-datagram` is counted and dropped, never echoed truncated, wherever it sits in a batch.
+//! A `sendmmsg` that takes only part of a batch is continued from the first unsent reply
+//! ([`reactor_proto::udp::SendCursor`]); when the send buffer is full, the rest of the batch is
+//! copied into a bounded queue and `WRITABLE` interest is registered until it empties; what
+//! does not fit is dropped and counted.
 
 use std::io;
-use std::mem::MaybeUninit;
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 
 use mio::net::UdpSocket;
 use mio::{Interest, Registry, Token};
-use reactor_proto::udp::{classify, DatagramQueue, Verdict};
-use socket2::SockRef;
+use reactor_proto::udp::{classify, DatagramQueue, SendCursor, SendOutcome, SendStep, Verdict};
 
+use crate::mmsg::Batch;
 use crate::stats::Stats;
 
+/// Datagrams received (and replies sent) per system call. 32 measured as good as 64 with half
+/// the worst-case buffer (see benches/README.md, "UDP batching").
+pub const BATCH: usize = 32;
 /// Datagrams handled per turn before other sockets get theirs.
 pub const DATAGRAM_BUDGET: usize = 256;
 /// Payload bytes the send queue may hold.
 const QUEUE_BYTES: usize = 4 << 20;
+/// The largest receive slot: more than any UDP payload over IPv4 or IPv6.
+const MAX_SLOT: usize = 64 * 1024;
 
 /// Whether the socket needs another turn without waiting for an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,20 +40,60 @@ pub enum UdpTurn {
     MoreReady,
 }
 
-/// The UDP echo socket and its send queue.
+/// The UDP echo socket, its receive batch and its send queue.
 #[derive(Debug)]
 pub struct UdpEcho {
     socket: UdpSocket,
+    batch: Batch,
     queue: DatagramQueue,
     max_datagram: usize,
     want_write: bool,
 }
 
+/// Replies staged for one batched send: what [`send_or_queue`] needs from a batch.
+trait StagedReplies {
+    /// Number of staged replies.
+    fn count(&self) -> usize;
+    /// One batched send of replies `from..`.
+    fn send_from(&mut self, from: usize) -> io::Result<usize>;
+    /// Reply `j`'s payload and destination (to queue it).
+    fn reply(&self, j: usize) -> (&[u8], Option<SocketAddr>);
+}
+
+/// A batch with the socket it came from.
+struct SocketBatch<'a> {
+    batch: &'a mut Batch,
+    socket: &'a UdpSocket,
+}
+
+impl StagedReplies for SocketBatch<'_> {
+    fn count(&self) -> usize {
+        self.batch.staged()
+    }
+    fn send_from(&mut self, from: usize) -> io::Result<usize> {
+        self.batch.send(self.socket.as_raw_fd(), from)
+    }
+    fn reply(&self, j: usize) -> (&[u8], Option<SocketAddr>) {
+        self.batch.staged_reply(j)
+    }
+}
+
 impl UdpEcho {
     /// Wraps a bound socket.
     pub fn new(socket: UdpSocket, max_datagram: usize, queue_len: usize) -> Self {
+        Self::with_batch(socket, max_datagram, queue_len, BATCH)
+    }
+
+    /// Wraps a bound socket, receiving `batch` datagrams per system call.
+    pub fn with_batch(
+        socket: UdpSocket,
+        max_datagram: usize,
+        queue_len: usize,
+        batch: usize,
+    ) -> Self {
         Self {
             socket,
+            batch: Batch::new(batch, max_datagram.clamp(1, MAX_SLOT)),
             queue: DatagramQueue::new(queue_len, QUEUE_BYTES),
             max_datagram,
             want_write: false,
@@ -57,17 +106,18 @@ impl UdpEcho {
     }
 
     /// Receives and echoes datagrams until the socket is drained or the budget is spent.
-    /// `scratch` must hold at least the largest datagram to echo.
-    pub fn on_readable(
-        &mut self,
-        scratch: &mut [u8],
-        stats: &mut Stats,
-        registry: &Registry,
-        token: Token,
-    ) -> UdpTurn {
-        for _ in 0..DATAGRAM_BUDGET {
-            let (len, peer) = match recv_real_len(&self.socket, scratch) {
-                Ok(got) => got,
+    pub fn on_readable(&mut self, stats: &mut Stats, registry: &Registry, token: Token) -> UdpTurn {
+        let turn = self.drain(stats);
+        // Replies queued during this turn need WRITABLE to ever be sent.
+        self.update_interest(registry, token, stats);
+        turn
+    }
+
+    fn drain(&mut self, stats: &mut Stats) -> UdpTurn {
+        let mut handled = 0;
+        while handled < DATAGRAM_BUDGET {
+            let received = match self.batch.recv(self.socket.as_raw_fd()) {
+                Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return UdpTurn::Drained,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => {
@@ -75,19 +125,40 @@ impl UdpEcho {
                     // concern one peer, never the socket.
                     log::debug!("udp recv error: {e}");
                     stats.udp_recv_errors += 1;
+                    handled += 1;
                     continue;
                 }
             };
+            handled += received;
+            self.echo_batch(received, stats);
+            if received < self.batch.slots() {
+                // A short batch proves the socket drained (every later datagram raises a new
+                // edge), so the call that could only say WouldBlock is skipped.
+                return UdpTurn::Drained;
+            }
+        }
+        UdpTurn::MoreReady
+    }
+
+    /// Classifies the `received` datagrams of the batch and echoes those that go back.
+    fn echo_batch(&mut self, received: usize, stats: &mut Stats) {
+        for i in 0..received {
+            let datagram = self.batch.datagram(i);
             stats.udp_datagrams_in += 1;
-            stats.udp_bytes_in += len as u64;
-            if classify(len, scratch.len(), self.max_datagram) == Verdict::Oversized {
+            stats.udp_bytes_in += datagram.real_len as u64;
+            if classify(datagram.real_len, datagram.payload.len(), self.max_datagram)
+                == Verdict::Oversized
+            {
                 stats.udp_oversized += 1;
                 continue;
             }
-            self.reply(&scratch[..len], peer, stats);
+            self.batch.stage(i);
         }
-        self.update_interest(registry, token, stats);
-        UdpTurn::MoreReady
+        let mut staged = SocketBatch {
+            batch: &mut self.batch,
+            socket: &self.socket,
+        };
+        send_or_queue(&mut staged, &mut self.queue, stats);
     }
 
     /// The socket can send again: flush queued replies.
@@ -110,28 +181,6 @@ impl UdpEcho {
         self.update_interest(registry, token, stats);
     }
 
-    /// Sends one reply now, or queues it behind earlier ones.
-    fn reply(&mut self, payload: &[u8], peer: SocketAddr, stats: &mut Stats) {
-        if self.queue.is_empty() {
-            match self.socket.send_to(payload, peer) {
-                Ok(_) => {
-                    stats.udp_datagrams_out += 1;
-                    stats.udp_bytes_out += payload.len() as u64;
-                    return;
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => {
-                    log::debug!("udp send to {peer} failed: {e}");
-                    stats.udp_send_errors += 1;
-                    return;
-                }
-            }
-        }
-        if !self.queue.push(peer, payload) {
-            stats.udp_queue_dropped += 1;
-        }
-    }
-
     fn update_interest(&mut self, registry: &Registry, token: Token, stats: &mut Stats) {
         let want = !self.queue.is_empty();
         if want == self.want_write {
@@ -152,16 +201,216 @@ impl UdpEcho {
     }
 }
 
-/// Receives one datagram into `buf`, returning its *real* length (which exceeds `buf.len()`
-/// when it was truncated: Linux reports the full length under `MSG_TRUNC`) and its sender.
-fn recv_real_len(socket: &UdpSocket, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
-    // SAFETY: `u8` and `MaybeUninit<u8>` have the same layout, and recvfrom only ever writes
-    // initialised bytes into the buffer, so `buf` stays fully initialised (socket2's own
-    // `Read` impl uses the same cast).
-    let uninit = unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) };
-    let (len, addr) = SockRef::from(socket).recv_from_with_flags(uninit, libc::MSG_TRUNC)?;
-    let peer = addr
-        .as_socket()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "non-IP sender"))?;
-    Ok((len, peer))
+/// Sends the staged replies in as few batched sends as the kernel allows. Behind replies that
+/// are already queued, or once the socket says `WouldBlock`, the rest is copied into the queue
+/// in order (dropped and counted when the queue is full).
+fn send_or_queue(staged: &mut impl StagedReplies, queue: &mut DatagramQueue, stats: &mut Stats) {
+    let mut cursor = SendCursor::new(staged.count());
+    let mut step = if queue.is_empty() {
+        cursor.step()
+    } else {
+        SendStep::Queue { from: 0 }
+    };
+    loop {
+        match step {
+            SendStep::Done => return,
+            SendStep::Queue { from } => {
+                for j in from..staged.count() {
+                    queue_reply(staged.reply(j), queue, stats);
+                }
+                return;
+            }
+            SendStep::Send { from } => {
+                let outcome = match staged.send_from(from) {
+                    Ok(n) => {
+                        for j in from..from + n {
+                            stats.udp_datagrams_out += 1;
+                            stats.udp_bytes_out += staged.reply(j).0.len() as u64;
+                        }
+                        SendOutcome::Sent(n)
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => SendOutcome::WouldBlock,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => SendOutcome::Interrupted,
+                    Err(e) => {
+                        log::debug!("udp send to {:?} failed: {e}", staged.reply(from).1);
+                        stats.udp_send_errors += 1;
+                        SendOutcome::Failed
+                    }
+                };
+                step = cursor.record(outcome);
+            }
+        }
+    }
+}
+
+fn queue_reply(
+    (payload, peer): (&[u8], Option<SocketAddr>),
+    queue: &mut DatagramQueue,
+    stats: &mut Stats,
+) {
+    stats.udp_send_blocked += 1;
+    let Some(peer) = peer else {
+        stats.udp_send_errors += 1; // not an IP sender: nowhere to send it later
+        return;
+    };
+    if !queue.push(peer, payload) {
+        stats.udp_queue_dropped += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::VecDeque;
+
+    /// Replies and a scripted kernel: each send takes the next scripted result.
+    struct Scripted {
+        replies: Vec<Vec<u8>>,
+        script: VecDeque<io::Result<usize>>,
+        sent: Vec<Vec<u8>>,
+    }
+
+    impl Scripted {
+        fn new(n: usize, script: Vec<io::Result<usize>>) -> Self {
+            Self {
+                replies: (0..n).map(|i| vec![i as u8; 10]).collect(),
+                script: script.into(),
+                sent: Vec::new(),
+            }
+        }
+    }
+
+    impl StagedReplies for Scripted {
+        fn count(&self) -> usize {
+            self.replies.len()
+        }
+        fn send_from(&mut self, from: usize) -> io::Result<usize> {
+            let result = self.script.pop_front().expect("a scripted result per send");
+            if let Ok(n) = result {
+                let n = n.min(self.replies.len() - from);
+                self.sent.extend_from_slice(&self.replies[from..from + n]);
+                return Ok(n);
+            }
+            result
+        }
+        fn reply(&self, j: usize) -> (&[u8], Option<SocketAddr>) {
+            (
+                &self.replies[j],
+                Some(SocketAddr::from(([127, 0, 0, 1], 9))),
+            )
+        }
+    }
+
+    fn would_block() -> io::Result<usize> {
+        Err(io::ErrorKind::WouldBlock.into())
+    }
+
+    fn queued(queue: &mut DatagramQueue) -> Vec<u8> {
+        std::iter::from_fn(|| queue.pop().map(|q| q.payload[0])).collect()
+    }
+
+    #[test]
+    fn a_partial_send_continues_from_the_first_unsent_reply() {
+        let mut replies = Scripted::new(5, vec![Ok(2), Ok(3)]);
+        let (mut queue, mut stats) = (DatagramQueue::new(16, 1 << 20), Stats::default());
+        send_or_queue(&mut replies, &mut queue, &mut stats);
+        let order: Vec<u8> = replies.sent.iter().map(|r| r[0]).collect();
+        assert_eq!(order, [0, 1, 2, 3, 4]);
+        assert_eq!((stats.udp_datagrams_out, stats.udp_bytes_out), (5, 50));
+        assert!(queue.is_empty());
+    }
+
+    #[test]
+    fn a_reply_that_fails_alone_is_dropped_and_the_rest_still_go() {
+        let failed = Err(io::Error::from_raw_os_error(libc::EPERM));
+        let mut replies = Scripted::new(4, vec![Ok(1), failed, Ok(2)]);
+        let (mut queue, mut stats) = (DatagramQueue::new(16, 1 << 20), Stats::default());
+        send_or_queue(&mut replies, &mut queue, &mut stats);
+        let order: Vec<u8> = replies.sent.iter().map(|r| r[0]).collect();
+        assert_eq!(order, [0, 2, 3]);
+        assert_eq!((stats.udp_datagrams_out, stats.udp_send_errors), (3, 1));
+    }
+
+    #[test]
+    fn would_block_queues_the_rest_in_order() {
+        let mut replies = Scripted::new(6, vec![Ok(2), would_block()]);
+        let (mut queue, mut stats) = (DatagramQueue::new(16, 1 << 20), Stats::default());
+        send_or_queue(&mut replies, &mut queue, &mut stats);
+        assert_eq!(queued(&mut queue), [2, 3, 4, 5]);
+        assert_eq!((stats.udp_datagrams_out, stats.udp_send_blocked), (2, 4));
+    }
+
+    #[test]
+    fn a_full_reply_queue_drops_and_counts_the_excess() {
+        let mut replies = Scripted::new(6, vec![would_block()]);
+        let (mut queue, mut stats) = (DatagramQueue::new(4, 1 << 20), Stats::default());
+        send_or_queue(&mut replies, &mut queue, &mut stats);
+        assert_eq!(queued(&mut queue), [0, 1, 2, 3]);
+        assert_eq!((stats.udp_send_blocked, stats.udp_queue_dropped), (6, 2));
+        assert_eq!(stats.udp_datagrams_out, 0);
+    }
+
+    #[test]
+    fn replies_wait_behind_queued_ones_without_a_send() {
+        let mut replies = Scripted::new(3, vec![]);
+        let (mut queue, mut stats) = (DatagramQueue::new(16, 1 << 20), Stats::default());
+        queue.push(SocketAddr::from(([127, 0, 0, 1], 9)), &[9]);
+        send_or_queue(&mut replies, &mut queue, &mut stats);
+        assert!(replies.sent.is_empty(), "no send may overtake the queue");
+        assert_eq!(queued(&mut queue), [9, 0, 1, 2]);
+    }
+
+    /// A real socket pair on loopback, the echo driven without a reactor.
+    fn echo_pair(max_datagram: usize, batch: usize) -> (UdpEcho, std::net::UdpSocket, mio::Poll) {
+        let server = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+        server.set_nonblocking(true).expect("nonblocking");
+        let mut echo = UdpEcho::with_batch(UdpSocket::from_std(server), max_datagram, 64, batch);
+        let poll = mio::Poll::new().expect("poll");
+        poll.registry()
+            .register(echo.socket_mut(), Token(0), Interest::READABLE)
+            .expect("register");
+        let client = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+        client
+            .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .expect("timeout");
+        (echo, client, poll)
+    }
+
+    #[test]
+    fn oversized_datagrams_inside_a_batch_are_counted_and_the_rest_echoed() {
+        let (mut echo, client, poll) = echo_pair(1000, 8);
+        let to = echo.socket.local_addr().expect("addr");
+        let sizes = [10usize, 1001, 1000, 5000, 1, 65_507, 999];
+        for (i, &size) in sizes.iter().enumerate() {
+            client.send_to(&vec![i as u8; size], to).expect("send");
+        }
+        let mut stats = Stats::default();
+        let turn = echo.on_readable(&mut stats, poll.registry(), Token(0));
+        assert_eq!(turn, UdpTurn::Drained, "7 datagrams: one partial batch");
+        assert_eq!((stats.udp_datagrams_in, stats.udp_oversized), (7, 3));
+        let mut buf = vec![0u8; 70_000];
+        for (i, size) in [(0u8, 10usize), (2, 1000), (4, 1), (6, 999)] {
+            let (n, _) = client.recv_from(&mut buf).expect("echo");
+            assert_eq!(n, size, "datagram {i} comes back whole");
+            assert!(buf[..n].iter().all(|&b| b == i));
+        }
+        assert_eq!(stats.udp_datagrams_out, 4);
+    }
+
+    #[test]
+    fn full_batches_then_a_partial_one_echo_everything_in_order() {
+        let (mut echo, client, poll) = echo_pair(65_507, 4);
+        let to = echo.socket.local_addr().expect("addr");
+        for i in 0..10u8 {
+            client.send_to(&[i; 3], to).expect("send");
+        }
+        let mut stats = Stats::default();
+        echo.on_readable(&mut stats, poll.registry(), Token(0));
+        let mut buf = [0u8; 16];
+        for i in 0..10u8 {
+            let (n, _) = client.recv_from(&mut buf).expect("echo");
+            assert_eq!(&buf[..n], &[i; 3]);
+        }
+        assert_eq!((stats.udp_datagrams_in, stats.udp_datagrams_out), (10, 10));
+    }
 }
