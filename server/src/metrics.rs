@@ -15,7 +15,7 @@ use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use crate::stats::{CloseReason, Stats};
+use crate::stats::{CloseReason, Stats, HTTP_STATUS_CODES};
 
 /// How often a busy reactor publishes its numbers, in milliseconds.
 pub const PUBLISH_EVERY_MS: u64 = 100;
@@ -224,8 +224,14 @@ const FAMILIES: &[Family] = &[
     Family {
         name: "reactor_http_responses_total",
         kind: "counter",
-        help: "HTTP responses sent (every final status, errors included).",
-        rows: |s| one(s.stats.http_responses),
+        help: "HTTP responses sent, by status code (every final status, errors included).",
+        rows: |s| {
+            let codes = HTTP_STATUS_CODES.iter().map(|c| format!("code=\"{c}\""));
+            codes
+                .chain(["code=\"other\"".to_owned()])
+                .zip(s.stats.http_status)
+                .collect()
+        },
     },
     Family {
         name: "reactor_udp_received_datagrams_total",

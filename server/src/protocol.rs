@@ -6,12 +6,14 @@
 //! HTTP's responses are staged in one per-loop buffer (pipelined responses batched into one
 //! write).
 
+use std::cell::Cell;
+
 use reactor_proto::http::{
     BufferBudget, DateCache, HttpEnv, HttpLimits, HttpSession, StatsSource, Step,
 };
 
 use crate::metrics::Metrics;
-use crate::stats::{CloseReason, Stats};
+use crate::stats::{http_status_slot, CloseReason, Stats, HTTP_STATUS_CODES};
 
 /// The protocol state of one connection.
 #[derive(Debug)]
@@ -75,10 +77,12 @@ impl ProtocolCtx<'_> {
 }
 
 /// `GET /stats` is answered with this reactor's live counters, `GET /metrics` with every
-/// reactor's published numbers.
+/// reactor's published numbers; responses are tallied by status during one session call and
+/// added to the counters after it.
 struct ServerStats<'a> {
     stats: &'a Stats,
     metrics: &'a Metrics,
+    statuses: [Cell<u32>; HTTP_STATUS_CODES.len() + 1],
 }
 
 impl StatsSource for ServerStats<'_> {
@@ -89,6 +93,11 @@ impl StatsSource for ServerStats<'_> {
 
     fn write_metrics(&self, out: &mut Vec<u8>) {
         self.metrics.render(out);
+    }
+
+    fn record_response(&self, code: u16) {
+        let slot = &self.statuses[http_status_slot(code)];
+        slot.set(slot.get().wrapping_add(1));
     }
 }
 
@@ -231,10 +240,11 @@ fn serve_http(
 ) -> Step {
     let before = session.responses();
     let committed = session.buffered_commitment();
-    let step = {
+    let (step, statuses) = {
         let source = ServerStats {
             stats,
             metrics: ctx.metrics,
+            statuses: Default::default(),
         };
         let env = HttpEnv {
             date: ctx.date,
@@ -242,10 +252,14 @@ fn serve_http(
             limits: ctx.http_limits,
             budget: ctx.budget,
         };
-        call(session, ctx.staged, &env)
+        let step = call(session, ctx.staged, &env);
+        (step, source.statuses)
     };
     ctx.budget.settle(committed, session.buffered_commitment());
     stats.http_responses += u64::from(session.responses().wrapping_sub(before));
+    for (count, tally) in stats.http_status.iter_mut().zip(statuses) {
+        *count += u64::from(tally.into_inner());
+    }
     step
 }
 

@@ -74,6 +74,19 @@ impl CloseReason {
     }
 }
 
+/// The HTTP status codes the server sends, in the order they are reported; a response with any
+/// other code is counted in the last slot of [`Stats::http_status`] (`code="other"`).
+pub const HTTP_STATUS_CODES: [u16; 12] =
+    [200, 400, 404, 405, 408, 413, 414, 417, 431, 501, 503, 505];
+
+/// Slot of `code` in [`Stats::http_status`].
+pub fn http_status_slot(code: u16) -> usize {
+    HTTP_STATUS_CODES
+        .iter()
+        .position(|&c| c == code)
+        .unwrap_or(HTTP_STATUS_CODES.len())
+}
+
 /// Counters of one reactor.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Stats {
@@ -95,6 +108,8 @@ pub struct Stats {
     pub tcp_bytes_out: u64,
     /// HTTP responses sent (every final status, errors included).
     pub http_responses: u64,
+    /// HTTP responses by status, indexed like [`HTTP_STATUS_CODES`] plus one slot for others.
+    pub http_status: [u64; HTTP_STATUS_CODES.len() + 1],
     /// UDP datagrams received.
     pub udp_datagrams_in: u64,
     /// UDP datagrams sent back.
@@ -141,6 +156,9 @@ impl Stats {
         self.tcp_bytes_in += other.tcp_bytes_in;
         self.tcp_bytes_out += other.tcp_bytes_out;
         self.http_responses += other.http_responses;
+        for (mine, theirs) in self.http_status.iter_mut().zip(other.http_status) {
+            *mine += theirs;
+        }
         self.udp_datagrams_in += other.udp_datagrams_in;
         self.udp_datagrams_out += other.udp_datagrams_out;
         self.udp_bytes_in += other.udp_bytes_in;
@@ -189,6 +207,15 @@ impl Stats {
             .iter()
             .map(|r| (r.name().to_owned(), self.closed_for(*r).into()))
             .collect();
+        let mut by_status: serde_json::Map<String, serde_json::Value> = HTTP_STATUS_CODES
+            .iter()
+            .map(|c| c.to_string())
+            .chain(["other".to_owned()])
+            .zip(self.http_status)
+            .filter(|(_, n)| *n > 0)
+            .map(|(code, n)| (code, n.into()))
+            .collect();
+        by_status.sort_keys();
         serde_json::json!({
             "connections": {
                 "accepted": self.accepted,
@@ -203,7 +230,7 @@ impl Stats {
                 "udp_recv": self.udp_recv_errors,
             },
             "tcp": { "bytes_in": self.tcp_bytes_in, "bytes_out": self.tcp_bytes_out },
-            "http": { "responses": self.http_responses },
+            "http": { "responses": self.http_responses, "by_status": by_status },
             "udp": {
                 "datagrams_in": self.udp_datagrams_in,
                 "datagrams_out": self.udp_datagrams_out,

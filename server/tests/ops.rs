@@ -84,6 +84,25 @@ fn metrics_count_what_the_server_did() {
 }
 
 #[test]
+fn http_responses_are_counted_by_status_code() {
+    let server = Server::start(&["--http", "127.0.0.1:0"]);
+    let http = server.http.expect("http");
+    for path in ["/", "/", "/nope"] {
+        get(http, path);
+    }
+    let mut last = String::new();
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            last = get(http, "/metrics");
+            sample(body(&last), "reactor_http_responses_total{code=\"404\"}") == Some(1.0)
+        }),
+        "{last}"
+    );
+    assert!(sample(body(&last), "reactor_http_responses_total{code=\"200\"}") >= Some(2.0));
+    assert_eq!(server.stats()["http"]["by_status"]["404"], 1);
+}
+
+#[test]
 fn an_echo_only_server_is_scraped_on_its_metrics_listener_per_reactor() {
     let server = Server::start(&[
         "--tcp",

@@ -72,6 +72,10 @@ pub trait StatsSource {
     /// Append the JSON document to `out` (and nothing else).
     fn write_stats_json(&self, out: &mut Vec<u8>);
 
+    /// A final response with status `code` was written (for per-status counters); by default
+    /// ignored. Called once per response, `100 Continue` excluded.
+    fn record_response(&self, _code: u16) {}
+
     /// Append the Prometheus exposition text to `out`; by default nothing (an empty, valid
     /// exposition) for servers that keep no metrics.
     fn write_metrics(&self, _out: &mut Vec<u8>) {}

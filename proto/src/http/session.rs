@@ -148,8 +148,9 @@ impl HttpSession {
         // (`need > 0`) the buffered bytes are body, bounded by `need` itself.
         if self.need == 0 {
             if let Parsed::Reject(reject) = partial_verdict(&self.pending, env.limits) {
+                let start = out.len();
                 write_reject(out, env.date, reject);
-                self.responses = self.responses.wrapping_add(1);
+                self.count_response(out, start, env);
                 return self.close();
             }
         }
@@ -357,10 +358,19 @@ impl HttpSession {
         }
     }
 
+    /// Counts the final response written at `out[start..]` and reports its status code.
+    fn count_response(&mut self, out: &[u8], start: usize, env: &HttpEnv<'_>) {
+        self.responses = self.responses.wrapping_add(1);
+        if let Some(code) = status_code(&out[start..]) {
+            env.stats.record_response(code);
+        }
+    }
+
     /// Append the response for a refused request and close.
     fn reject(&mut self, out: &mut Vec<u8>, env: &HttpEnv<'_>, reject: Reject) -> Step {
+        let start = out.len();
         write_reject(out, env.date, reject);
-        self.responses = self.responses.wrapping_add(1);
+        self.count_response(out, start, env);
         self.close()
     }
 
@@ -439,8 +449,9 @@ impl HttpSession {
         }
         let done = self.chunked.take()?;
         let conn = self.connection_for(&done.head, &input[used..], env);
+        let start = out.len();
         respond(out, env, &done.head, &done.body, conn);
-        self.responses = self.responses.wrapping_add(1);
+        self.count_response(out, start, env);
         if conn == Connection::Close {
             let _ = self.close();
         }
@@ -479,8 +490,9 @@ impl HttpSession {
             return None;
         }
         let conn = self.connection_for(head, &data[total..], env);
+        let start = out.len();
         respond(out, env, head, &data[head.len..total], conn);
-        self.responses = self.responses.wrapping_add(1);
+        self.count_response(out, start, env);
         self.need = 0;
         self.flags &= !CONTINUE_SENT;
         if conn == Connection::Close {
@@ -525,4 +537,12 @@ fn starts_with_complete_request(data: &[u8], env: &HttpEnv<'_>) -> bool {
         // A refused request is answered too (with its error), so it counts.
         Parsed::Reject(_) => true,
     }
+}
+
+/// The status code of the response starting `response` (`HTTP/1.1 200 OK...` gives 200).
+fn status_code(response: &[u8]) -> Option<u16> {
+    let digits = response.get(9..12)?;
+    digits.iter().try_fold(0u16, |code, &d| {
+        d.is_ascii_digit().then(|| code * 10 + u16::from(d - b'0'))
+    })
 }

@@ -738,3 +738,43 @@ fn draining_answers_what_was_read_and_closes_on_the_last() {
     let _ = f.run(&mut idle, GET);
     assert!(idle.begin_drain() && idle.is_closed());
 }
+
+/// Records the status code of every final response, as a server's per-status counters would.
+#[derive(Default)]
+struct StatusLog(std::cell::RefCell<Vec<u16>>);
+
+impl StatsSource for StatusLog {
+    fn write_stats_json(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{}");
+    }
+
+    fn record_response(&self, code: u16) {
+        self.0.borrow_mut().push(code);
+    }
+}
+
+#[test]
+fn every_final_response_reports_its_status_code_once() {
+    let (date, limits, log) = (
+        DateCache::new(UNIX_EPOCH),
+        HttpLimits::default(),
+        StatusLog::default(),
+    );
+    let env = HttpEnv {
+        date: &date,
+        stats: &log,
+        limits: &limits,
+        budget: &UNLIMITED_BUDGET,
+    };
+    let mut session = HttpSession::new();
+    let mut out = Vec::new();
+    let input = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n\
+                  GET /nope HTTP/1.1\r\nHost: x\r\n\r\n\
+                  POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n\
+                  POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\nhi\
+                  GET / HTTP/1.1\r\n\r\n";
+    let _ = session.on_input(input, &mut out, &env, BIG);
+    // 100 Continue is not a final response; the Host-less request is a 400 and closes.
+    assert_eq!(*log.0.borrow(), vec![200, 404, 405, 200, 400]);
+    assert_eq!(session.responses(), 5);
+}
