@@ -1,30 +1,40 @@
-//! Runs every scenario against every design and collects the samples.
+//! The measurement loop: start every design, run every scenario against every design that can
+//! take it, and collect the samples.
 //!
 //! All designs are started once, up front, on the server cores (an idle design costs nothing);
 //! then each scenario runs against each design in turn: a discarded warm-up, then the measured
-//! repeats. The server's CPU time is read from `/proc/PID/stat` just before and just after each
-//! measured run, its peak RSS is reset per scenario, and the generator's CPU time comes from
-//! `wait4`. Every process started here is killed by PID when it is no longer needed, on errors
-//! and on SIGINT/SIGTERM too.
+//! repeats. The server's CPU time (its whole process tree, user and system apart) is read from
+//! `/proc` just before and just after each measured run, its peak RSS is reset per scenario, and
+//! the generator's CPU time comes from `wait4`. Every process started here is killed by PID when
+//! it is no longer needed, on errors and on SIGINT/SIGTERM too.
+//!
+//! - [`loadgen`]: one generator invocation;
+//! - [`results`]: one run's numbers and the summary over repeats.
 
-use std::fs::File;
+pub mod loadgen;
+pub mod results;
+
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use serde::Serialize;
 
-use super::plan::{Design, Load, Profile, Proto, Scenario};
-use super::process::{self, Pinning, Server};
-use super::results::{secs, GenReport, Sample, Summary};
+use crate::plan::{Design, Disabled, Load, Profile, Proto, Scenario};
+use crate::processes::{self, procfs, Pinning, Places, Server, StartError};
+use loadgen::LoadgenRun;
+use results::{secs, Cores, GenReport, Sample, Summary};
 
 /// Where things are and how to pin them.
 pub struct Setup {
     /// The load generator binary.
     pub loadgen: PathBuf,
-    /// Output directory (raw JSON and logs go below it).
+    /// `{bin_dir}` for the designs.
+    pub bin_dir: PathBuf,
+    /// `{peers}` for the designs.
+    pub peers: PathBuf,
+    /// Output directory (raw JSON, logs and temp dirs go below it).
     pub out_dir: PathBuf,
     /// Core sets.
     pub pinning: Pinning,
@@ -32,11 +42,30 @@ pub struct Setup {
     pub profile: Profile,
 }
 
+/// What the loop tells whoever watches it (the progress bar).
+pub trait Progress {
+    /// A design is being started.
+    fn starting(&self, design: &str);
+    /// Row `index` of `total` begins.
+    fn row(&self, index: usize, total: usize, scenario: &str, design: &str);
+}
+
+/// A progress sink that says nothing.
+pub struct Silent;
+
+impl Progress for Silent {
+    fn starting(&self, _: &str) {}
+    fn row(&self, _: usize, _: usize, _: &str, _: &str) {}
+}
+
 /// One design's results in one scenario.
 #[derive(Debug, Clone, Serialize)]
 pub struct Row {
     /// Design name.
     pub design: String,
+    /// Why the design did not run this scenario (it does not serve the protocol, or its
+    /// limits rule it out); nothing else in the row is set then.
+    pub skipped: Option<String>,
     /// The summary, when at least one measured run finished.
     pub summary: Option<Summary>,
     /// Server peak RSS during the scenario, KiB.
@@ -45,10 +74,25 @@ pub struct Row {
     pub peak_rss_per_scenario: bool,
     /// The measured runs.
     pub samples: Vec<Sample>,
-    /// What went wrong (start, run, errors, verification). Any entry fails the comparison.
+    /// What went wrong (run, errors, verification). Any entry fails the comparison.
     pub failures: Vec<String>,
     /// Things worth knowing that do not fail the comparison (UDP loss, invalid self-check).
     pub notes: Vec<String>,
+}
+
+impl Row {
+    fn new(design: &str) -> Row {
+        Row {
+            design: design.to_string(),
+            skipped: None,
+            summary: None,
+            peak_rss_kib: None,
+            peak_rss_per_scenario: false,
+            samples: Vec::new(),
+            failures: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
 }
 
 /// One scenario's results over all designs.
@@ -62,11 +106,26 @@ pub struct ScenarioResult {
     pub rows: Vec<Row>,
 }
 
+/// A design that was not run at all, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct SkippedDesign {
+    /// Its name.
+    pub name: String,
+    /// Why (e.g. "`nginx` not found (not installed?)").
+    pub reason: String,
+}
+
 /// Everything the comparison measured.
 #[derive(Debug, Clone, Serialize)]
 pub struct Outcome {
-    /// The designs that were started (or tried).
+    /// The designs that ran.
     pub designs: Vec<Design>,
+    /// The exact argv each design ran with.
+    pub argv: Vec<(String, Vec<String>)>,
+    /// Optional designs that were not installed.
+    pub skipped_designs: Vec<SkippedDesign>,
+    /// Scenarios switched off in the scenarios file.
+    pub disabled_scenarios: Vec<Disabled>,
     /// Per scenario.
     pub scenarios: Vec<ScenarioResult>,
     /// Failures outside any one scenario (a design that did not start, a bad exit).
@@ -97,31 +156,67 @@ pub fn run(
     setup: &Setup,
     designs: &[Design],
     scenarios: &[Scenario],
+    disabled: &[Disabled],
+    progress: &dyn Progress,
     stop: &AtomicBool,
 ) -> anyhow::Result<Outcome> {
     let logs = setup.out_dir.join("logs");
+    let tmp_root = setup.out_dir.join("tmp");
     std::fs::create_dir_all(&logs)?;
     let mut outcome = Outcome {
-        designs: designs.to_vec(),
+        designs: Vec::new(),
+        argv: Vec::new(),
+        skipped_designs: Vec::new(),
+        disabled_scenarios: disabled.to_vec(),
         scenarios: Vec::new(),
         failures: Vec::new(),
         exits: Vec::new(),
     };
+    let places = Places {
+        bin_dir: &setup.bin_dir,
+        peers: &setup.peers,
+        tmp_root: &tmp_root,
+        logs: &logs,
+    };
     let mut running: Vec<(Design, Server)> = Vec::new();
     for design in designs {
-        eprintln!("compare: starting {}", design.name);
-        match start_design(design, &setup.pinning.server, &logs, stop) {
-            Ok(server) => running.push((design.clone(), server)),
-            Err(e) if stop.load(Ordering::Relaxed) => return Err(e),
+        progress.starting(&design.name);
+        let started = Server::start(
+            design,
+            &places,
+            &setup.pinning.server,
+            Duration::from_secs(15),
+            stop,
+        );
+        match started {
+            Ok(server) => {
+                outcome
+                    .argv
+                    .push((design.name.clone(), server.argv.clone()));
+                outcome.designs.push(design.clone());
+                running.push((design.clone(), server));
+            }
+            Err(StartError::Interrupted) => bail!("interrupted"),
+            Err(StartError::Missing(reason)) if design.optional => {
+                outcome.skipped_designs.push(SkippedDesign {
+                    name: design.name.clone(),
+                    reason,
+                })
+            }
             Err(e) => outcome
                 .failures
-                .push(format!("{} failed to start: {e:#}", design.name)),
+                .push(format!("{} failed to start: {e}", design.name)),
         }
     }
+    let total: usize = scenarios.len() * running.len();
+    let mut index = 0;
     for scenario in scenarios {
-        let rate = match scenario.load {
+        let rate = match &scenario.load {
             Load::Closed => None,
-            Load::OpenDerived { from, share } => Some(derive_rate(&outcome.scenarios, from, share)),
+            Load::Fixed { rate } => Some(*rate),
+            Load::OpenDerived { from, share } => {
+                Some(derive_rate(&outcome.scenarios, from, *share))
+            }
         };
         let mut result = ScenarioResult {
             scenario: scenario.clone(),
@@ -129,10 +224,17 @@ pub fn run(
             rows: Vec::new(),
         };
         for (design, server) in running.iter_mut() {
+            index += 1;
             if stop.load(Ordering::Relaxed) {
                 bail!("interrupted");
             }
-            eprintln!("compare: {} / {}", scenario.id, design.name);
+            if let Some(reason) = design.cannot_run(scenario) {
+                let mut row = Row::new(&design.name);
+                row.skipped = Some(reason);
+                result.rows.push(row);
+                continue;
+            }
+            progress.row(index, total, &scenario.id, &design.name);
             let row = run_row(setup, design, server, scenario, rate, stop);
             if stop.load(Ordering::Relaxed) {
                 bail!("interrupted");
@@ -151,34 +253,13 @@ pub fn run(
         }
         outcome.exits.push((design.name, code));
     }
+    let _ = std::fs::remove_dir_all(&tmp_root);
     Ok(outcome)
 }
 
-fn start_design(
-    design: &Design,
-    cores: &[usize],
-    logs: &Path,
-    stop: &AtomicBool,
-) -> anyhow::Result<Server> {
-    let mut args = design.args.clone();
-    for proto in [Proto::Tcp, Proto::Udp, Proto::Http] {
-        args.push(format!("--{}", proto.name()));
-        args.push("127.0.0.1:0".into());
-    }
-    Server::start(
-        &design.bin,
-        &args,
-        &["tcp", "udp", "http"],
-        cores,
-        &logs.join(format!("{}.stderr", design.name)),
-        Duration::from_secs(15),
-        stop,
-    )
-}
-
 /// The open-loop rate: `share` of the slowest design's median req/s in scenario `from`
-/// (so every design can sustain it), rounded down to a multiple of 100, at least 1,000.
-fn derive_rate(done: &[ScenarioResult], from: &str, share: f64) -> f64 {
+/// (so every design can sustain it), rounded down to a multiple of 100, at least 100.
+pub fn derive_rate(done: &[ScenarioResult], from: &str, share: f64) -> f64 {
     let slowest = done
         .iter()
         .filter(|s| s.scenario.id == from)
@@ -189,7 +270,7 @@ fn derive_rate(done: &[ScenarioResult], from: &str, share: f64) -> f64 {
     if !slowest.is_finite() {
         return 1_000.0;
     }
-    ((slowest * share / 100.0).floor() * 100.0).max(1_000.0)
+    ((slowest * share / 100.0).floor() * 100.0).max(100.0)
 }
 
 /// One design in one scenario: warm-up, repeats, summary. Failures are recorded, not returned.
@@ -201,35 +282,30 @@ fn run_row(
     rate: Option<f64>,
     stop: &AtomicBool,
 ) -> Row {
-    let mut row = Row {
-        design: design.name.clone(),
-        summary: None,
-        peak_rss_kib: None,
-        peak_rss_per_scenario: server.reset_peak_rss(),
-        samples: Vec::new(),
-        failures: Vec::new(),
-        notes: Vec::new(),
-    };
-    let dir = setup.out_dir.join("runs").join(scenario.id);
+    let mut row = Row::new(&design.name);
+    row.peak_rss_per_scenario = server.reset_peak_rss();
+    let dir = setup.out_dir.join("runs").join(&scenario.id);
     if let Err(e) = std::fs::create_dir_all(&dir) {
         row.failures
             .push(format!("creating {}: {e}", dir.display()));
         return row;
     }
-    let Some(target) = server.addrs.get(scenario.proto.name()).copied() else {
-        row.failures.push("service not announced".into());
+    let Some(target) = server.addrs.get(&scenario.proto).copied() else {
+        row.failures.push("service not ready".into());
         return row;
     };
     let run = |label: &str, duration: Duration| {
         let json = dir.join(format!("{}-{label}.json", design.name));
-        let cmd = LoadgenRun {
+        LoadgenRun {
+            bin: &setup.loadgen,
             scenario,
             target,
             rate,
             duration,
             threads: setup.pinning.generator.len().min(scenario.conns).max(1),
-        };
-        cmd.run(setup, &json, stop)
+            cores: &setup.pinning.generator,
+        }
+        .run(&json, stop)
     };
     let warmup = match run("warmup", setup.profile.warmup) {
         Ok(g) => Some(g),
@@ -243,28 +319,11 @@ fn run_row(
         if stop.load(Ordering::Relaxed) || !server.is_running() {
             break;
         }
-        let busy_before = process::cores_busy(&measured_cores).unwrap_or_default();
-        let before = server.cpu_time();
-        let result = run(&i.to_string(), setup.profile.duration);
-        let after = server.cpu_time();
-        let busy = process::cores_busy(&measured_cores)
-            .unwrap_or_default()
-            .saturating_sub(busy_before);
-        match (result, before, after) {
-            (Ok((gen, finished)), Ok(before), Ok(after)) => {
-                let server_cpu = after.saturating_sub(before);
-                row.samples.push(Sample {
-                    gen,
-                    server_cpu_s: secs(server_cpu),
-                    gen_cpu_s: secs(finished.cpu),
-                    wall_s: secs(finished.wall),
-                    other_cpu_s: secs(busy.saturating_sub(server_cpu + finished.cpu)),
-                })
-            }
-            (Err(e), _, _) => row.failures.push(format!("run {i}: {e:#}")),
-            (_, Err(e), _) | (_, _, Err(e)) => row
-                .failures
-                .push(format!("run {i}: reading server CPU: {e:#}")),
+        match measure_once(server, &measured_cores, || {
+            run(&i.to_string(), setup.profile.duration)
+        }) {
+            Ok(sample) => row.samples.push(sample),
+            Err(e) => row.failures.push(format!("run {i}: {e:#}")),
         }
     }
     if !server.is_running() {
@@ -274,18 +333,47 @@ fn run_row(
     }
     row.peak_rss_kib = server.peak_rss_kib().ok();
     if !row.samples.is_empty() {
+        let cores = Cores {
+            server: setup.pinning.server.len(),
+            generator: setup.pinning.generator.len(),
+            all: measured_cores.len(),
+        };
         let summary = Summary::of(
             &row.samples,
             warmup.as_ref().map(|(g, _)| g),
-            setup.pinning.server.len(),
-            setup.pinning.generator.len(),
-            measured_cores.len(),
+            cores,
             rate.is_some(),
         );
         judge(&summary, scenario, &mut row.failures, &mut row.notes);
         row.summary = Some(summary);
     }
     row
+}
+
+/// One measured run with the server's CPU read around it.
+fn measure_once(
+    server: &Server,
+    measured_cores: &[usize],
+    run: impl FnOnce() -> anyhow::Result<(GenReport, processes::Finished)>,
+) -> anyhow::Result<Sample> {
+    let busy_before = procfs::cores_busy(measured_cores).unwrap_or_default();
+    let before = server.cpu()?;
+    let (gen, finished) = run()?;
+    let after = server.cpu()?;
+    let busy = procfs::cores_busy(measured_cores)
+        .unwrap_or_default()
+        .saturating_sub(busy_before);
+    let cpu = after.since(&before);
+    Ok(Sample {
+        gen,
+        server_cpu_s: secs(cpu.total()),
+        server_user_s: secs(cpu.user),
+        server_sys_s: secs(cpu.system),
+        gen_cpu_s: secs(finished.cpu),
+        wall_s: secs(finished.wall),
+        other_cpu_s: secs(busy.saturating_sub(cpu.total() + finished.cpu)),
+        kernel: None,
+    })
 }
 
 /// Other processes' share of the measured cores above which a row gets a noise note.
@@ -331,83 +419,20 @@ fn judge(
     }
 }
 
-/// One invocation of the load generator.
-struct LoadgenRun<'a> {
-    scenario: &'a Scenario,
-    target: std::net::SocketAddr,
-    rate: Option<f64>,
-    duration: Duration,
-    threads: usize,
-}
-
-impl LoadgenRun<'_> {
-    /// `reactor-loadgen <proto> <target> -c N -t T -d D [--size S] [--rate R] --json PATH`.
-    fn args(&self, json: &Path) -> Vec<String> {
-        let s = self.scenario;
-        let target = match s.proto {
-            Proto::Http => format!("http://{}/", self.target),
-            Proto::Tcp | Proto::Udp => self.target.to_string(),
-        };
-        let mut args = vec![
-            s.proto.name().to_string(),
-            target,
-            "-c".into(),
-            s.conns.to_string(),
-            "-t".into(),
-            self.threads.to_string(),
-            "-d".into(),
-            format!("{}ms", self.duration.as_millis()),
-            // A slow answer is a latency to report, not an error: the comparison fails on
-            // errors, and must never fail on speed.
-            "--timeout".into(),
-            "5s".into(),
-            "--connect-timeout".into(),
-            "5s".into(),
-        ];
-        if s.proto != Proto::Http {
-            args.extend(["--size".into(), s.size.to_string()]);
-        }
-        if let Some(rate) = self.rate {
-            args.extend(["--rate".into(), format!("{rate:.0}")]);
-        }
-        args.extend(["--json".into(), json.display().to_string()]);
-        args
+/// Where the bundled peer scripts are written (`{peers}`).
+pub fn write_peers(dir: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir)?;
+    for (name, text) in PEERS {
+        let path = dir.join(name);
+        std::fs::write(&path, text)?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
     }
-
-    fn run(
-        &self,
-        setup: &Setup,
-        json: &Path,
-        stop: &AtomicBool,
-    ) -> anyhow::Result<(GenReport, process::Finished)> {
-        let _ = std::fs::remove_file(json);
-        let log = json.with_extension("log");
-        let mut cmd =
-            process::pinned_command(&setup.loadgen, &self.args(json), &setup.pinning.generator);
-        cmd.stdin(Stdio::null())
-            .stdout(File::create(&log)?)
-            .stderr(File::create(log.with_extension("stderr"))?);
-        let timeout = self.duration + Duration::from_secs(30);
-        let finished = process::run_bounded(cmd, timeout, stop)?;
-        if finished.code != Some(0) {
-            bail!(
-                "load generator exited with {:?}: {}",
-                finished.code,
-                tail(&log.with_extension("stderr"))
-            );
-        }
-        let text =
-            std::fs::read_to_string(json).with_context(|| format!("reading {}", json.display()))?;
-        let value: serde_json::Value =
-            serde_json::from_str(&text).with_context(|| format!("parsing {}", json.display()))?;
-        Ok((GenReport::from_json(&value), finished))
-    }
+    Ok(())
 }
 
-/// The last line of a log file, for error messages.
-fn tail(path: &Path) -> String {
-    std::fs::read_to_string(path)
-        .ok()
-        .and_then(|s| s.lines().last().map(str::to_string))
-        .unwrap_or_default()
-}
+/// The peer scripts compiled into the binary, so `compare` works from any directory.
+const PEERS: [(&str, &str); 2] = [
+    ("seed_echo.py", include_str!("../../peers/seed_echo.py")),
+    ("seed_http.py", include_str!("../../peers/seed_http.py")),
+];
