@@ -5,7 +5,7 @@
 #   e.g. scripts/compare.sh --quick --designs-file my-server.toml
 #        scripts/compare.sh --quick --baseline old/report.json --fail-on-regression
 #
-# Installs the peers it can (python3, nginx; as scripts/lib/ensure-tools.sh does: apt-get as
+# Installs the peers it can (python3, nginx, and perf; with scripts/lib/ensure-tools.sh: apt-get as
 # root or via sudo; a peer that cannot be installed is skipped with one line in the report),
 # builds the workspace in release mode, then runs target/release/compare (crate compare/), which:
 #   - reads the designs from compare/designs.toml (the mio reactor, the reactor with --threads 2,
@@ -18,8 +18,9 @@
 #     capacity), each with a warm-up and repeated runs;
 #   - pins the server to the first half of the CPUs and the generator to the rest
 #     (on 2 CPUs: server on CPU 0, generator on CPU 1);
-#   - records server CPU time per request split into user and system (/proc/PID/stat), peak
-#     RSS (VmHWM), generator CPU, and which side was the limit;
+#   - records server CPU time per request split into user and system (/proc/PID/stat), system
+#     calls and context switches per request (perf stat, in one extra run per row, where perf
+#     works), peak RSS (VmHWM), generator CPU, and which side was the limit;
 #   - writes target/compare/report.md, report.json and SVG charts, and prints the report;
 #     with --baseline, adds regression/improvement/same verdicts against an earlier report.json.
 #
@@ -43,9 +44,10 @@ case "${1:-}" in
     ;;
 esac
 
-# Peers are optional: a failed install only means they are skipped in the report.
-scripts/lib/ensure-tools.sh python3 nginx ||
-  echo "compare.sh: could not install every peer; missing ones are skipped" >&2
+# Peers and perf are optional: a failed install only means they are skipped in the report
+# (perf counts system calls and context switches per request).
+scripts/lib/ensure-tools.sh python3 nginx perf ||
+  echo "compare.sh: could not install every peer or perf; what is missing is skipped" >&2
 
 echo "compare.sh: building the workspace (release)" >&2
 cargo build --release --workspace --bins

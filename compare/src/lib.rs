@@ -12,7 +12,8 @@
 //!   lines or answers on their ports), reading their CPU (user/system) and memory from `/proc`,
 //!   killing everything by PID;
 //! - [`measurement`]: the loop: warm-up, repeats, one `reactor-loadgen` run each, summaries;
-//! - [`report`] and [`charts`]: `report.md`, `report.json`, SVG charts;
+//! - [`report`] and [`charts`]: `report.md`, `report.json`, SVG charts, `report.html`;
+//! - [`progress`]: the progress bar on a terminal;
 //! - [`baseline`]: verdicts against an earlier `report.json` (regression, improvement, same).
 //!
 //! The comparison fails (non-zero exit) when a design that should work does not start, an echo
@@ -26,4 +27,5 @@ pub mod charts;
 pub mod measurement;
 pub mod plan;
 pub mod processes;
+pub mod progress;
 pub mod report;

@@ -14,11 +14,12 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Parser;
 use reactor_compare::baseline;
-use reactor_compare::measurement::{self, Setup, Silent};
+use reactor_compare::measurement::{self, perf, Setup};
 use reactor_compare::plan::{
     self, designs, placeholders, scenarios, Design, Load, Profile, Scenario,
 };
 use reactor_compare::processes::{available_cores, raise_fd_limit, Pinning};
+use reactor_compare::progress::Shown;
 use reactor_compare::report::{self, Machine, Report};
 
 /// Compare server designs under the same load: the built-in designs and real peers from
@@ -80,6 +81,9 @@ struct Cli {
     /// Exit 3 when the baseline comparison finds a regression.
     #[arg(long, requires = "baseline")]
     fail_on_regression: bool,
+    /// Do not count system calls and context switches with perf (saves one run per row).
+    #[arg(long)]
+    no_perf: bool,
 }
 
 fn main() -> ExitCode {
@@ -130,6 +134,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         profile.name,
         pinning.describe()
     );
+    let (perf, perf_note) = perf_plan(cli.no_perf);
     let setup = Setup {
         loadgen,
         bin_dir: cli.bin_dir.clone(),
@@ -137,10 +142,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         out_dir: cli.out.clone(),
         pinning,
         profile,
+        perf,
     };
     let _ = std::fs::remove_dir_all(cli.out.join("runs"));
     measurement::write_peers(&setup.peers).context("writing the peer scripts")?;
-    let outcome = measurement::run(&setup, &designs, &selected, &disabled, &Silent, &stop)?;
+    let shown = Shown::for_stderr();
+    let outcome = measurement::run(&setup, &designs, &selected, &disabled, &shown, &stop);
+    shown.finish();
+    let outcome = outcome?;
     let comparison = old_rows.map(|old| {
         let path = cli
             .baseline
@@ -159,7 +168,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         machine: Machine::probe(cores.len()),
         pinning: &setup.pinning,
         profile: &setup.profile,
-        perf_note: None,
+        perf_note: Some(perf_note),
         failures: outcome.all_failures(),
         outcome: &outcome,
         baseline: comparison.as_ref(),
@@ -277,6 +286,23 @@ fn list(designs: &[Design], scenarios: &[Scenario]) {
     println!("Placeholders:");
     for (name, what) in placeholders::KNOWN {
         println!("  {{{name}}}: {what}");
+    }
+}
+
+/// Whether perf counts system calls here, and the report's note on it.
+fn perf_plan(disabled: bool) -> (bool, String) {
+    if disabled {
+        return (false, "not counted (--no-perf)".into());
+    }
+    match perf::check() {
+        Ok(()) => (
+            true,
+            "counted by `perf stat -e raw_syscalls:sys_enter,context-switches -p PID` over one extra run \
+             of the same load and length after the measured runs (tracing slows every system call, so it \
+             stays out of the CPU figures)"
+                .into(),
+        ),
+        Err(why) => (false, format!("columns left out: {why}")),
     }
 }
 

@@ -33,8 +33,16 @@ fn fake_loadgen(dir: &Path, json: &str, secs: f64) -> PathBuf {
     path
 }
 
-/// Runs `compare` quickly with `args` and output in `dir/NAME`; returns the output and report.
+/// Runs `compare` quickly with `args` and output in `dir/NAME`, without perf counting;
+/// returns the output and report.
 fn compare(dir: &Path, name: &str, loadgen: &Path, args: &[&str]) -> (Output, String) {
+    let mut args = args.to_vec();
+    args.push("--no-perf");
+    compare_with_perf(dir, name, loadgen, &args)
+}
+
+/// [`compare`] with perf counting where perf works.
+fn compare_with_perf(dir: &Path, name: &str, loadgen: &Path, args: &[&str]) -> (Output, String) {
     let out = dir.join(name);
     let output = Command::new(env!("CARGO_BIN_EXE_compare"))
         .args([
@@ -94,7 +102,7 @@ optional = true
 "
         ),
     );
-    let (out, md) = compare(
+    let (out, md) = compare_with_perf(
         &dir,
         "out",
         &loadgen,
@@ -122,7 +130,14 @@ optional = true
         md.contains("- Skipped `ghost`: `no-such-server-anywhere` not found"),
         "{md}"
     );
+    assert!(
+        md.contains("| syscalls/req | ctx sw/req |")
+            || md.contains("System calls and context switches: columns left out:"),
+        "perf counts or a note saying why not: {md}"
+    );
+    assert!(md.contains("| user µs | sys µs |"), "{md}");
     for file in [
+        "report.html",
         "report.json",
         "throughput.svg",
         "cpu_per_request.svg",

@@ -7,6 +7,7 @@ set -euo pipefail
 
 declare -A package_of=(
   [curl]=curl [python3]=python3 [nginx]=nginx-light [wrk]=wrk [ip]=iproute2 [taskset]=util-linux
+  [perf]=linux-perf
 )
 wanted=("$@")
 [ ${#wanted[@]} -gt 0 ] || wanted=(curl python3 nginx wrk ip taskset)

@@ -9,9 +9,12 @@
 //! it is no longer needed, on errors and on SIGINT/SIGTERM too.
 //!
 //! - [`loadgen`]: one generator invocation;
+//! - [`perf`]: system calls and context switches, counted in one extra run per row (so the
+//!   tracing cost never touches the measured CPU figures);
 //! - [`results`]: one run's numbers and the summary over repeats.
 
 pub mod loadgen;
+pub mod perf;
 pub mod results;
 
 use std::path::{Path, PathBuf};
@@ -40,14 +43,30 @@ pub struct Setup {
     pub pinning: Pinning,
     /// Durations and repeats.
     pub profile: Profile,
+    /// Count system calls and context switches with perf (when it works here).
+    pub perf: bool,
+}
+
+/// Where the loop is: row `row` of `rows` (measured rows only), in scenario `scenario` of
+/// `scenarios` (1-based).
+#[derive(Debug, Clone, Copy)]
+pub struct Position {
+    /// The row now starting.
+    pub row: usize,
+    /// Rows to measure in all.
+    pub rows: usize,
+    /// The scenario now running.
+    pub scenario: usize,
+    /// Scenarios in all.
+    pub scenarios: usize,
 }
 
 /// What the loop tells whoever watches it (the progress bar).
 pub trait Progress {
     /// A design is being started.
     fn starting(&self, design: &str);
-    /// Row `index` of `total` begins.
-    fn row(&self, index: usize, total: usize, scenario: &str, design: &str);
+    /// A measured row begins.
+    fn row(&self, at: Position, scenario: &str, design: &str);
 }
 
 /// A progress sink that says nothing.
@@ -55,7 +74,7 @@ pub struct Silent;
 
 impl Progress for Silent {
     fn starting(&self, _: &str) {}
-    fn row(&self, _: usize, _: usize, _: &str, _: &str) {}
+    fn row(&self, _: Position, _: &str, _: &str) {}
 }
 
 /// One design's results in one scenario.
@@ -208,9 +227,17 @@ pub fn run(
                 .push(format!("{} failed to start: {e}", design.name)),
         }
     }
-    let total: usize = scenarios.len() * running.len();
-    let mut index = 0;
-    for scenario in scenarios {
+    let rows: usize = scenarios
+        .iter()
+        .map(|s| {
+            running
+                .iter()
+                .filter(|(d, _)| d.cannot_run(s).is_none())
+                .count()
+        })
+        .sum();
+    let mut row_index = 0;
+    for (scenario_index, scenario) in scenarios.iter().enumerate() {
         let rate = match &scenario.load {
             Load::Closed => None,
             Load::Fixed { rate } => Some(*rate),
@@ -224,7 +251,6 @@ pub fn run(
             rows: Vec::new(),
         };
         for (design, server) in running.iter_mut() {
-            index += 1;
             if stop.load(Ordering::Relaxed) {
                 bail!("interrupted");
             }
@@ -234,7 +260,14 @@ pub fn run(
                 result.rows.push(row);
                 continue;
             }
-            progress.row(index, total, &scenario.id, &design.name);
+            row_index += 1;
+            let at = Position {
+                row: row_index,
+                rows,
+                scenario: scenario_index + 1,
+                scenarios: scenarios.len(),
+            };
+            progress.row(at, &scenario.id, &design.name);
             let row = run_row(setup, design, server, scenario, rate, stop);
             if stop.load(Ordering::Relaxed) {
                 bail!("interrupted");
@@ -315,6 +348,7 @@ fn run_row(
         }
     };
     let measured_cores = setup.pinning.all_cores();
+    let mut unmeasured: Vec<GenReport> = warmup.iter().map(|(g, _)| g.clone()).collect();
     for i in 0..setup.profile.repeats {
         if stop.load(Ordering::Relaxed) || !server.is_running() {
             break;
@@ -324,6 +358,17 @@ fn run_row(
         }) {
             Ok(sample) => row.samples.push(sample),
             Err(e) => row.failures.push(format!("run {i}: {e:#}")),
+        }
+    }
+    let mut kernel = None;
+    if setup.perf && server.is_running() && !stop.load(Ordering::Relaxed) {
+        let perf_dir = dir.join(format!("{}-perf", design.name));
+        match count_kernel(server, &perf_dir, || run("perf", setup.profile.duration)) {
+            Ok((counts, gen)) => {
+                kernel = Some((counts, gen.requests));
+                unmeasured.push(gen);
+            }
+            Err(e) => row.notes.push(format!("perf run: {e:#}")),
         }
     }
     if !server.is_running() {
@@ -338,12 +383,8 @@ fn run_row(
             generator: setup.pinning.generator.len(),
             all: measured_cores.len(),
         };
-        let summary = Summary::of(
-            &row.samples,
-            warmup.as_ref().map(|(g, _)| g),
-            cores,
-            rate.is_some(),
-        );
+        let unmeasured: Vec<&GenReport> = unmeasured.iter().collect();
+        let summary = Summary::of(&row.samples, &unmeasured, kernel, cores, rate.is_some());
         judge(&summary, scenario, &mut row.failures, &mut row.notes);
         row.summary = Some(summary);
     }
@@ -372,8 +413,19 @@ fn measure_once(
         gen_cpu_s: secs(finished.cpu),
         wall_s: secs(finished.wall),
         other_cpu_s: secs(busy.saturating_sub(cpu.total() + finished.cpu)),
-        kernel: None,
     })
+}
+
+/// One extra run with `perf stat` counting the server's system calls and context switches.
+fn count_kernel(
+    server: &Server,
+    dir: &Path,
+    run: impl FnOnce() -> anyhow::Result<(GenReport, processes::Finished)>,
+) -> anyhow::Result<(results::KernelCounts, GenReport)> {
+    let mut counting = perf::Counting::attach(&procfs::tree(server.pid()), dir)?;
+    counting.enable()?;
+    let (gen, _) = run()?;
+    Ok((counting.finish()?, gen))
 }
 
 /// Other processes' share of the measured cores above which a row gets a noise note.

@@ -137,8 +137,6 @@ pub struct Sample {
     pub wall_s: f64,
     /// CPU time other processes used on the server and generator cores during the run.
     pub other_cpu_s: f64,
-    /// The server's system calls and context switches, where `perf` could count them.
-    pub kernel: Option<KernelCounts>,
 }
 
 impl Sample {
@@ -313,10 +311,12 @@ pub struct Cores {
 }
 
 impl Summary {
-    /// Summarises the measured `samples`; `warmup` only contributes its errors.
+    /// Summarises the measured `samples`; the `unmeasured` runs (warm-up, perf counting)
+    /// contribute only their errors; `kernel` is the perf run's counts with its requests.
     pub fn of(
         samples: &[Sample],
-        warmup: Option<&GenReport>,
+        unmeasured: &[&GenReport],
+        kernel: Option<(KernelCounts, u64)>,
         cores: Cores,
         open_loop: bool,
     ) -> Summary {
@@ -324,12 +324,11 @@ impl Summary {
         let lat = |f: &dyn Fn(&Percentiles) -> f64| med(&|s| f(&s.gen.latency_us));
         let server_util = med(&|s| s.server_util(cores.server));
         let gen_util = med(&|s| s.gen_util(cores.generator));
-        let warm = |f: fn(&GenReport) -> u64| warmup.map_or(0, f);
+        let warm = |f: fn(&GenReport) -> u64| unmeasured.iter().map(|g| f(g)).sum::<u64>();
         let kernel = |f: fn(&KernelCounts) -> u64| {
-            samples
-                .iter()
-                .all(|s| s.kernel.is_some())
-                .then(|| med(&|s| s.kernel.map_or(f64::NAN, |k| s.per_request(f(&k) as f64))))
+            kernel
+                .filter(|(_, requests)| *requests > 0)
+                .map(|(k, requests)| f(&k) as f64 / requests as f64)
         };
         let connected = samples.iter().any(|s| s.gen.connects.is_some());
         Summary {
@@ -441,10 +440,6 @@ mod tests {
             gen_cpu_s: 0.0,
             wall_s: 1.0,
             other_cpu_s: 0.5,
-            kernel: Some(KernelCounts {
-                syscalls: 2 * requests,
-                context_switches: requests / 10,
-            }),
         }
     }
 
@@ -459,7 +454,11 @@ mod tests {
             generator: 1,
             all: 2,
         };
-        let sum = Summary::of(&[s.clone(), s], None, cores, false);
+        let perf = KernelCounts {
+            syscalls: 2000,
+            context_switches: 100,
+        };
+        let sum = Summary::of(&[s.clone(), s], &[], Some((perf, 1000)), cores, false);
         assert!((sum.user_us_per_request - 2.0).abs() < 1e-9);
         assert!((sum.sys_us_per_request - 8.0).abs() < 1e-9);
         assert_eq!(sum.syscalls_per_request, Some(2.0));

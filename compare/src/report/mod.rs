@@ -1,4 +1,7 @@
-//! The outputs: `report.md`, `report.json` and the SVG charts, from an [`Outcome`].
+//! The outputs: `report.md`, `report.json`, the SVG charts and `report.html` (all of it in one
+//! self-contained page), from an [`Outcome`].
+
+pub mod html;
 
 use std::fmt::Write;
 use std::path::Path;
@@ -82,7 +85,7 @@ pub const CHARTS: [(&str, &str); 5] = [
     ),
 ];
 
-/// Writes report.md, report.json and the charts into `dir`; returns the markdown.
+/// Writes report.md, report.json, the charts and report.html into `dir`; returns the markdown.
 pub fn write_all(report: &Report, dir: &Path) -> anyhow::Result<String> {
     std::fs::create_dir_all(dir)?;
     let md = markdown(report);
@@ -91,9 +94,11 @@ pub fn write_all(report: &Report, dir: &Path) -> anyhow::Result<String> {
     };
     write("report.md", &md)?;
     write("report.json", &serde_json::to_string_pretty(report)?)?;
-    for (name, svg) in charts_of(report.outcome) {
-        write(name, &svg)?;
+    let charts = charts_of(report.outcome);
+    for (name, svg) in &charts {
+        write(name, svg)?;
     }
+    write("report.html", &html::page(&md, &charts))?;
     Ok(md)
 }
 
