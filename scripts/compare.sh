@@ -1,24 +1,33 @@
 #!/usr/bin/env bash
-# Compare the server designs under the same load, in one command.
+# Compare server designs under the same load, in one command.
 #
 # Usage: scripts/compare.sh [--quick] [compare options...]
+#   e.g. scripts/compare.sh --quick --designs-file my-server.toml
+#        scripts/compare.sh --quick --baseline old/report.json --fail-on-regression
 #
-# Builds the workspace in release mode, then runs target/release/compare, which:
-#   - starts every design on ephemeral loopback ports (reading their `listening` lines):
-#     the mio reactor (server/), the reactor with --threads 2 when it offers that flag, and the
-#     alternatives in benches/ (thread per connection, tokio current_thread, tokio multi-thread,
-#     io_uring when built);
-#   - drives each with reactor-loadgen through the scenarios of issue 5 (TCP 64 B with 1, 64
-#     and 1,000 connections; TCP 16 KiB with 64; UDP 64 B; HTTP keep-alive with 64; one
-#     open-loop run at a fixed rate), each with a warm-up and repeated runs;
+# Installs the peers it can (python3, nginx, and perf; with scripts/lib/ensure-tools.sh: apt-get as
+# root or via sudo; a peer that cannot be installed is skipped with one line in the report),
+# builds the workspace in release mode, then runs target/release/compare (crate compare/), which:
+#   - reads the designs from compare/designs.toml (the mio reactor, the reactor with --threads 2,
+#     the alternatives in benches/, and real peers: nginx and the seeds' two Python servers)
+#     plus any --designs-file, and the scenarios and curves from compare/scenarios.toml;
+#   - starts every design on free loopback ports, ready at its `listening` lines or when its
+#     ports answer;
+#   - drives each with reactor-loadgen through every scenario it can take (closed-loop TCP,
+#     UDP and HTTP loads, and a curve: open-loop runs at shares of the slowest design's
+#     capacity), each with a warm-up and repeated runs;
 #   - pins the server to the first half of the CPUs and the generator to the rest
 #     (on 2 CPUs: server on CPU 0, generator on CPU 1);
-#   - records server CPU time per request (/proc/PID/stat), peak RSS (VmHWM), generator CPU;
-#   - writes target/compare/report.md, report.json and SVG charts, and prints the report.
+#   - records server CPU time per request split into user and system (/proc/PID/stat), system
+#     calls and context switches per request (perf stat, in one extra run per row, where perf
+#     works), peak RSS (VmHWM), generator CPU, and which side was the limit;
+#   - writes target/compare/report.md, report.json and SVG charts, and prints the report;
+#     with --baseline, adds regression/improvement/same verdicts against an earlier report.json.
 #
-# --quick takes about two minutes (what CI runs); without it each scenario runs longer
-# (about 15 minutes). Exit status: 0 when every design started, every echo was verified and
-# no request failed; non-zero otherwise. Never fails because of speed.
+# --quick takes a few minutes (what CI runs); without it each scenario runs longer (about 25
+# minutes with every peer). Exit status: 0 when everything that ran passed; 1 when a design
+# failed to start, an echo was not verified or a request failed; 3 with --fail-on-regression
+# on a regression. Never fails because of speed alone.
 #
 # Every process it starts is killed by PID when it ends, also on failure or Ctrl-C.
 # `scripts/compare.sh --help` lists the other options (design/scenario filters, repeats, ...).
@@ -30,10 +39,15 @@ case "${1:-}" in
     sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'
     echo
     echo "Options of the compare binary:"
-    cargo run --quiet --release -p reactor-designs --bin compare -- --help
+    cargo run --quiet --release -p reactor-compare --bin compare -- --help
     exit 0
     ;;
 esac
+
+# Peers and perf are optional: a failed install only means they are skipped in the report
+# (perf counts system calls and context switches per request).
+scripts/lib/ensure-tools.sh python3 nginx perf ||
+  echo "compare.sh: could not install every peer or perf; what is missing is skipped" >&2
 
 echo "compare.sh: building the workspace (release)" >&2
 cargo build --release --workspace --bins

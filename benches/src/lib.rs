@@ -15,7 +15,6 @@ use std::net::SocketAddr;
 use anyhow::Context;
 use clap::Args;
 
-pub mod compare;
 pub mod http;
 
 /// Size of the per-connection read buffer every design uses, so they all move data in the same

@@ -7,7 +7,7 @@ set -euo pipefail
 
 declare -A package_of=(
   [curl]=curl [python3]=python3 [nginx]=nginx-light [wrk]=wrk [ip]=iproute2 [taskset]=util-linux
-  [prometheus]=prometheus [promtool]=prometheus
+  [prometheus]=prometheus [promtool]=prometheus [perf]=linux-perf [valgrind]=valgrind
 )
 wanted=("$@")
 [ ${#wanted[@]} -gt 0 ] || wanted=(curl python3 nginx wrk ip taskset promtool)

@@ -64,12 +64,16 @@ pub struct GenReport {
     pub udp_lost: u64,
     /// Why the self-check marked the run invalid, when it did.
     pub invalid_reasons: Vec<String>,
+    /// Connections opened in the measured window (only with `--connect-per-request`).
+    pub connects: Option<u64>,
+    /// Connect latency, µs (only with `--connect-per-request`).
+    pub connect_us: Option<Percentiles>,
 }
 
 impl GenReport {
     /// Reads the fields of the load generator's `--json` output (schema in loadgen/README.md);
     /// missing numbers read as 0 and a missing `valid` as true. `errors` is either a count or
-    /// an object of counts by kind with a `total`.
+    /// an object of counts by kind with a `total`. Fields the generator adds later are ignored.
     pub fn from_json(v: &Value) -> GenReport {
         let u = |v: &Value, k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
         let errors = match v.get("errors") {
@@ -101,8 +105,19 @@ impl GenReport {
                         .collect()
                 })
                 .unwrap_or_default(),
+            connects: v.get("connects").and_then(Value::as_u64),
+            connect_us: v.get("connect_us").map(Percentiles::from_json),
         }
     }
+}
+
+/// System calls and context switches of the server over a run, from `perf stat`.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct KernelCounts {
+    /// `raw_syscalls:sys_enter` events.
+    pub syscalls: u64,
+    /// `context-switches` events.
+    pub context_switches: u64,
 }
 
 /// One measured run of one scenario against one design.
@@ -110,8 +125,12 @@ impl GenReport {
 pub struct Sample {
     /// The load generator's report.
     pub gen: GenReport,
-    /// Server CPU time (user + system, all threads) over the run.
+    /// Server CPU time (user + system, all threads and descendants) over the run.
     pub server_cpu_s: f64,
+    /// The user-space part of it.
+    pub server_user_s: f64,
+    /// The kernel part of it.
+    pub server_sys_s: f64,
     /// Load generator CPU time over the run.
     pub gen_cpu_s: f64,
     /// Wall time of the run (generator start to exit).
@@ -121,12 +140,24 @@ pub struct Sample {
 }
 
 impl Sample {
-    /// Server CPU microseconds per completed request.
-    pub fn cpu_us_per_request(&self) -> f64 {
+    fn per_request(&self, v: f64) -> f64 {
         if self.gen.requests == 0 {
             return f64::NAN;
         }
-        self.server_cpu_s * 1e6 / self.gen.requests as f64
+        v / self.gen.requests as f64
+    }
+
+    /// Server CPU microseconds per completed request.
+    pub fn cpu_us_per_request(&self) -> f64 {
+        self.per_request(self.server_cpu_s * 1e6)
+    }
+
+    /// Server CPU microseconds per connection opened (connect-per-request runs only).
+    pub fn cpu_us_per_connection(&self) -> f64 {
+        match self.gen.connects {
+            Some(n) if n > 0 => self.server_cpu_s * 1e6 / n as f64,
+            _ => f64::NAN,
+        }
     }
 
     /// Share of its cores the server kept busy, 0..=1.
@@ -232,8 +263,22 @@ pub struct Summary {
     pub rps: Spread,
     /// Latency percentiles, each the median over the repeats, µs.
     pub latency_us: Percentiles,
+    /// p99 latency over the repeats, µs (for baseline verdicts).
+    pub p99_us: Spread,
     /// Server CPU µs per request.
     pub cpu_us_per_request: Spread,
+    /// The user-space part of it (median), µs.
+    pub user_us_per_request: f64,
+    /// The kernel part of it (median), µs.
+    pub sys_us_per_request: f64,
+    /// Server system calls per request (median), where perf counted them.
+    pub syscalls_per_request: Option<f64>,
+    /// Server context switches per request (median), where perf counted them.
+    pub ctx_switches_per_request: Option<f64>,
+    /// Server CPU µs per connection opened (connect-per-request runs).
+    pub cpu_us_per_connection: Option<Spread>,
+    /// Connect latency (median over the repeats), µs (connect-per-request runs).
+    pub connect_us: Option<Percentiles>,
     /// Server CPU use as a share of its cores (median).
     pub server_util: f64,
     /// Generator CPU use as a share of its cores (median).
@@ -254,21 +299,38 @@ pub struct Summary {
     pub limit: Limit,
 }
 
+/// Core counts a summary divides by.
+#[derive(Debug, Clone, Copy)]
+pub struct Cores {
+    /// Server cores.
+    pub server: usize,
+    /// Generator cores.
+    pub generator: usize,
+    /// Both sets together, each core once.
+    pub all: usize,
+}
+
 impl Summary {
-    /// Summarises the measured `samples`; `warmup` only contributes its errors.
+    /// Summarises the measured `samples`; the `unmeasured` runs (warm-up, perf counting)
+    /// contribute only their errors; `kernel` is the perf run's counts with its requests.
     pub fn of(
         samples: &[Sample],
-        warmup: Option<&GenReport>,
-        server_cores: usize,
-        gen_cores: usize,
-        all_cores: usize,
+        unmeasured: &[&GenReport],
+        kernel: Option<(KernelCounts, u64)>,
+        cores: Cores,
         open_loop: bool,
     ) -> Summary {
         let med = |f: &dyn Fn(&Sample) -> f64| Spread::of(samples.iter().map(f)).median;
         let lat = |f: &dyn Fn(&Percentiles) -> f64| med(&|s| f(&s.gen.latency_us));
-        let server_util = med(&|s| s.server_util(server_cores));
-        let gen_util = med(&|s| s.gen_util(gen_cores));
-        let warm = |f: fn(&GenReport) -> u64| warmup.map_or(0, f);
+        let server_util = med(&|s| s.server_util(cores.server));
+        let gen_util = med(&|s| s.gen_util(cores.generator));
+        let warm = |f: fn(&GenReport) -> u64| unmeasured.iter().map(|g| f(g)).sum::<u64>();
+        let kernel = |f: fn(&KernelCounts) -> u64| {
+            kernel
+                .filter(|(_, requests)| *requests > 0)
+                .map(|(k, requests)| f(&k) as f64 / requests as f64)
+        };
+        let connected = samples.iter().any(|s| s.gen.connects.is_some());
         Summary {
             rps: Spread::of(samples.iter().map(|s| s.gen.rps)),
             latency_us: Percentiles {
@@ -278,10 +340,29 @@ impl Summary {
                 p999: lat(&|p| p.p999),
                 max: lat(&|p| p.max),
             },
+            p99_us: Spread::of(samples.iter().map(|s| s.gen.latency_us.p99)),
             cpu_us_per_request: Spread::of(samples.iter().map(Sample::cpu_us_per_request)),
+            user_us_per_request: med(&|s| s.per_request(s.server_user_s * 1e6)),
+            sys_us_per_request: med(&|s| s.per_request(s.server_sys_s * 1e6)),
+            syscalls_per_request: kernel(|k| k.syscalls),
+            ctx_switches_per_request: kernel(|k| k.context_switches),
+            cpu_us_per_connection: connected
+                .then(|| Spread::of(samples.iter().map(Sample::cpu_us_per_connection))),
+            connect_us: connected.then(|| {
+                let c = |f: fn(&Percentiles) -> f64| {
+                    med(&|s| s.gen.connect_us.as_ref().map_or(f64::NAN, f))
+                };
+                Percentiles {
+                    p50: c(|p| p.p50),
+                    p90: c(|p| p.p90),
+                    p99: c(|p| p.p99),
+                    p999: c(|p| p.p999),
+                    max: c(|p| p.max),
+                }
+            }),
             server_util,
             gen_util,
-            other_util: med(&|s| s.other_util(all_cores)),
+            other_util: med(&|s| s.other_util(cores.all)),
             errors: samples.iter().map(|s| s.gen.errors).sum::<u64>() + warm(|g| g.errors),
             verify_failures: samples.iter().map(|s| s.gen.verify_failures).sum::<u64>()
                 + warm(|g| g.verify_failures),
@@ -326,7 +407,8 @@ mod tests {
         let v: Value = serde_json::from_str(
             r#"{"requests": 1000, "errors": 2, "rps": 500.5, "valid": false,
                 "latency_us": {"p50": 10, "p90": 20, "p99": 30, "p999": 40, "max": 50},
-                "verify_failures": 1, "udp": {"sent": 10, "received": 9, "lost": 1}}"#,
+                "verify_failures": 1, "udp": {"sent": 10, "received": 9, "lost": 1},
+                "connects": 900, "connect_us": {"p50": 5, "p99": 9}, "new_field": 1}"#,
         )
         .unwrap();
         let g = GenReport::from_json(&v);
@@ -336,25 +418,51 @@ mod tests {
         );
         assert!(!g.valid);
         assert_eq!(g.latency_us.p999, 40.0);
+        assert_eq!(g.connects, Some(900));
+        assert_eq!(g.connect_us.unwrap().p99, 9.0);
         assert!(GenReport::from_json(&serde_json::json!({})).valid);
+        assert!(GenReport::from_json(&serde_json::json!({}))
+            .connects
+            .is_none());
         let by_kind = serde_json::json!({"errors": {"timeout": 3, "total": 3}});
         assert_eq!(GenReport::from_json(&by_kind).errors, 3);
     }
 
-    #[test]
-    fn cpu_per_request_divides_by_requests() {
-        let s = Sample {
+    fn sample(requests: u64, user: f64, sys: f64) -> Sample {
+        Sample {
             gen: GenReport {
-                requests: 1000,
+                requests,
                 ..GenReport::default()
             },
-            server_cpu_s: 0.01,
+            server_cpu_s: user + sys,
+            server_user_s: user,
+            server_sys_s: sys,
             gen_cpu_s: 0.0,
             wall_s: 1.0,
             other_cpu_s: 0.5,
-        };
+        }
+    }
+
+    #[test]
+    fn per_request_figures_divide_by_requests() {
+        let s = sample(1000, 0.002, 0.008);
         assert!((s.cpu_us_per_request() - 10.0).abs() < 1e-9);
         assert!((s.server_util(2) - 0.005).abs() < 1e-12);
         assert!((s.other_util(2) - 0.25).abs() < 1e-12);
+        let cores = Cores {
+            server: 1,
+            generator: 1,
+            all: 2,
+        };
+        let perf = KernelCounts {
+            syscalls: 2000,
+            context_switches: 100,
+        };
+        let sum = Summary::of(&[s.clone(), s], &[], Some((perf, 1000)), cores, false);
+        assert!((sum.user_us_per_request - 2.0).abs() < 1e-9);
+        assert!((sum.sys_us_per_request - 8.0).abs() < 1e-9);
+        assert_eq!(sum.syscalls_per_request, Some(2.0));
+        assert_eq!(sum.ctx_switches_per_request, Some(0.1));
+        assert!(sum.cpu_us_per_connection.is_none());
     }
 }

@@ -1,6 +1,7 @@
 //! Plain SVG charts, written by hand: small multiples (one panel per scenario) of horizontal
-//! bars, and latency-percentile curves on a log axis. No fonts or rendering libraries needed;
-//! any browser or the GitHub file view shows them.
+//! bars, latency-percentile curves on a log axis, and x–y lines (a value against the offered
+//! rate, for curves). No fonts or rendering libraries needed; any browser or the GitHub file
+//! view shows them, and they inline into the HTML report.
 
 use std::fmt::Write;
 
@@ -142,6 +143,138 @@ pub fn curve_panels(title: &str, panels: &[CurvePanel]) -> String {
     document(title, panels.len(), panel_h, &body)
 }
 
+/// One line of an x–y panel: (design index, design name, points (x, y)).
+pub type Series = (usize, String, Vec<(f64, f64)>);
+
+/// One x–y panel: lines over a linear x axis and a linear or log y axis.
+pub struct LinePanel {
+    /// Panel title.
+    pub title: String,
+    /// Unit of the x axis (e.g. "req/s").
+    pub x_unit: String,
+    /// Unit of the y axis (e.g. "µs").
+    pub y_unit: String,
+    /// Log-scaled y axis (latencies) or linear from 0 (CPU per request).
+    pub log_y: bool,
+    /// One line per design.
+    pub series: Vec<Series>,
+}
+
+/// x–y line charts, one panel per entry, with a legend: e.g. p99 latency or server CPU per
+/// request against the offered rate.
+pub fn line_panels(title: &str, panels: &[LinePanel]) -> String {
+    let panel_h = 280.0;
+    let mut body = String::new();
+    for (n, panel) in panels.iter().enumerate() {
+        let (x0, y0) = grid_origin(n, panel_h);
+        let (left, right, top, bottom) = (
+            x0 + 60.0,
+            x0 + PANEL_W - 130.0,
+            y0 + 30.0,
+            y0 + panel_h - 36.0,
+        );
+        panel_title(&mut body, x0, y0, &panel.title);
+        let points = || panel.series.iter().flat_map(|s| s.2.iter().copied());
+        let finite = |v: &f64| v.is_finite() && *v >= 0.0;
+        let x_max = points().map(|p| p.0).filter(finite).fold(0.0, f64::max);
+        let x_max = if x_max > 0.0 { x_max * 1.05 } else { 1.0 };
+        let x_of = |x: f64| left + x / x_max * (right - left);
+        let (lo, hi) = if panel.log_y {
+            log_range(points().map(|p| p.1))
+        } else {
+            let m = points().map(|p| p.1).filter(finite).fold(0.0, f64::max);
+            (0.0, if m > 0.0 { nice_ceiling(m) } else { 1.0 })
+        };
+        let y_of = |v: f64| {
+            let frac = if panel.log_y {
+                (v.max(lo).log10() - lo.log10()) / (hi.log10() - lo.log10())
+            } else {
+                (v - lo) / (hi - lo)
+            };
+            bottom - frac * (bottom - top)
+        };
+        let ticks: Vec<f64> = if panel.log_y {
+            std::iter::successors(Some(lo), |d| Some(d * 10.0))
+                .take_while(|d| *d <= hi * 1.0001)
+                .collect()
+        } else {
+            (0..=4).map(|k| hi * k as f64 / 4.0).collect()
+        };
+        for t in ticks {
+            let y = y_of(t);
+            let _ = write!(
+                body,
+                r#"<line x1="{left}" x2="{right}" y1="{y:.1}" y2="{y:.1}" class="g"/><text x="{}" y="{:.1}" class="v" text-anchor="end">{}</text>"#,
+                left - 4.0,
+                y + 4.0,
+                format_value(t, &panel.y_unit)
+            );
+        }
+        for k in 0..=4 {
+            let x = x_max / 1.05 * k as f64 / 4.0;
+            let _ = write!(
+                body,
+                r#"<text x="{:.1}" y="{}" class="v" text-anchor="middle">{}</text>"#,
+                x_of(x),
+                bottom + 14.0,
+                format_value(x, "")
+            );
+        }
+        let _ = write!(
+            body,
+            r#"<text x="{:.1}" y="{}" class="v" text-anchor="middle">offered load, {}</text>"#,
+            (left + right) / 2.0,
+            bottom + 28.0,
+            esc(&panel.x_unit)
+        );
+        for (row, (i, name, pts)) in panel.series.iter().enumerate() {
+            let drawn: Vec<(f64, f64)> = pts
+                .iter()
+                .filter(|p| finite(&p.0) && finite(&p.1) && (!panel.log_y || p.1 > 0.0))
+                .map(|p| (x_of(p.0), y_of(p.1)))
+                .collect();
+            let line: Vec<String> = drawn
+                .iter()
+                .map(|(x, y)| format!("{x:.1},{y:.1}"))
+                .collect();
+            let _ = write!(
+                body,
+                r#"<polyline points="{}" fill="none" stroke="{c}" stroke-width="2"/>"#,
+                line.join(" "),
+                c = colour(*i),
+            );
+            for (x, y) in &drawn {
+                let _ = write!(
+                    body,
+                    r#"<circle cx="{x:.1}" cy="{y:.1}" r="2.5" fill="{}"/>"#,
+                    colour(*i)
+                );
+            }
+            let _ = write!(
+                body,
+                r#"<rect x="{lx}" y="{ly}" width="10" height="10" fill="{c}"/><text x="{tx}" y="{ty}" class="v">{name}</text>"#,
+                c = colour(*i),
+                lx = right + 12.0,
+                ly = top + row as f64 * 16.0,
+                tx = right + 26.0,
+                ty = top + row as f64 * 16.0 + 9.0,
+                name = esc(name),
+            );
+        }
+    }
+    document(title, panels.len(), panel_h, &body)
+}
+
+/// The next "round" number at or above `v` (1, 2 or 5 times a power of ten).
+fn nice_ceiling(v: f64) -> f64 {
+    let p = 10f64.powf(v.log10().floor());
+    [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * p)
+        .find(|c| *c >= v)
+        .unwrap_or(10.0 * p)
+}
+
 /// Writes a panel's title at its top-left corner.
 fn panel_title(body: &mut String, x0: f64, y0: f64, title: &str) {
     let _ = write!(
@@ -255,5 +388,23 @@ mod tests {
             }],
         );
         assert!(curves.contains("<polyline"));
+        let lines = line_panels(
+            "t",
+            &[LinePanel {
+                title: "p99".into(),
+                x_unit: "req/s".into(),
+                y_unit: "µs".into(),
+                log_y: true,
+                series: vec![(0, "x".into(), vec![(1000.0, 50.0), (2000.0, 80.0)])],
+            }],
+        );
+        assert!(lines.contains("<polyline") && lines.contains("<circle"));
+    }
+
+    #[test]
+    fn ceilings_are_round() {
+        assert_eq!(nice_ceiling(3.2), 5.0);
+        assert_eq!(nice_ceiling(12.0), 20.0);
+        assert_eq!(nice_ceiling(0.07), 0.1);
     }
 }

@@ -1,0 +1,490 @@
+//! The measurement loop: start every design, run every scenario against every design that can
+//! take it, and collect the samples.
+//!
+//! All designs are started once, up front, on the server cores (an idle design costs nothing);
+//! then each scenario runs against each design in turn: a discarded warm-up, then the measured
+//! repeats. The server's CPU time (its whole process tree, user and system apart) is read from
+//! `/proc` just before and just after each measured run, its peak RSS is reset per scenario, and
+//! the generator's CPU time comes from `wait4`. Every process started here is killed by PID when
+//! it is no longer needed, on errors and on SIGINT/SIGTERM too.
+//!
+//! - [`loadgen`]: one generator invocation;
+//! - [`perf`]: system calls and context switches, counted in one extra run per row (so the
+//!   tracing cost never touches the measured CPU figures);
+//! - [`results`]: one run's numbers and the summary over repeats.
+
+pub mod loadgen;
+pub mod perf;
+pub mod results;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::bail;
+use serde::Serialize;
+
+use crate::plan::{Design, Disabled, Load, Profile, Proto, Scenario};
+use crate::processes::{self, procfs, Pinning, Places, Server, StartError};
+use loadgen::LoadgenRun;
+use results::{secs, Cores, GenReport, Sample, Summary};
+
+/// Where things are and how to pin them.
+pub struct Setup {
+    /// The load generator binary.
+    pub loadgen: PathBuf,
+    /// `{bin_dir}` for the designs.
+    pub bin_dir: PathBuf,
+    /// `{peers}` for the designs.
+    pub peers: PathBuf,
+    /// Output directory (raw JSON, logs and temp dirs go below it).
+    pub out_dir: PathBuf,
+    /// Core sets.
+    pub pinning: Pinning,
+    /// Durations and repeats.
+    pub profile: Profile,
+    /// Count system calls and context switches with perf (when it works here).
+    pub perf: bool,
+}
+
+/// Where the loop is: row `row` of `rows` (measured rows only), in scenario `scenario` of
+/// `scenarios` (1-based).
+#[derive(Debug, Clone, Copy)]
+pub struct Position {
+    /// The row now starting.
+    pub row: usize,
+    /// Rows to measure in all.
+    pub rows: usize,
+    /// The scenario now running.
+    pub scenario: usize,
+    /// Scenarios in all.
+    pub scenarios: usize,
+}
+
+/// What the loop tells whoever watches it (the progress bar).
+pub trait Progress {
+    /// A design is being started.
+    fn starting(&self, design: &str);
+    /// A measured row begins.
+    fn row(&self, at: Position, scenario: &str, design: &str);
+}
+
+/// A progress sink that says nothing.
+pub struct Silent;
+
+impl Progress for Silent {
+    fn starting(&self, _: &str) {}
+    fn row(&self, _: Position, _: &str, _: &str) {}
+}
+
+/// One design's results in one scenario.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    /// Design name.
+    pub design: String,
+    /// Why the design did not run this scenario (it does not serve the protocol, or its
+    /// limits rule it out); nothing else in the row is set then.
+    pub skipped: Option<String>,
+    /// The summary, when at least one measured run finished.
+    pub summary: Option<Summary>,
+    /// Server peak RSS during the scenario, KiB.
+    pub peak_rss_kib: Option<u64>,
+    /// Whether the peak RSS was reset before the scenario (false: peak since the design started).
+    pub peak_rss_per_scenario: bool,
+    /// The measured runs.
+    pub samples: Vec<Sample>,
+    /// What went wrong (run, errors, verification). Any entry fails the comparison.
+    pub failures: Vec<String>,
+    /// Things worth knowing that do not fail the comparison (UDP loss, invalid self-check).
+    pub notes: Vec<String>,
+}
+
+impl Row {
+    fn new(design: &str) -> Row {
+        Row {
+            design: design.to_string(),
+            skipped: None,
+            summary: None,
+            peak_rss_kib: None,
+            peak_rss_per_scenario: false,
+            samples: Vec::new(),
+            failures: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+}
+
+/// One scenario's results over all designs.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScenarioResult {
+    /// The scenario.
+    pub scenario: Scenario,
+    /// The offered rate for open-loop scenarios, req/s.
+    pub rate: Option<f64>,
+    /// One row per design that was running.
+    pub rows: Vec<Row>,
+}
+
+/// A design that was not run at all, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct SkippedDesign {
+    /// Its name.
+    pub name: String,
+    /// Why (e.g. "`nginx` not found (not installed?)").
+    pub reason: String,
+}
+
+/// Everything the comparison measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    /// The designs that ran.
+    pub designs: Vec<Design>,
+    /// The exact argv each design ran with.
+    pub argv: Vec<(String, Vec<String>)>,
+    /// Optional designs that were not installed.
+    pub skipped_designs: Vec<SkippedDesign>,
+    /// Scenarios switched off in the scenarios file.
+    pub disabled_scenarios: Vec<Disabled>,
+    /// Per scenario.
+    pub scenarios: Vec<ScenarioResult>,
+    /// Failures outside any one scenario (a design that did not start, a bad exit).
+    pub failures: Vec<String>,
+    /// Exit code of each design after SIGTERM (the contract says 0).
+    pub exits: Vec<(String, Option<i32>)>,
+}
+
+impl Outcome {
+    /// Every failure, global and per row, each with its place.
+    pub fn all_failures(&self) -> Vec<String> {
+        let mut all = self.failures.clone();
+        for s in &self.scenarios {
+            for r in &s.rows {
+                all.extend(
+                    r.failures
+                        .iter()
+                        .map(|f| format!("{} / {}: {f}", s.scenario.id, r.design)),
+                );
+            }
+        }
+        all
+    }
+}
+
+/// Runs `scenarios` against `designs`. Returns Err only when interrupted.
+pub fn run(
+    setup: &Setup,
+    designs: &[Design],
+    scenarios: &[Scenario],
+    disabled: &[Disabled],
+    progress: &dyn Progress,
+    stop: &AtomicBool,
+) -> anyhow::Result<Outcome> {
+    let logs = setup.out_dir.join("logs");
+    let tmp_root = setup.out_dir.join("tmp");
+    std::fs::create_dir_all(&logs)?;
+    let mut outcome = Outcome {
+        designs: Vec::new(),
+        argv: Vec::new(),
+        skipped_designs: Vec::new(),
+        disabled_scenarios: disabled.to_vec(),
+        scenarios: Vec::new(),
+        failures: Vec::new(),
+        exits: Vec::new(),
+    };
+    let places = Places {
+        bin_dir: &setup.bin_dir,
+        peers: &setup.peers,
+        tmp_root: &tmp_root,
+        logs: &logs,
+    };
+    let mut running: Vec<(Design, Server)> = Vec::new();
+    for design in designs {
+        progress.starting(&design.name);
+        let started = Server::start(
+            design,
+            &places,
+            &setup.pinning.server,
+            Duration::from_secs(15),
+            stop,
+        );
+        match started {
+            Ok(server) => {
+                outcome
+                    .argv
+                    .push((design.name.clone(), server.argv.clone()));
+                outcome.designs.push(design.clone());
+                running.push((design.clone(), server));
+            }
+            Err(StartError::Interrupted) => bail!("interrupted"),
+            Err(StartError::Missing(reason)) if design.optional => {
+                outcome.skipped_designs.push(SkippedDesign {
+                    name: design.name.clone(),
+                    reason,
+                })
+            }
+            Err(e) => outcome
+                .failures
+                .push(format!("{} failed to start: {e}", design.name)),
+        }
+    }
+    let rows: usize = scenarios
+        .iter()
+        .map(|s| {
+            running
+                .iter()
+                .filter(|(d, _)| d.cannot_run(s).is_none())
+                .count()
+        })
+        .sum();
+    let mut row_index = 0;
+    for (scenario_index, scenario) in scenarios.iter().enumerate() {
+        let rate = match &scenario.load {
+            Load::Closed => None,
+            Load::Fixed { rate } => Some(*rate),
+            Load::OpenDerived { from, share } => {
+                Some(derive_rate(&outcome.scenarios, from, *share))
+            }
+        };
+        let mut result = ScenarioResult {
+            scenario: scenario.clone(),
+            rate,
+            rows: Vec::new(),
+        };
+        for (design, server) in running.iter_mut() {
+            if stop.load(Ordering::Relaxed) {
+                bail!("interrupted");
+            }
+            if let Some(reason) = design.cannot_run(scenario) {
+                let mut row = Row::new(&design.name);
+                row.skipped = Some(reason);
+                result.rows.push(row);
+                continue;
+            }
+            row_index += 1;
+            let at = Position {
+                row: row_index,
+                rows,
+                scenario: scenario_index + 1,
+                scenarios: scenarios.len(),
+            };
+            progress.row(at, &scenario.id, &design.name);
+            let row = run_row(setup, design, server, scenario, rate, stop);
+            if stop.load(Ordering::Relaxed) {
+                bail!("interrupted");
+            }
+            result.rows.push(row);
+        }
+        outcome.scenarios.push(result);
+    }
+    for (design, server) in running {
+        let code = server.terminate(Duration::from_secs(3));
+        if code != Some(0) {
+            outcome.failures.push(format!(
+                "{} did not exit 0 on SIGTERM (exit code {code:?})",
+                design.name
+            ));
+        }
+        outcome.exits.push((design.name, code));
+    }
+    let _ = std::fs::remove_dir_all(&tmp_root);
+    Ok(outcome)
+}
+
+/// The open-loop rate: `share` of the slowest design's median req/s in scenario `from`
+/// (so every design can sustain it), rounded down to a multiple of 100, at least 100.
+pub fn derive_rate(done: &[ScenarioResult], from: &str, share: f64) -> f64 {
+    let slowest = done
+        .iter()
+        .filter(|s| s.scenario.id == from)
+        .flat_map(|s| &s.rows)
+        .filter_map(|r| r.summary.as_ref().map(|s| s.rps.median))
+        .filter(|r| r.is_finite() && *r > 0.0)
+        .fold(f64::INFINITY, f64::min);
+    if !slowest.is_finite() {
+        return 1_000.0;
+    }
+    ((slowest * share / 100.0).floor() * 100.0).max(100.0)
+}
+
+/// One design in one scenario: warm-up, repeats, summary. Failures are recorded, not returned.
+fn run_row(
+    setup: &Setup,
+    design: &Design,
+    server: &mut Server,
+    scenario: &Scenario,
+    rate: Option<f64>,
+    stop: &AtomicBool,
+) -> Row {
+    let mut row = Row::new(&design.name);
+    row.peak_rss_per_scenario = server.reset_peak_rss();
+    let dir = setup.out_dir.join("runs").join(&scenario.id);
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        row.failures
+            .push(format!("creating {}: {e}", dir.display()));
+        return row;
+    }
+    let Some(target) = server.addrs.get(&scenario.proto).copied() else {
+        row.failures.push("service not ready".into());
+        return row;
+    };
+    let run = |label: &str, duration: Duration| {
+        let json = dir.join(format!("{}-{label}.json", design.name));
+        LoadgenRun {
+            bin: &setup.loadgen,
+            scenario,
+            target,
+            rate,
+            duration,
+            threads: setup.pinning.generator.len().min(scenario.conns).max(1),
+            cores: &setup.pinning.generator,
+        }
+        .run(&json, stop)
+    };
+    let warmup = match run("warmup", setup.profile.warmup) {
+        Ok(g) => Some(g),
+        Err(e) => {
+            row.failures.push(format!("warm-up: {e:#}"));
+            None
+        }
+    };
+    let measured_cores = setup.pinning.all_cores();
+    let mut unmeasured: Vec<GenReport> = warmup.iter().map(|(g, _)| g.clone()).collect();
+    for i in 0..setup.profile.repeats {
+        if stop.load(Ordering::Relaxed) || !server.is_running() {
+            break;
+        }
+        match measure_once(server, &measured_cores, || {
+            run(&i.to_string(), setup.profile.duration)
+        }) {
+            Ok(sample) => row.samples.push(sample),
+            Err(e) => row.failures.push(format!("run {i}: {e:#}")),
+        }
+    }
+    let mut kernel = None;
+    if setup.perf && server.is_running() && !stop.load(Ordering::Relaxed) {
+        let perf_dir = dir.join(format!("{}-perf", design.name));
+        match count_kernel(server, &perf_dir, || run("perf", setup.profile.duration)) {
+            Ok((counts, gen)) => {
+                kernel = Some((counts, gen.requests));
+                unmeasured.push(gen);
+            }
+            Err(e) => row.notes.push(format!("perf run: {e:#}")),
+        }
+    }
+    if !server.is_running() {
+        row.failures
+            .push("server exited during the scenario".into());
+        return row;
+    }
+    row.peak_rss_kib = server.peak_rss_kib().ok();
+    if !row.samples.is_empty() {
+        let cores = Cores {
+            server: setup.pinning.server.len(),
+            generator: setup.pinning.generator.len(),
+            all: measured_cores.len(),
+        };
+        let unmeasured: Vec<&GenReport> = unmeasured.iter().collect();
+        let summary = Summary::of(&row.samples, &unmeasured, kernel, cores, rate.is_some());
+        judge(&summary, scenario, &mut row.failures, &mut row.notes);
+        row.summary = Some(summary);
+    }
+    row
+}
+
+/// One measured run with the server's CPU read around it.
+fn measure_once(
+    server: &Server,
+    measured_cores: &[usize],
+    run: impl FnOnce() -> anyhow::Result<(GenReport, processes::Finished)>,
+) -> anyhow::Result<Sample> {
+    let busy_before = procfs::cores_busy(measured_cores).unwrap_or_default();
+    let before = server.cpu()?;
+    let (gen, finished) = run()?;
+    let after = server.cpu()?;
+    let busy = procfs::cores_busy(measured_cores)
+        .unwrap_or_default()
+        .saturating_sub(busy_before);
+    let cpu = after.since(&before);
+    Ok(Sample {
+        gen,
+        server_cpu_s: secs(cpu.total()),
+        server_user_s: secs(cpu.user),
+        server_sys_s: secs(cpu.system),
+        gen_cpu_s: secs(finished.cpu),
+        wall_s: secs(finished.wall),
+        other_cpu_s: secs(busy.saturating_sub(cpu.total() + finished.cpu)),
+    })
+}
+
+/// One extra run with `perf stat` counting the server's system calls and context switches.
+fn count_kernel(
+    server: &Server,
+    dir: &Path,
+    run: impl FnOnce() -> anyhow::Result<(GenReport, processes::Finished)>,
+) -> anyhow::Result<(results::KernelCounts, GenReport)> {
+    let mut counting = perf::Counting::attach(&procfs::tree(server.pid()), dir)?;
+    counting.enable()?;
+    let (gen, _) = run()?;
+    Ok((counting.finish()?, gen))
+}
+
+/// Other processes' share of the measured cores above which a row gets a noise note.
+const OTHER_LOAD_NOTE: f64 = 0.1;
+
+/// Turns a summary into failures (errors, unverified echoes, nothing done) and notes.
+fn judge(
+    summary: &Summary,
+    scenario: &Scenario,
+    failures: &mut Vec<String>,
+    notes: &mut Vec<String>,
+) {
+    if summary.errors > 0 {
+        failures.push(format!("{} request errors", summary.errors));
+    }
+    if summary.verify_failures > 0 {
+        failures.push(format!(
+            "{} responses failed verification",
+            summary.verify_failures
+        ));
+    }
+    if summary.rps.min.is_nan() || summary.rps.min <= 0.0 {
+        failures.push("a run completed no requests".into());
+    }
+    if scenario.proto == Proto::Udp && summary.udp_lost > 0 {
+        notes.push(format!("{} datagrams lost", summary.udp_lost));
+    }
+    if summary.other_util > OTHER_LOAD_NOTE {
+        notes.push(format!(
+            "other processes kept {:.0}% of the measured cores busy: numbers are noisy",
+            summary.other_util * 100.0
+        ));
+    }
+    if summary.invalid_runs > 0 {
+        let first = summary
+            .first_invalid_reason
+            .as_deref()
+            .unwrap_or("no reason given");
+        notes.push(format!(
+            "generator self-check marked {} run(s) invalid, e.g. {first}",
+            summary.invalid_runs
+        ));
+    }
+}
+
+/// Where the bundled peer scripts are written (`{peers}`).
+pub fn write_peers(dir: &Path) -> anyhow::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::create_dir_all(dir)?;
+    for (name, text) in PEERS {
+        let path = dir.join(name);
+        std::fs::write(&path, text)?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+    }
+    Ok(())
+}
+
+/// The peer scripts compiled into the binary, so `compare` works from any directory.
+const PEERS: [(&str, &str); 2] = [
+    ("seed_echo.py", include_str!("../../peers/seed_echo.py")),
+    ("seed_http.py", include_str!("../../peers/seed_http.py")),
+];

@@ -1,0 +1,310 @@
+//! The `compare` binary end to end, with a stand-in load generator (a shell script writing a
+//! fixed JSON result) so the tests check the orchestration, not performance: designs described
+//! only in a user's TOML file start (ready by probing their ports, without `listening` lines),
+//! designs that cannot take a scenario get a row saying why, missing peers are one line,
+//! bad files name their line, and baseline verdicts tell a swapped-in costlier server from the
+//! same one run twice.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const GOOD: &str = r#"{"requests": 1000, "errors": {"total": 0, "verify": 0}, "rps": 20000.0,
+  "valid": true, "verify_failures": 0,
+  "latency_us": {"p50": 40, "p90": 50, "p99": 80, "p999": 120, "max": 400}}"#;
+
+/// A scratch directory unique to this test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("compare-test-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// An executable script that writes `json` to the path after `--json`, after `secs` seconds.
+fn fake_loadgen(dir: &Path, json: &str, secs: f64) -> PathBuf {
+    let path = dir.join("fake-loadgen");
+    let script = format!(
+        "#!/bin/sh\nwhile [ $# -gt 0 ]; do [ \"$1\" = --json ] && out=\"$2\"; shift; done\n\
+         sleep {secs}\ncat > \"$out\" <<'JSON'\n{json}\nJSON\n"
+    );
+    std::fs::write(&path, script).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    path
+}
+
+/// Runs `compare` quickly with `args` and output in `dir/NAME`, without perf counting;
+/// returns the output and report.
+fn compare(dir: &Path, name: &str, loadgen: &Path, args: &[&str]) -> (Output, String) {
+    let mut args = args.to_vec();
+    args.push("--no-perf");
+    compare_with_perf(dir, name, loadgen, &args)
+}
+
+/// [`compare`] with perf counting where perf works.
+fn compare_with_perf(dir: &Path, name: &str, loadgen: &Path, args: &[&str]) -> (Output, String) {
+    let out = dir.join(name);
+    let output = Command::new(env!("CARGO_BIN_EXE_compare"))
+        .args([
+            "--quick",
+            "--repeats",
+            "2",
+            "--duration-ms",
+            "50",
+            "--warmup-ms",
+            "50",
+        ])
+        .arg("--bin-dir")
+        .arg(dir)
+        .arg("--loadgen")
+        .arg(loadgen)
+        .arg("--out")
+        .arg(&out)
+        .args(args)
+        .output()
+        .expect("run compare");
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap_or_default();
+    (output, md)
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path.display().to_string()
+}
+
+/// A user's server in ten lines of TOML: the seeds' Python echo server, which prints nothing.
+const USER_DESIGN: &str = r#"
+[[design]]
+name = "mine"
+about = "my own echo server, one client at a time"
+command = ["python3", "{peers}/seed_echo.py", "{tcp_port}"]
+serves = ["tcp"]
+max_conns = 1
+optional = true
+"#;
+
+#[test]
+fn a_users_design_runs_without_listening_lines_and_other_rows_say_why_they_were_skipped() {
+    let dir = scratch("user");
+    let loadgen = fake_loadgen(&dir, GOOD, 0.05);
+    let designs = write(
+        &dir,
+        "mine.toml",
+        &format!(
+            "{USER_DESIGN}
+[[design]]
+name = \"ghost\"
+about = \"a peer that is not installed\"
+command = [\"no-such-server-anywhere\", \"{{http}}\"]
+serves = [\"http\"]
+optional = true
+"
+        ),
+    );
+    let (out, md) = compare_with_perf(
+        &dir,
+        "out",
+        &loadgen,
+        &[
+            "--designs-file",
+            &designs,
+            "--designs",
+            "mine,ghost",
+            "--scenarios",
+            "tcp-64b-1c,tcp-64b-64c",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "compare failed:\n{stderr}\n{md}");
+    assert!(md.contains("(from `"), "the design's source is named: {md}");
+    assert!(
+        md.contains("| 1 | mine | 20,000"),
+        "mine measured in tcp-64b-1c: {md}"
+    );
+    assert!(
+        md.contains("| – | mine | skipped: takes at most 1 connection(s) at a time; this scenario keeps 64 open |"),
+        "{md}"
+    );
+    assert!(
+        md.contains("- Skipped `ghost`: `no-such-server-anywhere` not found"),
+        "{md}"
+    );
+    assert!(
+        md.contains("| syscalls/req | ctx sw/req |")
+            || md.contains("System calls and context switches: columns left out:"),
+        "perf counts or a note saying why not: {md}"
+    );
+    assert!(md.contains("| user µs | sys µs |"), "{md}");
+    for file in [
+        "report.html",
+        "report.json",
+        "throughput.svg",
+        "cpu_per_request.svg",
+        "latency.svg",
+    ] {
+        assert!(dir.join("out").join(file).exists(), "{file} written");
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("out/report.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["outcome"]["exits"][0][1], 0, "exited 0 on SIGTERM");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn request_errors_and_designs_that_cannot_start_fail_the_run() {
+    let dir = scratch("fail");
+    let bad = fake_loadgen(&dir, &GOOD.replace(r#""total": 0"#, r#""total": 3"#), 0.05);
+    let designs = write(&dir, "mine.toml", USER_DESIGN);
+    let (out, md) = compare(
+        &dir,
+        "errors",
+        &bad,
+        &[
+            "--designs-file",
+            &designs,
+            "--designs",
+            "mine",
+            "--scenarios",
+            "tcp-64b-1c",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "errors fail the run");
+    assert!(
+        md.contains("9 request errors"),
+        "3 per run, warm-up included: {md}"
+    );
+    let good = fake_loadgen(&dir, GOOD, 0.05);
+    let broken = write(
+        &dir,
+        "broken.toml",
+        "[[design]]\nname = \"broken\"\nabout = \"exits at once\"\ncommand = [\"false\", \"{tcp}\"]\nserves = [\"tcp\"]\n",
+    );
+    let (out, md) = compare(
+        &dir,
+        "nostart",
+        &good,
+        &[
+            "--designs-file",
+            &broken,
+            "--designs",
+            "broken",
+            "--scenarios",
+            "tcp-64b-1c",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a design that exits at once fails the run"
+    );
+    assert!(md.contains("broken failed to start: exited with"), "{md}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bad_files_are_refused_with_their_line() {
+    let dir = scratch("badfile");
+    let loadgen = fake_loadgen(&dir, GOOD, 0.05);
+    let bad = write(
+        &dir,
+        "bad.toml",
+        "[[design]]\nname = \"x\"\nabout = \"y\"\ncommand = [\"srv\", \"--port\", \"{tcp_prot}\"]\nserves = [\"tcp\"]\n",
+    );
+    let (out, _) = compare(&dir, "out", &loadgen, &["--designs-file", &bad]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("bad.toml:4:"), "names the line: {stderr}");
+    assert!(
+        stderr.contains("unknown placeholder {tcp_prot}"),
+        "{stderr}"
+    );
+    let bad = write(
+        &dir,
+        "bad-scenarios.toml",
+        "[[scenario]]\nid = \"s\"\ntitle = \"t\"\nproto = \"tcp\"\nconns = 0\n",
+    );
+    let (out, _) = compare(&dir, "out", &loadgen, &["--scenarios-file", &bad]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bad-scenarios.toml:5:"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The same echo server with a thread that burns CPU all along: a costlier build of "reactor".
+const BURNER: &str = r#"
+import socket, sys, threading, signal
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+def burn():
+    x = 0
+    while True:
+        x += 1
+threading.Thread(target=burn, daemon=True).start()
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen()
+while True:
+    c, _ = s.accept()
+    with c:
+        while True:
+            d = c.recv(1024)
+            if not d:
+                break
+            c.sendall(d)
+"#;
+
+#[test]
+fn a_costlier_server_under_the_same_name_is_a_regression_and_the_same_one_is_same() {
+    let dir = scratch("baseline");
+    let loadgen = fake_loadgen(&dir, GOOD, 0.3);
+    write(&dir, "burner.py", BURNER);
+    let design = |cmd: &str| {
+        format!("[[design]]\nname = \"reactor\"\nabout = \"swapped\"\ncommand = [{cmd}]\nserves = [\"tcp\"]\n")
+    };
+    let idle = write(
+        &dir,
+        "idle.toml",
+        &design(r#""python3", "{peers}/seed_echo.py", "{tcp_port}""#),
+    );
+    let busy = write(
+        &dir,
+        "busy.toml",
+        &design(r#""python3", "{designs_dir}/burner.py", "{tcp_port}""#),
+    );
+    let common = ["--designs", "reactor", "--scenarios", "tcp-64b-1c"];
+    let run = |name: &str, file: &str, extra: &[&str]| {
+        let mut args: Vec<&str> = common.to_vec();
+        args.extend(["--designs-file", file]);
+        args.extend(extra);
+        compare(&dir, name, &loadgen, &args)
+    };
+    let (out, md) = run("old", &idle, &[]);
+    assert!(out.status.success(), "baseline run: {md}");
+    let old = dir.join("old/report.json").display().to_string();
+
+    let (out, md) = run("same", &idle, &["--baseline", &old, "--fail-on-regression"]);
+    assert!(out.status.success(), "the same server twice passes: {md}");
+    assert!(
+        md.contains("| tcp-64b-1c | reactor |") && md.contains("| same |"),
+        "{md}"
+    );
+
+    let (out, md) = run(
+        "slower",
+        &busy,
+        &["--baseline", &old, "--fail-on-regression"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "a regression fails with --fail-on-regression: {md}"
+    );
+    assert!(md.contains("**regression**"), "{md}");
+    let (out, _) = run("slower-ok", &busy, &["--baseline", &old]);
+    assert!(
+        out.status.success(),
+        "without --fail-on-regression a regression is reported only"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
