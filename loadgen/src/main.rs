@@ -28,6 +28,7 @@ mod report;
 mod run;
 mod schedule;
 mod stats;
+mod units;
 mod worker;
 mod workload;
 
