@@ -89,6 +89,8 @@ pub struct RunConfig {
     pub http: HttpOptions,
     /// Draw the progress line.
     pub progress: bool,
+    /// Self-check limit on schedule lateness (p99).
+    pub max_lateness: Duration,
 }
 
 /// Failures that end a run before it measured anything.
