@@ -84,6 +84,11 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = Arrival::Uniform)]
     pub arrival: Arrival,
 
+    /// Open-loop self-check: the run is invalid when the p99 schedule lateness (or, with the
+    /// generator saturated, the p99 wait for a connection) exceeds this.
+    #[arg(long, default_value = "1ms")]
+    pub max_lateness: humantime::Duration,
+
     /// Exit non-zero when the self-check marks the run invalid.
     #[arg(long)]
     pub strict: bool,

@@ -1,9 +1,10 @@
 //! Time: one monotonic nanosecond clock shared by all threads, and a precise wake-up timer.
 //!
-//! Every timestamp in the generator is `CLOCK_MONOTONIC` in nanoseconds, so times taken on
-//! different threads compare directly and a schedule can be absolute. Waiting for a send time is
-//! done with a `timerfd` (nanosecond resolution, registered in the mio poll so I/O still wakes the
-//! loop) armed a little early, then a short spin: no millisecond timers anywhere on that path.
+//! Every timestamp in the generator is `CLOCK_MONOTONIC` in nanoseconds (read through the vDSO,
+//! no system call), so times taken on different threads compare directly and a schedule can be
+//! absolute. Waiting for a send time that is far enough away is done with one `timerfd`
+//! (nanosecond resolution, registered in the mio poll so I/O still wakes the loop): no
+//! millisecond timers anywhere on that path.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};

@@ -2,21 +2,27 @@
 //!
 //! Doubles the rate until a step fails (SLO missed, run invalid, or errors), then bisects
 //! between the last passing and the first failing rate until they are within 5 %. Each step is
-//! a complete open-loop run, so every point of the curve is an honest measurement in itself.
+//! a complete open-loop run. A failing step is measured again before it is believed (two of
+//! three runs decide), so one noisy step cannot end the search; a step that is invalid because
+//! the generator was the limit ends it with "limited by the generator", never with a rate
+//! presented as the server's.
 
 use anyhow::Result;
 use serde_json::{json, Value};
 
 use crate::cli::Slo;
-use crate::report::{self, format_ns};
+use crate::report;
 use crate::run::{run_once, RunConfig, RunResult};
+use crate::units::format_ns;
 
 /// Most doubling steps.
 const MAX_RAMP_STEPS: usize = 24;
 /// Most bisection steps.
 const MAX_BISECT_STEPS: usize = 8;
+/// Runs of a failing rate: it fails when most of them fail.
+const ATTEMPTS: usize = 3;
 
-/// One measured point of the curve.
+/// One measured run of the curve.
 #[derive(Debug, Clone)]
 pub struct Step {
     /// Offered rate.
@@ -29,6 +35,19 @@ pub struct Step {
     pub valid: bool,
     /// SLO met, valid, and error-free enough.
     pub pass: bool,
+    /// Invalid because the generator was the limit.
+    pub generator_limited: bool,
+    /// Generator CPU share of its threads.
+    pub cpu_share: f64,
+}
+
+/// The generator, not the server, could not go faster.
+#[derive(Debug, Clone, Copy)]
+pub struct GeneratorLimit {
+    /// Offered rate of the step that showed it.
+    pub rate: f64,
+    /// Generator CPU share of its threads in that step.
+    pub cpu_share: f64,
 }
 
 /// The search's outcome.
@@ -37,69 +56,151 @@ pub struct Search {
     pub steps: Vec<Step>,
     /// Highest passing rate and its run.
     pub best: Option<(f64, RunResult)>,
+    /// Set when the search stopped because the generator was the limit: `best` is then only a
+    /// lower bound of what the server can do.
+    pub generator_limit: Option<GeneratorLimit>,
+}
+
+/// How a rate fared after as many runs as it took to be sure.
+enum Outcome {
+    Pass(Box<RunResult>),
+    Fail,
+    GeneratorLimited(GeneratorLimit),
 }
 
 /// Search for the highest passing rate, starting from `config.rate` (or 1000/s).
 pub fn search(config: &RunConfig, slo: Slo, max_error_rate: f64) -> Result<Search> {
-    let mut steps = Vec::new();
-    let mut best: Option<(f64, RunResult)> = None;
+    let mut s = Search {
+        steps: Vec::new(),
+        best: None,
+        generator_limit: None,
+    };
     let mut rate = config.rate.unwrap_or(1000.0).max(1.0);
     let mut failed: Option<f64> = None;
-    let measure = |rate: f64, steps: &mut Vec<Step>| -> Result<(bool, RunResult)> {
-        let mut c = config.clone();
-        c.rate = Some(rate);
-        let r = run_once(&c)?;
-        let v = report::verdict(&r);
-        let q = r.total.hist.latency.value_at_quantile(slo.quantile);
-        let pass = v.valid
-            && !r.total.hist.latency.is_empty()
-            && q <= slo.limit_ns
-            && report::error_rate(&r) <= max_error_rate
-            && r.total.counters.errors.verify == 0;
-        let achieved = r.total.counters.requests as f64 / (r.measured_ns as f64 / 1e9);
-        println!(
-            "find-max: offered {rate:>10.0} req/s  achieved {achieved:>10.0} req/s  p{} {:>9}  {}{}",
-            slo.quantile * 100.0,
-            format_ns(q),
-            if pass { "pass" } else { "FAIL" },
-            if v.valid { "" } else { " (run invalid)" }
-        );
-        steps.push(Step {
-            rate,
-            quantile_ns: q,
-            achieved,
-            valid: v.valid,
-            pass,
-        });
-        Ok((pass, r))
-    };
     for _ in 0..MAX_RAMP_STEPS {
-        let (pass, r) = measure(rate, &mut steps)?;
-        if pass {
-            best = Some((rate, r));
-            rate *= 2.0;
-        } else {
-            failed = Some(rate);
-            break;
+        match judge(config, rate, slo, max_error_rate, &mut s.steps)? {
+            Outcome::Pass(r) => {
+                s.best = Some((rate, *r));
+                rate *= 2.0;
+            }
+            Outcome::Fail => {
+                failed = Some(rate);
+                break;
+            }
+            Outcome::GeneratorLimited(g) => {
+                s.generator_limit = Some(g);
+                return Ok(s);
+            }
         }
     }
     if let Some(mut hi) = failed {
-        let mut lo = best.as_ref().map_or(0.0, |b| b.0);
+        let mut lo = s.best.as_ref().map_or(0.0, |b| b.0);
         for _ in 0..MAX_BISECT_STEPS {
             if hi - lo <= 0.05 * hi {
                 break;
             }
             let mid = (lo + hi) / 2.0;
-            let (pass, r) = measure(mid, &mut steps)?;
-            if pass {
-                lo = mid;
-                best = Some((mid, r));
-            } else {
-                hi = mid;
+            match judge(config, mid, slo, max_error_rate, &mut s.steps)? {
+                Outcome::Pass(r) => {
+                    lo = mid;
+                    s.best = Some((mid, *r));
+                }
+                Outcome::Fail => hi = mid,
+                Outcome::GeneratorLimited(g) => {
+                    s.generator_limit = Some(g);
+                    return Ok(s);
+                }
             }
         }
     }
-    Ok(Search { steps, best })
+    Ok(s)
+}
+
+/// Run `rate` until the outcome is clear: a pass at once, a failure only when most of
+/// [`ATTEMPTS`] runs fail, the generator's limit as soon as one run shows it.
+fn judge(
+    config: &RunConfig,
+    rate: f64,
+    slo: Slo,
+    max_error_rate: f64,
+    steps: &mut Vec<Step>,
+) -> Result<Outcome> {
+    let mut fails = 0;
+    let mut passes = 0;
+    let mut last_pass = None;
+    while fails * 2 < ATTEMPTS && passes * 2 < ATTEMPTS {
+        let (step, r) = measure(config, rate, slo, max_error_rate)?;
+        let (pass, limited, cpu) = (step.pass, step.generator_limited, step.cpu_share);
+        steps.push(step);
+        if limited {
+            return Ok(Outcome::GeneratorLimited(GeneratorLimit {
+                rate,
+                cpu_share: cpu,
+            }));
+        }
+        if pass {
+            if fails == 0 {
+                return Ok(Outcome::Pass(Box::new(r)));
+            }
+            passes += 1;
+            last_pass = Some(r);
+        } else {
+            fails += 1;
+            if fails == 1 {
+                println!("find-max: measuring {rate:.0} req/s again before believing the failure");
+            }
+        }
+    }
+    Ok(match last_pass {
+        Some(r) if passes > fails => Outcome::Pass(Box::new(r)),
+        _ => Outcome::Fail,
+    })
+}
+
+fn measure(
+    config: &RunConfig,
+    rate: f64,
+    slo: Slo,
+    max_error_rate: f64,
+) -> Result<(Step, RunResult)> {
+    let mut c = config.clone();
+    c.rate = Some(rate);
+    let r = run_once(&c)?;
+    let v = report::verdict(&r);
+    let q = r.total.hist.latency.value_at_quantile(slo.quantile);
+    let pass = v.valid
+        && !r.total.hist.latency.is_empty()
+        && q <= slo.limit_ns
+        && report::error_rate(&r) <= max_error_rate
+        && r.total.counters.errors.verify == 0;
+    let achieved = r.total.counters.requests as f64 / (r.measured_ns as f64 / 1e9);
+    let cpu_share = report::cpu_share(&r);
+    let note = if v.generator_limited {
+        format!(
+            " (invalid: limited by the generator, CPU {:.0}%)",
+            cpu_share * 100.0
+        )
+    } else if !v.valid {
+        " (run invalid)".to_string()
+    } else {
+        String::new()
+    };
+    println!(
+        "find-max: offered {rate:>10.0} req/s  achieved {achieved:>10.0} req/s  p{} {:>9}  {}{note}",
+        slo.quantile * 100.0,
+        format_ns(q),
+        if pass { "pass" } else { "FAIL" },
+    );
+    let step = Step {
+        rate,
+        quantile_ns: q,
+        achieved,
+        valid: v.valid,
+        pass,
+        generator_limited: v.generator_limited && !v.valid,
+        cpu_share,
+    };
+    Ok((step, r))
 }
 
 /// The `find_max` JSON object.
@@ -107,12 +208,19 @@ pub fn to_json(search: &Search, slo: Slo) -> Value {
     json!({
         "slo": {"quantile": slo.quantile, "limit_us": slo.limit_ns as f64 / 1e3},
         "max_rps": search.best.as_ref().map(|b| b.0),
+        "limited_by": search.generator_limit.map(|_| "generator"),
+        "generator_limit": search.generator_limit.map(|g| json!({
+            "offered_rps": g.rate,
+            "cpu_share_of_threads": g.cpu_share,
+        })),
         "steps": search.steps.iter().map(|s| json!({
             "offered_rps": s.rate,
             "achieved_rps": s.achieved,
             "quantile_us": s.quantile_ns as f64 / 1e3,
             "valid": s.valid,
             "pass": s.pass,
+            "generator_limited": s.generator_limited,
+            "cpu_share_of_threads": s.cpu_share,
         })).collect::<Vec<_>>(),
     })
 }

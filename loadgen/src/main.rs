@@ -28,6 +28,7 @@ mod report;
 mod run;
 mod schedule;
 mod stats;
+mod units;
 mod worker;
 mod workload;
 
@@ -117,6 +118,7 @@ fn config_from(workload: Workload, a: &RunArgs, http: HttpOptions) -> Result<Run
         start_at: a.start_at,
         http,
         progress: run::stdout_is_terminal(),
+        max_lateness: a.max_lateness.into(),
     })
 }
 
@@ -129,12 +131,30 @@ fn load(workload: Workload, args: RunArgs, http: HttpOptions) -> Result<Result<(
         };
         let search = findmax::search(&config, slo, max_error_rate)?;
         let curve = findmax::to_json(&search, slo);
+        if let Some(g) = search.generator_limit {
+            println!(
+                "find-max: limited by the generator at {:.0} req/s offered (CPU {:.0}% of its {} \
+                 thread(s)): the server's limit is beyond what this generator can offer; add \
+                 threads (-t) or generators",
+                g.rate,
+                g.cpu_share * 100.0,
+                config.threads
+            );
+            if let Some((rate, _)) = &search.best {
+                println!(
+                    "find-max: {rate:.0} req/s met {} (a lower bound for the server, not its limit)",
+                    describe_slo(slo)
+                );
+            }
+        }
         match search.best {
             Some((rate, r)) => {
-                println!(
-                    "find-max: highest rate meeting {args_slo}: {rate:.0} req/s",
-                    args_slo = describe_slo(slo)
-                );
+                if search.generator_limit.is_none() {
+                    println!(
+                        "find-max: highest rate meeting {args_slo}: {rate:.0} req/s (server-side)",
+                        args_slo = describe_slo(slo)
+                    );
+                }
                 (r, Some(curve))
             }
             None => {
@@ -144,9 +164,14 @@ fn load(workload: Workload, args: RunArgs, http: HttpOptions) -> Result<Result<(
                         &json!({"schema": "reactor-loadgen", "schema_version": report::SCHEMA_VERSION, "find_max": curve}),
                     )?;
                 }
+                let why = if search.generator_limit.is_some() {
+                    "limited by the generator before any rate".to_string()
+                } else {
+                    "no offered rate".to_string()
+                };
                 return Ok(Err((
                     EXIT_FAILED,
-                    format!("no offered rate met {}", describe_slo(slo)),
+                    format!("{why} met {}", describe_slo(slo)),
                 )));
             }
         }
@@ -173,7 +198,7 @@ fn describe_slo(slo: cli::Slo) -> String {
     format!(
         "p{}<={}",
         slo.quantile * 100.0,
-        report::format_ns(slo.limit_ns)
+        units::format_ns(slo.limit_ns)
     )
 }
 
@@ -241,7 +266,7 @@ fn merge(m: &MergeArgs) -> Result<()> {
         total.len()
     );
     if !total.is_empty() {
-        print!("{}", report::percentile_row("latency", &total));
+        print!("{}", units::percentile_row("latency", &total));
     }
     if let Some(path) = &m.output {
         hdrlog::write_single(path, &total, intervals)?;

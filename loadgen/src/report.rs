@@ -7,47 +7,16 @@ use serde_json::{json, Map, Value};
 
 use crate::clock::NS_PER_SEC;
 use crate::run::{RunResult, Workload};
+use crate::units::{format_ns, percentile_row};
 
 /// Version of the JSON document; bumped on incompatible changes.
 pub const SCHEMA_VERSION: u64 = 1;
 
-/// p99 schedule lateness above which the generator is judged unable to keep its schedule.
-const MAX_SCHEDULE_LATENESS_NS: u64 = 1_000_000;
-/// Generator CPU share of its threads above which it is called saturated.
-const SATURATED_CPU: f64 = 0.95;
-
-/// One summary line of a histogram: `  name       p50 …  p75 …  …  max …` (or `-` when empty),
-/// shared by the run summary and `merge`.
-pub fn percentile_row(name: &str, h: &Histogram<u64>) -> String {
-    if h.is_empty() {
-        return format!("  {name:<10} -\n");
-    }
-    let q = |x| format_ns(h.value_at_quantile(x));
-    format!(
-        "  {name:<10} p50 {}  p75 {}  p90 {}  p99 {}  p99.9 {}  p99.99 {}  max {}\n",
-        q(0.5),
-        q(0.75),
-        q(0.9),
-        q(0.99),
-        q(0.999),
-        q(0.9999),
-        format_ns(h.max())
-    )
-}
-
-/// A duration in nanoseconds in a unit that suits it: `850 ns`, `12.3 µs`, `4.56 ms`, `1.20 s`.
-pub fn format_ns(ns: u64) -> String {
-    let v = ns as f64;
-    if ns < 1_000 {
-        format!("{ns} ns")
-    } else if ns < 1_000_000 {
-        format!("{:.1} µs", v / 1e3)
-    } else if ns < NS_PER_SEC {
-        format!("{:.2} ms", v / 1e6)
-    } else {
-        format!("{:.2} s", v / 1e9)
-    }
-}
+/// Generator CPU share of its threads at or above which it counts as saturated.
+const SATURATED_CPU: f64 = 0.90;
+/// Share of the wall time its loop was busy (not waiting) at or above which it counts as
+/// saturated even when the OS gave it less CPU (a neighbour on its core).
+const SATURATED_BUSY: f64 = 0.95;
 
 fn us(ns: u64) -> f64 {
     ns as f64 / 1e3
@@ -82,6 +51,16 @@ pub struct Verdict {
     pub reasons: Vec<String>,
     /// Things worth knowing that do not invalidate the numbers.
     pub warnings: Vec<String>,
+    /// The generator, not the server, limited the run (it is among the reasons).
+    pub generator_limited: bool,
+}
+
+impl Verdict {
+    fn invalid(&mut self, by_generator: bool, reason: String) {
+        self.valid = false;
+        self.generator_limited |= by_generator;
+        self.reasons.push(reason);
+    }
 }
 
 /// Generator CPU use as a share of its threads' capacity.
@@ -90,40 +69,92 @@ pub fn cpu_share(r: &RunResult) -> f64 {
     cpu / (r.measured_ns as f64 * r.config.threads.max(1) as f64)
 }
 
-/// Judge the run.
+/// Share of the wall time the generator's loops had work (were not waiting for I/O or for a
+/// send time), over all threads.
+pub fn loop_busy_share(r: &RunResult) -> f64 {
+    let wall = r.measured_ns as f64 * r.config.threads.max(1) as f64;
+    (1.0 - r.total.counters.idle_ns as f64 / wall).clamp(0.0, 1.0)
+}
+
+/// Judge the run: whose fault is a latency, the generator's or the server's?
+///
+/// In open loop a request's send lag is schedule lateness (the loop noticed late: always the
+/// generator) plus connection wait (every connection's pipeline was full). The wait is the
+/// server's doing, or too few connections, unless the generator itself was saturated (CPU or
+/// loop busy near 100 %): then the slots were full because it had not yet read the responses
+/// that free them, and the run measured the generator.
 pub fn verdict(r: &RunResult) -> Verdict {
     let mut v = Verdict {
         valid: true,
         ..Verdict::default()
     };
     let share = cpu_share(r);
+    let busy = loop_busy_share(r);
     let secs = r.measured_ns as f64 / NS_PER_SEC as f64;
+    let threads = r.config.threads;
+    let limit = r.config.max_lateness.as_nanos() as u64;
+    let saturated = share >= SATURATED_CPU || busy >= SATURATED_BUSY;
+    let load = format!(
+        "CPU {:.0}% of its {threads} thread(s), loop busy {:.0}% of the time",
+        share * 100.0,
+        busy * 100.0
+    );
     if let Some(rate) = r.config.rate {
-        let late = &r.total.hist.schedule_lateness;
-        let p99 = late.value_at_quantile(0.99);
-        if !late.is_empty() && p99 > MAX_SCHEDULE_LATENESS_NS {
-            v.valid = false;
-            v.reasons.push(format!(
-                "generator fell behind its own schedule: p99 lateness {} (limit {})",
-                format_ns(p99),
-                format_ns(MAX_SCHEDULE_LATENESS_NS)
-            ));
+        let h = &r.total.hist;
+        let late = h.schedule_lateness.value_at_quantile(0.99);
+        if !h.schedule_lateness.is_empty() && late > limit {
+            v.invalid(
+                true,
+                format!(
+                    "generator fell behind its own schedule: p99 lateness {} (limit {}); {load}",
+                    format_ns(late),
+                    format_ns(limit)
+                ),
+            );
         }
-        let scheduled = late.len() as f64 / secs;
-        if late.len() > 100 && scheduled < 0.9 * rate {
-            v.valid = false;
-            v.reasons.push(format!(
-                "generator scheduled only {scheduled:.0} of the {rate:.0} req/s offered"
-            ));
+        let scheduled = h.schedule_lateness.len() as f64 / secs;
+        if h.schedule_lateness.len() > 100 && scheduled < 0.9 * rate {
+            v.invalid(
+                true,
+                format!(
+                    "generator scheduled only {scheduled:.0} of the {rate:.0} req/s offered; {load}"
+                ),
+            );
         }
-        // In open loop the generator spins for the last stretch before each send time, so at
-        // high rates its CPU reads ~100% by design; whether it kept up is judged by the two
-        // schedule checks above, which measure exactly that.
-        if share > SATURATED_CPU {
+        let wait = h.conn_wait.value_at_quantile(0.99);
+        let waited = !h.conn_wait.is_empty() && wait > limit;
+        let overflowed = r.total.counters.backlog_overflows > 0;
+        if saturated && (waited || overflowed) {
+            v.invalid(
+                true,
+                format!(
+                    "generator saturated ({load}): requests waited p99 {} for a connection \
+                     slot that the generator itself had not yet freed by reading the \
+                     response; add threads (-t) or lower the rate",
+                    format_ns(wait)
+                ),
+            );
+        } else if overflowed {
+            v.invalid(
+                false,
+                format!(
+                    "the backlog of due requests overflowed (peak {}): the offered rate is far \
+                     above what {} connection(s) x pipeline {} can carry",
+                    r.total.counters.backlog_peak, r.config.connections, r.config.pipeline
+                ),
+            );
+        } else if waited {
             v.warnings.push(format!(
-                "generator CPU at {:.0}% of its {} thread(s), spin-waiting for send times                  included; the schedule checks decide validity",
-                share * 100.0,
-                r.config.threads
+                "the backlog grew because every connection was busy: requests waited p99 {} \
+                 for a free connection (peak backlog {}); add connections (-c or --pipeline) \
+                 unless this queueing in front of the server is what you want to measure",
+                format_ns(wait),
+                r.total.counters.backlog_peak
+            ));
+        }
+        if saturated && v.valid {
+            v.warnings.push(format!(
+                "generator near saturation ({load}) but it kept its schedule"
             ));
         }
         let sent = r.total.counters.sent as f64 / secs;
@@ -133,12 +164,11 @@ pub fn verdict(r: &RunResult) -> Verdict {
                  --connections x --pipeline) limits the rate; latency includes the queueing"
             ));
         }
-    } else if share > SATURATED_CPU {
+    } else if saturated {
+        v.generator_limited = true;
         v.warnings.push(format!(
-            "generator CPU saturated ({:.0}% of its {} thread(s)): throughput may be the \
-             generator's limit, not the server's",
-            share * 100.0,
-            r.config.threads
+            "generator saturated ({load}): throughput may be the generator's limit, not the \
+             server's"
         ));
     }
     if r.connected < r.config.connections {
@@ -184,6 +214,8 @@ pub fn summary(r: &RunResult, v: &Verdict) -> String {
     if cfg.rate.is_some() {
         s.push_str(&row("service", &r.total.hist.service));
         s.push_str(&row("send lag", &r.total.hist.send_lag));
+        s.push_str(&row("  late", &r.total.hist.schedule_lateness));
+        s.push_str(&row("  conn wait", &r.total.hist.conn_wait));
     }
     s.push_str(&row("connect", &r.connect));
     let e = &c.errors;
@@ -223,11 +255,12 @@ pub fn summary(r: &RunResult, v: &Verdict) -> String {
     }
     let _ = writeln!(
         s,
-        "  generator  CPU {:.2} s user + {:.2} s system = {:.0}% of {} thread(s)",
+        "  generator  CPU {:.2} s user + {:.2} s system = {:.0}% of {} thread(s), loop busy {:.0}%",
         r.cpu_user.as_secs_f64(),
         r.cpu_sys.as_secs_f64(),
         cpu_share(r) * 100.0,
-        cfg.threads
+        cfg.threads,
+        loop_busy_share(r) * 100.0
     );
     if v.valid {
         let _ = writeln!(s, "  self-check valid");
@@ -342,6 +375,12 @@ pub fn to_json(r: &RunResult, v: &Verdict) -> Value {
         },
         "timeseries": series,
     });
+    // Added after schema version 1's first fields; readers of those are unaffected.
+    doc["conn_wait_us"] = percentiles_us(&r.total.hist.conn_wait);
+    doc["max_lateness_us"] = json!(cfg.max_lateness.as_nanos() as f64 / 1e3);
+    doc["limited_by"] = json!(v.generator_limited.then_some("generator"));
+    doc["backlog_peak"] = json!(c.backlog_peak);
+    doc["generator"]["loop_busy_share"] = json!(loop_busy_share(r));
     if cfg.workload == Workload::Udp {
         let u = &c.udp;
         doc["udp"] = json!({
@@ -367,6 +406,92 @@ mod tests {
         assert_eq!(format_ns(12_345), "12.3 µs");
         assert_eq!(format_ns(4_560_000), "4.56 ms");
         assert_eq!(format_ns(1_200_000_000), "1.20 s");
+    }
+
+    /// A 1-second open-loop run at 100k/s offered, one thread, 64 connections.
+    fn open_run(cpu_share: f64, idle_share: f64, lateness_ns: u64, wait_ns: u64) -> RunResult {
+        use crate::run::{HttpOptions, RunConfig};
+        use std::time::{Duration, SystemTime};
+        let mut total = crate::stats::Recorder::default();
+        for _ in 0..100_000 {
+            total.hist.schedule_lateness.saturating_record(lateness_ns);
+            total.hist.conn_wait.saturating_record(wait_ns);
+        }
+        total.counters.sent = 100_000;
+        total.counters.requests = 100_000;
+        total.counters.idle_ns = (idle_share * 1e9) as u64;
+        RunResult {
+            config: RunConfig {
+                workload: Workload::Tcp,
+                target: "127.0.0.1:1".into(),
+                connections: 64,
+                threads: 1,
+                pipeline: 1,
+                duration: Some(Duration::from_secs(1)),
+                warmup: Duration::ZERO,
+                requests: None,
+                timeout: Duration::from_secs(2),
+                connect_timeout: Duration::from_secs(2),
+                size: crate::cli::SizeSpec { min: 64, max: 64 },
+                rate: Some(100_000.0),
+                arrival: crate::cli::Arrival::Uniform,
+                start_at: None,
+                http: HttpOptions::default(),
+                progress: false,
+                max_lateness: Duration::from_micros(100),
+            },
+            addr: "127.0.0.1:1".parse().unwrap(),
+            measured_ns: NS_PER_SEC,
+            total,
+            connect: crate::stats::new_histogram(),
+            connected: 64,
+            intervals: Vec::new(),
+            cpu_user: Duration::from_secs_f64(cpu_share / 2.0),
+            cpu_sys: Duration::from_secs_f64(cpu_share / 2.0),
+            started: SystemTime::now(),
+            first_error: None,
+        }
+    }
+
+    #[test]
+    fn a_saturated_generator_whose_requests_wait_for_slots_is_invalid_and_named() {
+        // The case that was once reported valid: lateness small, send lag large because the
+        // requests waited for connections the busy generator had not freed.
+        let v = verdict(&open_run(0.98, 0.01, 20_000, 30_000_000));
+        assert!(!v.valid);
+        assert!(v.generator_limited);
+        assert!(
+            v.reasons.iter().any(|r| r.contains("generator saturated")),
+            "{v:?}"
+        );
+    }
+
+    #[test]
+    fn a_server_that_keeps_connections_busy_is_a_warning_to_add_connections() {
+        let v = verdict(&open_run(0.30, 0.60, 20_000, 30_000_000));
+        assert!(v.valid, "{v:?}");
+        assert!(!v.generator_limited);
+        assert!(
+            v.warnings.iter().any(|w| w.contains("add connections")),
+            "{v:?}"
+        );
+    }
+
+    #[test]
+    fn schedule_lateness_is_the_generators_fault() {
+        let v = verdict(&open_run(0.40, 0.50, 500_000, 1_000));
+        assert!(!v.valid);
+        assert!(v.generator_limited);
+        assert!(v.reasons[0].contains("generator fell behind"), "{v:?}");
+    }
+
+    #[test]
+    fn a_punctual_run_is_valid() {
+        let v = verdict(&open_run(0.40, 0.50, 20_000, 1_000));
+        assert!(
+            v.valid && v.reasons.is_empty() && v.warnings.is_empty(),
+            "{v:?}"
+        );
     }
 
     #[test]

@@ -16,8 +16,8 @@ use thiserror::Error;
 
 use crate::cli::{Arrival, SizeSpec};
 use crate::clock::{self, now_ns, NS_PER_SEC};
-use crate::report::format_ns;
 use crate::stats::{new_histogram, Recorder};
+use crate::units::format_ns;
 use crate::worker::{self, Kind, Msg, Plan, StartGate};
 use crate::workload::http::build_request;
 
@@ -89,6 +89,8 @@ pub struct RunConfig {
     pub http: HttpOptions,
     /// Draw the progress line.
     pub progress: bool,
+    /// Self-check limit on schedule lateness (p99).
+    pub max_lateness: Duration,
 }
 
 /// Failures that end a run before it measured anything.

@@ -97,6 +97,14 @@ pub struct Counters {
     pub udp: UdpCounts,
     /// HTTP responses by status code (index = code, 0..=599).
     pub status: Vec<u64>,
+    /// Time the loop had nothing to do (blocked in `epoll` or waiting for a send time), ns;
+    /// the rest of the wall time it was busy.
+    pub idle_ns: u64,
+    /// Largest open-loop backlog (requests due and waiting for a connection); the maximum
+    /// over threads and intervals when added.
+    pub backlog_peak: u64,
+    /// Intervals in which the backlog hit its cap and the schedule was left to fall behind.
+    pub backlog_overflows: u64,
 }
 
 impl Default for Counters {
@@ -109,6 +117,9 @@ impl Default for Counters {
             errors: ErrorCounts::default(),
             udp: UdpCounts::default(),
             status: vec![0; 600],
+            idle_ns: 0,
+            backlog_peak: 0,
+            backlog_overflows: 0,
         }
     }
 }
@@ -121,13 +132,16 @@ impl AddAssign<&Counters> for Counters {
         self.bytes_received += o.bytes_received;
         self.errors += o.errors;
         self.udp += o.udp;
+        self.idle_ns += o.idle_ns;
+        self.backlog_peak = self.backlog_peak.max(o.backlog_peak);
+        self.backlog_overflows += o.backlog_overflows;
         for (a, b) in self.status.iter_mut().zip(&o.status) {
             *a += b;
         }
     }
 }
 
-/// The four latency histograms of an interval (all nanoseconds).
+/// The latency histograms of an interval (all nanoseconds).
 #[derive(Debug, Clone)]
 pub struct Histograms {
     /// Response time minus intended send time (equals service time in closed loop).
@@ -136,6 +150,8 @@ pub struct Histograms {
     pub service: Histogram<u64>,
     /// Actual minus intended send time (open loop).
     pub send_lag: Histogram<u64>,
+    /// Time a due request waited in the backlog for a free connection slot (open loop).
+    pub conn_wait: Histogram<u64>,
     /// How late the loop noticed that a request was due (the generator's own delay).
     pub schedule_lateness: Histogram<u64>,
 }
@@ -146,6 +162,7 @@ impl Default for Histograms {
             latency: new_histogram(),
             service: new_histogram(),
             send_lag: new_histogram(),
+            conn_wait: new_histogram(),
             schedule_lateness: new_histogram(),
         }
     }
@@ -158,6 +175,7 @@ impl Histograms {
         let _ = self.latency.add(&o.latency);
         let _ = self.service.add(&o.service);
         let _ = self.send_lag.add(&o.send_lag);
+        let _ = self.conn_wait.add(&o.conn_wait);
         let _ = self.schedule_lateness.add(&o.schedule_lateness);
     }
 }

@@ -509,3 +509,90 @@ fn against_the_project_reactor_server() {
         }
     }
 }
+
+/// The CPUs this process may run on.
+fn allowed_cpus() -> Vec<usize> {
+    // SAFETY: a zeroed cpu_set_t is valid; sched_getaffinity fills it for this process.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    let size = std::mem::size_of::<libc::cpu_set_t>();
+    // SAFETY: valid pointer and size.
+    if unsafe { libc::sched_getaffinity(0, size, &mut set) } != 0 {
+        return vec![0];
+    }
+    // SAFETY: CPU_ISSET reads the set filled above.
+    (0..libc::CPU_SETSIZE as usize)
+        .filter(|&c| unsafe { libc::CPU_ISSET(c, &set) })
+        .collect()
+}
+
+/// Pin the calling thread (`pid` 0) or process `pid` to `cpu`.
+fn pin(pid: libc::pid_t, cpu: usize) -> std::io::Result<()> {
+    // SAFETY: a zeroed cpu_set_t is valid; CPU_SET writes within it.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    unsafe { libc::CPU_SET(cpu, &mut set) };
+    // SAFETY: valid pointer and size.
+    let rc = unsafe { libc::sched_setaffinity(pid, std::mem::size_of::<libc::cpu_set_t>(), &set) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+#[test]
+fn a_saturated_generator_is_invalid_and_names_itself() {
+    use std::os::unix::process::CommandExt;
+    use std::sync::atomic::AtomicBool;
+    // The generator shares its one CPU with a busy loop and is offered far more than it can
+    // send: whatever the timings, the verdict must blame the generator.
+    let cpu = *allowed_cpus().last().expect("at least one CPU");
+    let stop = Arc::new(AtomicBool::new(false));
+    let hog = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            pin(0, cpu).expect("pin the busy loop");
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while !stop.load(Ordering::Relaxed) && Instant::now() < deadline {
+                std::hint::spin_loop();
+            }
+        })
+    };
+    let addr = echo_server(|_, _| {});
+    let json = temp_path("saturated.json");
+    let target = addr.to_string();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_reactor-loadgen"));
+    cmd.args(["tcp", &target, "-c", "8", "-d", "1s", "--rate", "2000000"])
+        .args(["--json", json.to_str().expect("utf-8 temp path")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // SAFETY: only an async-signal-safe system call between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || pin(0, cpu));
+    }
+    let out = wait_bounded(
+        cmd.spawn().expect("start reactor-loadgen"),
+        Duration::from_secs(30),
+    );
+    stop.store(true, Ordering::Relaxed);
+    let _ = hog.join();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc = read_json(&json);
+    assert_eq!(doc["valid"], Value::Bool(false), "{doc}");
+    assert_eq!(doc["limited_by"], "generator", "{doc}");
+    let reasons = doc["invalid_reasons"].as_array().expect("reasons");
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.as_str().is_some_and(|r| r.starts_with("generator"))),
+        "{doc}"
+    );
+    let summary = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        summary.contains("self-check INVALID: generator"),
+        "{summary}"
+    );
+}

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# The open-loop curve of one generator thread against the reactor: closed-loop capacity, then
+# open-loop runs at fractions of it, each with schedule lateness p99, connection wait p99,
+# generator CPU per request and the self-check verdict. Server pinned to CPU 0, generator to
+# CPU 1. Run under the exclusive CPU lock on a shared machine:
+#   flock -x -w 1800 /work/locks/cpu loadgen/benches/open_loop_curve.sh 3s 0.1 0.25 0.5 0.7
+# Build first: cargo build --release -p reactor-server -p reactor-loadgen
+set -euo pipefail
+root=$(git -C "$(dirname "$0")" rev-parse --show-toplevel)
+server=${SERVER:-$root/target/release/reactor-server}
+loadgen=${LOADGEN:-$root/target/release/reactor-loadgen}
+duration=${1:-3s}
+shift || true
+fractions=${*:-0.1 0.25 0.5 0.6 0.7 0.8 0.9}
+conns=${CONNS:-64}
+out=$(mktemp -d)
+taskset -c 0 "$server" --tcp 127.0.0.1:0 >"$out/server.log" 2>&1 &
+server_pid=$!
+trap 'kill "$server_pid" 2>/dev/null; wait "$server_pid" 2>/dev/null || true' EXIT
+for _ in $(seq 200); do
+    grep -q '^listening tcp' "$out/server.log" && break
+    sleep 0.05
+done
+addr=$(awk '/^listening tcp/ {print $3; exit}' "$out/server.log")
+[ -n "$addr" ] || { echo "server did not start" >&2; exit 1; }
+
+row() { # label json
+    jq -r --arg name "$1" '[$name, (.offered_rps // "-"), (.rps|floor),
+        (.schedule_lateness_us.p99 // "-"), (.conn_wait_us.p99 // "-"),
+        (((.generator.cpu_user_s + .generator.cpu_system_s) / ([.requests,1]|max) * 1e6 * 100 | round) / 100),
+        ((.generator.cpu_share_of_threads * 100) | round),
+        (if .valid then "valid" else "INVALID: " + (.invalid_reasons | join("; ")) end)] | @tsv' "$2"
+}
+echo -e "run\toffered/s\tachieved/s\tlateness_p99_us\tconn_wait_p99_us\tcpu_us_per_req\tcpu_%\tverdict"
+taskset -c 1 "$loadgen" tcp "$addr" -c "$conns" -d "$duration" --json "$out/closed.json" >/dev/null
+row closed "$out/closed.json"
+capacity=$(jq '.rps' "$out/closed.json")
+for f in $fractions; do
+    rate=$(python3 -c "print(round($capacity * $f))")
+    taskset -c 1 "$loadgen" tcp "$addr" -c "$conns" -d "$duration" --rate "$rate" \
+        --json "$out/open-$f.json" >/dev/null || true
+    row "open $f" "$out/open-$f.json"
+done

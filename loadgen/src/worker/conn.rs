@@ -1,0 +1,373 @@
+//! The per-connection state machine of a byte stream (TCP echo or HTTP), without a socket.
+//!
+//! Events go in (connect started, established, failed; bytes accepted by the kernel; bytes
+//! received; end of stream; time passing) and decisions come out (bytes to write, requests
+//! sent / answered / orphaned, reported through [`Outcomes`]), in the style of quinn-proto's
+//! `Connection`. The transport in [`super::stream`] only moves bytes between this and a socket,
+//! so everything here is unit-tested without the network.
+
+use std::collections::VecDeque;
+
+use crate::workload::{Completion, StreamError, StreamSession};
+
+/// Where a connection is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// No socket; (re)connect at `retry_at`.
+    Down {
+        /// Monotonic time of the next attempt.
+        retry_at: u64,
+    },
+    /// `connect()` issued at `since`, not yet established.
+    Connecting {
+        /// Monotonic time the attempt began.
+        since: u64,
+    },
+    /// Established: carries requests.
+    Up,
+}
+
+/// One request on a connection, from submission to its answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InFlight {
+    /// Intended send time (open loop) or submission time (closed loop).
+    pub intended: u64,
+    /// When the write carrying its last byte began; 0 while unsent.
+    pub sent: u64,
+    /// Stream offset just past its last byte.
+    pub end: u64,
+}
+
+/// How a connection ended, which decides what happens to its unanswered requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// The server closed politely, or we replaced the connection: resend them (open loop).
+    Quiet,
+    /// Reset, truncation or verification failure: they are errors.
+    Broken,
+}
+
+/// Where the state machine reports what happened to requests; the worker records them, tests
+/// collect them.
+pub trait Outcomes {
+    /// The last byte of request `f` went to the kernel in a write that began at `at`.
+    fn sent(&mut self, f: &InFlight, at: u64);
+    /// Request `f` was answered at `now` (with an HTTP status when there is one).
+    fn answered(&mut self, f: &InFlight, status: Option<u16>, now: u64);
+    /// The connection ended under request `f`.
+    fn orphaned(&mut self, f: &InFlight, ending: Ending);
+}
+
+/// What the stream said after some received bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Received {
+    /// Keep going.
+    Open,
+    /// The server announced it closes after a response: close quietly now.
+    Closing,
+}
+
+/// The protocol and framing state of one stream connection.
+#[derive(Debug)]
+pub struct StreamConn {
+    phase: Phase,
+    session: StreamSession,
+    out: Vec<u8>,
+    out_pos: usize,
+    written: u64,
+    enqueued: u64,
+    inflight: VecDeque<InFlight>,
+    unsent: usize,
+    next_seq: u64,
+    done: Vec<Completion>,
+}
+
+impl StreamConn {
+    /// A connection that is down and due to connect at once; sequence numbers start at
+    /// `seq_base`; room for `pipeline` requests is reserved up front (no allocation later).
+    pub fn new(session: StreamSession, seq_base: u64, pipeline: usize) -> StreamConn {
+        StreamConn {
+            phase: Phase::Down { retry_at: 0 },
+            session,
+            out: Vec::with_capacity(4096),
+            out_pos: 0,
+            written: 0,
+            enqueued: 0,
+            inflight: VecDeque::with_capacity(pipeline),
+            unsent: 0,
+            next_seq: seq_base,
+            done: Vec::with_capacity(pipeline.max(8)),
+        }
+    }
+
+    /// Current phase.
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// True when it can carry requests.
+    pub fn is_up(&self) -> bool {
+        self.phase == Phase::Up
+    }
+
+    /// Requests submitted and not yet answered.
+    pub fn in_flight(&self) -> usize {
+        self.inflight.len()
+    }
+
+    /// A `connect()` was issued at `now`.
+    pub fn connecting(&mut self, now: u64) {
+        self.phase = Phase::Connecting { since: now };
+    }
+
+    /// The connection is established at `now`; returns how long connecting took, if it was
+    /// connecting.
+    pub fn established(&mut self, now: u64) -> Option<u64> {
+        let Phase::Connecting { since } = self.phase else {
+            return None;
+        };
+        self.phase = Phase::Up;
+        Some(now.saturating_sub(since).max(1))
+    }
+
+    /// Queue one request of `size` payload bytes intended at `intended`.
+    pub fn submit(&mut self, intended: u64, size: usize) {
+        let before = self.out.len();
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.session.encode_request(seq, size, &mut self.out);
+        self.enqueued += (self.out.len() - before) as u64;
+        self.inflight.push_back(InFlight {
+            intended,
+            sent: 0,
+            end: self.enqueued,
+        });
+        self.unsent += 1;
+    }
+
+    /// Bytes waiting to be written.
+    pub fn pending(&self) -> &[u8] {
+        &self.out[self.out_pos..]
+    }
+
+    /// The kernel took `n` bytes in a write that began at `began`: stamp every request whose
+    /// last byte is now out.
+    pub fn wrote(&mut self, n: usize, began: u64, out: &mut impl Outcomes) {
+        self.out_pos += n;
+        self.written += n as u64;
+        let first = self.inflight.len() - self.unsent;
+        for f in self.inflight.range_mut(first..) {
+            if f.end > self.written {
+                break;
+            }
+            f.sent = began;
+            self.unsent -= 1;
+            out.sent(f, began);
+        }
+        if self.out_pos == self.out.len() {
+            self.out.clear();
+            self.out_pos = 0;
+        }
+    }
+
+    /// Bytes arrived at `now`: complete the oldest requests they answer.
+    pub fn received(
+        &mut self,
+        data: &[u8],
+        now: u64,
+        out: &mut impl Outcomes,
+    ) -> Result<Received, StreamError> {
+        self.done.clear();
+        let result = self.session.on_bytes(data, &mut self.done);
+        let closes = self.done.iter().any(|c| c.closes);
+        self.complete(now, out);
+        result?;
+        Ok(if closes {
+            Received::Closing
+        } else {
+            Received::Open
+        })
+    }
+
+    /// The server closed its side at `now`; says whether that was polite (every request it
+    /// was sent is answered) or broke requests in the middle.
+    pub fn eof(&mut self, now: u64, out: &mut impl Outcomes) -> Ending {
+        self.done.clear();
+        let result = self.session.on_eof(&mut self.done);
+        let polite = result.is_ok() && self.done.len() == self.inflight.len();
+        self.complete(now, out);
+        if polite {
+            Ending::Quiet
+        } else {
+            Ending::Broken
+        }
+    }
+
+    fn complete(&mut self, now: u64, out: &mut impl Outcomes) {
+        for c in self.done.drain(..) {
+            let Some(f) = self.inflight.pop_front() else {
+                break;
+            };
+            out.answered(&f, c.status, now);
+        }
+    }
+
+    /// The oldest request, if it was sent before `cutoff` and is still unanswered: it timed
+    /// out, and the stream is out of step, so the caller closes the connection.
+    pub fn expired(&mut self, cutoff: u64) -> Option<InFlight> {
+        let f = *self.inflight.front()?;
+        if f.sent == 0 || f.sent >= cutoff {
+            return None;
+        }
+        self.inflight.pop_front();
+        Some(f)
+    }
+
+    /// Drop the connection; unanswered requests are orphaned per `ending` (newest first, so a
+    /// resend queue that pushes to its front keeps their order). Down until `retry_at`.
+    pub fn close(&mut self, ending: Ending, retry_at: u64, out: &mut impl Outcomes) {
+        self.session.reset();
+        self.out.clear();
+        self.out_pos = 0;
+        self.written = 0;
+        self.enqueued = 0;
+        self.unsent = 0;
+        while let Some(f) = self.inflight.pop_back() {
+            out.orphaned(&f, ending);
+        }
+        self.phase = Phase::Down { retry_at };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workload::http::HttpSession;
+    use crate::workload::tcp::EchoStream;
+
+    #[derive(Default)]
+    struct Log {
+        sent: Vec<(u64, u64)>,
+        answered: Vec<(u64, Option<u16>, u64)>,
+        orphaned: Vec<(u64, Ending)>,
+    }
+
+    impl Outcomes for Log {
+        fn sent(&mut self, f: &InFlight, at: u64) {
+            self.sent.push((f.intended, at));
+        }
+        fn answered(&mut self, f: &InFlight, status: Option<u16>, now: u64) {
+            self.answered.push((f.intended, status, now));
+        }
+        fn orphaned(&mut self, f: &InFlight, ending: Ending) {
+            self.orphaned.push((f.intended, ending));
+        }
+    }
+
+    fn echo() -> StreamConn {
+        StreamConn::new(StreamSession::Echo(EchoStream::new()), 0, 4)
+    }
+
+    fn up(c: &mut StreamConn) {
+        c.connecting(100);
+        assert_eq!(c.established(350), Some(250));
+        assert!(c.is_up());
+    }
+
+    #[test]
+    fn connecting_then_established_reports_the_connect_time() {
+        let mut c = echo();
+        assert_eq!(c.phase(), Phase::Down { retry_at: 0 });
+        assert_eq!(c.established(5), None, "not connecting");
+        up(&mut c);
+    }
+
+    #[test]
+    fn a_request_is_sent_when_its_last_byte_is_written() {
+        let mut c = echo();
+        up(&mut c);
+        let mut log = Log::default();
+        c.submit(1_000, 64);
+        c.submit(2_000, 64);
+        assert_eq!(c.pending().len(), 128);
+        c.wrote(63, 5_000, &mut log);
+        assert!(log.sent.is_empty(), "one byte of the first is still queued");
+        c.wrote(65, 6_000, &mut log);
+        assert_eq!(log.sent, vec![(1_000, 6_000), (2_000, 6_000)]);
+        assert!(c.pending().is_empty());
+    }
+
+    #[test]
+    fn echoed_bytes_answer_requests_in_order() {
+        let mut c = echo();
+        up(&mut c);
+        let mut log = Log::default();
+        c.submit(1, 64);
+        c.submit(2, 64);
+        let wire = c.pending().to_vec();
+        c.wrote(wire.len(), 10, &mut log);
+        assert_eq!(c.received(&wire[..100], 20, &mut log), Ok(Received::Open));
+        assert_eq!(log.answered, vec![(1, None, 20)]);
+        assert_eq!(c.received(&wire[100..], 30, &mut log), Ok(Received::Open));
+        assert_eq!(log.answered.len(), 2);
+        assert_eq!(c.in_flight(), 0);
+    }
+
+    #[test]
+    fn a_wrong_byte_is_an_error_and_close_orphans_the_rest_newest_first() {
+        let mut c = echo();
+        up(&mut c);
+        let mut log = Log::default();
+        c.submit(1, 64);
+        c.submit(2, 64);
+        let mut wire = c.pending().to_vec();
+        c.wrote(wire.len(), 10, &mut log);
+        wire[20] ^= 0xFF;
+        let err = c.received(&wire, 20, &mut log).unwrap_err();
+        assert!(err.is_verification());
+        c.close(Ending::Broken, 99, &mut log);
+        assert_eq!(log.orphaned, vec![(2, Ending::Broken), (1, Ending::Broken)]);
+        assert_eq!(c.phase(), Phase::Down { retry_at: 99 });
+        assert!(c.pending().is_empty());
+    }
+
+    #[test]
+    fn eof_mid_request_is_broken_and_eof_when_idle_is_quiet() {
+        let mut c = echo();
+        up(&mut c);
+        let mut log = Log::default();
+        assert_eq!(c.eof(5, &mut log), Ending::Quiet);
+        c.submit(1, 64);
+        let wire = c.pending().to_vec();
+        c.wrote(wire.len(), 10, &mut log);
+        assert_eq!(c.eof(20, &mut log), Ending::Broken);
+    }
+
+    #[test]
+    fn the_oldest_sent_request_expires() {
+        let mut c = echo();
+        up(&mut c);
+        let mut log = Log::default();
+        c.submit(1, 64);
+        assert_eq!(c.expired(1_000), None, "unsent requests never expire");
+        let n = c.pending().len();
+        c.wrote(n, 500, &mut log);
+        assert_eq!(c.expired(500), None);
+        assert_eq!(c.expired(501).map(|f| f.intended), Some(1));
+        assert_eq!(c.in_flight(), 0);
+    }
+
+    #[test]
+    fn an_http_close_announcement_asks_to_close_quietly() {
+        let request: std::sync::Arc<[u8]> = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".as_slice().into();
+        let mut c = StreamConn::new(StreamSession::Http(HttpSession::new(request, false)), 0, 2);
+        up(&mut c);
+        let mut log = Log::default();
+        c.submit(7, 0);
+        let n = c.pending().len();
+        c.wrote(n, 10, &mut log);
+        let reply = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+        assert_eq!(c.received(reply, 20, &mut log), Ok(Received::Closing));
+        assert_eq!(log.answered, vec![(7, Some(200), 20)]);
+    }
+}

@@ -1,0 +1,924 @@
+//! The poll loop: a thin shell that turns readiness into calls on the connection state
+//! machines and the pacer, and records what they report.
+//!
+//! Open loop, per turn: read the vDSO clock, move every due request into the backlog and hand
+//! the backlog to free connections in one pass, then wait as [`plan_wait`] decides: block in
+//! `epoll` (one `timerfd` armed for the next send) when that send is far enough away, else
+//! glance at ready I/O without blocking and wait the last few microseconds on the clock. While
+//! handling a batch of events the clock is checked between events, so a send that comes due
+//! in the middle of a batch is not held up by the rest of it.
+
+use std::fmt::Display;
+use std::io;
+use std::sync::mpsc::Sender;
+use std::sync::Arc;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
+
+use super::conn::{Ending, InFlight, Outcomes, Phase, StreamConn};
+use super::datagram::{DatagramSlot, Sent};
+use super::pacer::{plan_wait, PaceLog, Pacer, Wait, BLOCK_MIN_NS};
+use super::stream::{ReadEnd, ReadError, StreamSlot};
+use super::{Kind, Msg, Plan, StartGate, INTERVAL_NS};
+use crate::clock::{self, now_ns, Timer, NS_PER_SEC};
+use crate::schedule::{Rng, Schedule};
+use crate::stats::{new_histogram, Recorder};
+use crate::workload::http::HttpSession;
+use crate::workload::tcp::EchoStream;
+use crate::workload::udp::Reply;
+use crate::workload::StreamSession;
+
+/// Token of the schedule timer; connections use their index.
+const TIMER: Token = Token(usize::MAX - 1);
+/// Housekeeping period: timeouts, reconnects, interval roll-over, end of run.
+const HOUSEKEEPING_NS: u64 = 1_000_000;
+/// Pause before reconnecting after a failure.
+const RECONNECT_BACKOFF_NS: u64 = 10_000_000;
+
+/// One connection of either transport.
+enum Slot {
+    Stream(Box<StreamSlot>),
+    Datagram(Box<DatagramSlot>),
+}
+
+impl Slot {
+    fn is_up(&self) -> bool {
+        match self {
+            Slot::Stream(s) => s.conn.is_up(),
+            Slot::Datagram(d) => d.up,
+        }
+    }
+
+    fn in_flight(&self) -> usize {
+        match self {
+            Slot::Stream(s) => s.conn.in_flight(),
+            Slot::Datagram(d) => d.tracker.in_flight(),
+        }
+    }
+}
+
+/// What the thread measures.
+struct Book {
+    rec: Recorder,
+    measure_start: u64,
+    first_error: Option<String>,
+}
+
+impl Book {
+    fn recording(&self, intended: u64) -> bool {
+        intended >= self.measure_start
+    }
+
+    /// Keep the first error message; later ones are not even formatted.
+    fn note(&mut self, e: impl Display) {
+        if self.first_error.is_none() {
+            self.first_error = Some(e.to_string());
+        }
+    }
+}
+
+impl PaceLog for Book {
+    fn noticed(&mut self, intended: u64, lateness: u64) {
+        if self.recording(intended) {
+            self.rec
+                .hist
+                .schedule_lateness
+                .saturating_record(lateness.max(1));
+        }
+    }
+}
+
+/// The [`Outcomes`] of connection `idx`, recorded into the book; in open loop, answered
+/// requests free slots in the pacer and orphaned ones go back to its backlog.
+struct Tally<'a> {
+    book: &'a mut Book,
+    pacer: Option<&'a mut Pacer>,
+    idx: usize,
+}
+
+impl Outcomes for Tally<'_> {
+    fn sent(&mut self, f: &InFlight, at: u64) {
+        if self.book.recording(f.intended) {
+            self.book.rec.counters.sent += 1;
+            self.book
+                .rec
+                .hist
+                .send_lag
+                .saturating_record(at.saturating_sub(f.intended).max(1));
+        }
+    }
+
+    fn answered(&mut self, f: &InFlight, status: Option<u16>, now: u64) {
+        if self.book.recording(f.intended) {
+            self.book.rec.response(f.intended, f.sent, now);
+            if let Some(code) = status {
+                self.book.rec.status(code);
+            }
+        }
+        if let Some(p) = self.pacer.as_mut() {
+            p.release(self.idx);
+        }
+    }
+
+    fn orphaned(&mut self, f: &InFlight, ending: Ending) {
+        match ending {
+            Ending::Broken if self.book.recording(f.intended) => {
+                self.book.rec.counters.errors.reset += 1;
+            }
+            Ending::Quiet => {
+                if let Some(p) = self.pacer.as_mut() {
+                    p.resend(f.intended, now_ns());
+                }
+            }
+            Ending::Broken => {}
+        }
+    }
+}
+
+/// Run one worker thread to completion.
+pub fn run(thread: usize, plan: Arc<Plan>, gate: Arc<StartGate>, tx: Sender<Msg>) {
+    clock::tighten_timer_slack();
+    let mut worker = match Worker::new(thread, plan, tx.clone()) {
+        Ok(w) => w,
+        Err(e) => {
+            let _ = tx.send(Msg::Connected {
+                up: 0,
+                failures: 1,
+                first_error: Some(format!("cannot create poll loop: {e}")),
+                connect: Box::new(new_histogram()),
+            });
+            let _ = tx.send(Msg::Finished { end_ns: now_ns() });
+            return;
+        }
+    };
+    worker.connect_all();
+    match gate.wait() {
+        Some(start_ns) => worker.run_load(start_ns),
+        None => {
+            let _ = tx.send(Msg::Finished { end_ns: now_ns() });
+        }
+    }
+}
+
+struct Worker {
+    thread: usize,
+    plan: Arc<Plan>,
+    tx: Sender<Msg>,
+    poll: Poll,
+    events: Events,
+    slots: Vec<Slot>,
+    book: Book,
+    pacer: Option<Pacer>,
+    timer: Option<Timer>,
+    rng: Rng,
+    scratch: Vec<u8>,
+    connect_hist: Histogram<u64>,
+    connect_failures: u64,
+    measure_end: u64,
+    interval: u64,
+    budget: Option<u64>,
+    issued: u64,
+    draining: bool,
+}
+
+impl Worker {
+    fn new(thread: usize, plan: Arc<Plan>, tx: Sender<Msg>) -> io::Result<Worker> {
+        let share =
+            plan.connections / plan.threads + usize::from(thread < plan.connections % plan.threads);
+        let budget = plan.requests.map(|n| {
+            n / plan.threads as u64 + u64::from((thread as u64) < n % plan.threads as u64)
+        });
+        let poll = Poll::new()?;
+        let slots = (0..share)
+            .map(|i| {
+                let seq_base = ((thread as u64) << 56) | ((i as u64) << 32);
+                match &plan.kind {
+                    Kind::Udp => Slot::Datagram(Box::new(DatagramSlot::new(seq_base))),
+                    Kind::Tcp | Kind::Http { .. } => {
+                        let session = match &plan.kind {
+                            Kind::Http { request, head } => {
+                                StreamSession::Http(HttpSession::new(request.clone(), *head))
+                            }
+                            _ => StreamSession::Echo(EchoStream::new()),
+                        };
+                        Slot::Stream(Box::new(StreamSlot {
+                            conn: StreamConn::new(session, seq_base, plan.pipeline),
+                            socket: None,
+                        }))
+                    }
+                }
+            })
+            .collect();
+        let timer = if plan.rate.is_some() {
+            let timer = Timer::new()?;
+            poll.registry()
+                .register(&mut SourceFd(&timer.raw_fd()), TIMER, Interest::READABLE)?;
+            Some(timer)
+        } else {
+            None
+        };
+        Ok(Worker {
+            thread,
+            tx,
+            poll,
+            events: Events::with_capacity(1024),
+            slots,
+            book: Book {
+                rec: Recorder::default(),
+                measure_start: u64::MAX,
+                first_error: None,
+            },
+            pacer: None,
+            timer,
+            rng: Rng::new(0x5EED ^ thread as u64),
+            scratch: vec![0; 64 * 1024],
+            connect_hist: new_histogram(),
+            connect_failures: 0,
+            measure_end: u64::MAX,
+            interval: 0,
+            budget,
+            issued: 0,
+            draining: false,
+            plan,
+        })
+    }
+
+    fn running(&self) -> bool {
+        self.book.measure_start != u64::MAX
+    }
+
+    // ---------------------------------------------------------------- connection set-up
+
+    /// Set-up phase: connect everything, wait for the results, report them.
+    fn connect_all(&mut self) {
+        let now = now_ns();
+        for idx in 0..self.slots.len() {
+            self.start_connect(idx, now);
+        }
+        let deadline = now + self.plan.connect_timeout_ns;
+        while self.slots.iter().any(|s| match s {
+            Slot::Stream(s) => matches!(s.conn.phase(), Phase::Connecting { .. }),
+            Slot::Datagram(_) => false,
+        }) {
+            let now = now_ns();
+            if now >= deadline {
+                for idx in 0..self.slots.len() {
+                    if let Slot::Stream(s) = &self.slots[idx] {
+                        if matches!(s.conn.phase(), Phase::Connecting { .. }) {
+                            self.connect_failed(idx, now, "connect timed out");
+                        }
+                    }
+                }
+                break;
+            }
+            let wait = Duration::from_nanos((deadline - now).min(10_000_000));
+            if let Err(e) = self.poll.poll(&mut self.events, Some(wait)) {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    self.book.note(format_args!("poll failed: {e}"));
+                    break;
+                }
+            }
+            let events = std::mem::replace(&mut self.events, Events::with_capacity(0));
+            for event in events.iter().filter(|e| e.token() != TIMER) {
+                self.check_connected(event.token().0, now_ns());
+            }
+            self.events = events;
+        }
+        let up = self.slots.iter().filter(|s| s.is_up()).count();
+        let _ = self.tx.send(Msg::Connected {
+            up,
+            failures: self.connect_failures,
+            first_error: self.book.first_error.take(),
+            connect: Box::new(std::mem::replace(&mut self.connect_hist, new_histogram())),
+        });
+    }
+
+    /// Begin connecting connection `idx` (UDP sockets are up at once).
+    fn start_connect(&mut self, idx: usize, now: u64) {
+        let addr = self.plan.addr;
+        let registry = self.poll.registry();
+        let result = match &mut self.slots[idx] {
+            Slot::Stream(s) => s.connect(addr, registry, Token(idx), now),
+            Slot::Datagram(d) => d.open(addr, registry, Token(idx)),
+        };
+        match result {
+            Ok(()) if self.slots[idx].is_up() => self.on_up(idx, now),
+            Ok(()) => {}
+            Err(e) => self.connect_failed(idx, now, e),
+        }
+    }
+
+    /// A connecting socket signalled: find out whether it is connected.
+    fn check_connected(&mut self, idx: usize, now: u64) {
+        let Some(Slot::Stream(s)) = self.slots.get_mut(idx) else {
+            return;
+        };
+        match s.check_connected(now) {
+            Ok(Some(took)) => {
+                if !self.running() || now >= self.book.measure_start {
+                    self.connect_hist.saturating_record(took);
+                }
+                self.on_up(idx, now);
+            }
+            Ok(None) => {}
+            Err(e) => self.connect_failed(idx, now, e),
+        }
+    }
+
+    fn connect_failed(&mut self, idx: usize, now: u64, why: impl Display) {
+        self.connect_failures += 1;
+        if self.running() && now >= self.book.measure_start {
+            self.book.rec.counters.errors.connect += 1;
+        }
+        self.book.note(why);
+        let retry_at = now + RECONNECT_BACKOFF_NS;
+        let registry = self.poll.registry();
+        let Worker {
+            slots, book, pacer, ..
+        } = self;
+        match &mut slots[idx] {
+            Slot::Stream(s) => {
+                s.drop_socket(registry);
+                s.conn.close(
+                    Ending::Broken,
+                    retry_at,
+                    &mut Tally {
+                        book,
+                        pacer: pacer.as_mut(),
+                        idx,
+                    },
+                );
+            }
+            Slot::Datagram(d) => d.drop_socket(registry),
+        }
+    }
+
+    /// Connection `idx` can carry requests: offer its slots (only once the load runs).
+    fn on_up(&mut self, idx: usize, now: u64) {
+        if !self.running() {
+            return;
+        }
+        if let Some(p) = self.pacer.as_mut() {
+            for _ in 0..self.plan.pipeline {
+                p.release(idx);
+            }
+        } else {
+            self.refill(idx, now);
+        }
+    }
+
+    // ---------------------------------------------------------------- the load loop
+
+    fn run_load(&mut self, start_ns: u64) {
+        clock::sleep_until(start_ns);
+        let measure_start = start_ns + self.plan.warmup_ns;
+        self.book.measure_start = measure_start;
+        self.measure_end = self
+            .plan
+            .duration_ns
+            .map_or(u64::MAX, |d| measure_start + d);
+        if self.plan.duration_ns.is_none() && self.budget.is_none() {
+            self.measure_end = measure_start + 10 * NS_PER_SEC;
+        }
+        if let Some(rate) = self.plan.rate {
+            let threads = self.plan.threads as f64;
+            let schedule = Schedule::new(
+                start_ns,
+                rate / threads,
+                self.plan.arrival,
+                self.thread as f64 / threads,
+                None,
+                0xC0FFEE ^ self.thread as u64,
+            );
+            self.pacer = Some(Pacer::new(schedule, self.slots.len(), self.plan.pipeline));
+        }
+        let now = now_ns();
+        for idx in 0..self.slots.len() {
+            if self.slots[idx].is_up() {
+                self.on_up(idx, now);
+            }
+        }
+        let mut next_housekeeping = now;
+        let mut warm = self.plan.warmup_ns > 0;
+        loop {
+            let now = now_ns();
+            if warm && now >= measure_start {
+                // Whatever was counted during warm-up is thrown away.
+                self.book.rec = Recorder::default();
+                warm = false;
+            }
+            if now >= next_housekeeping {
+                if self.housekeeping(now) {
+                    break;
+                }
+                next_housekeeping = now + HOUSEKEEPING_NS;
+            }
+            self.pace(now);
+            if let Err(e) = self.wait(next_housekeeping) {
+                self.book.note(format_args!("poll failed: {e}"));
+                break;
+            }
+            self.handle_events();
+        }
+        let end = now_ns().min(self.measure_end);
+        self.send_interval(end);
+        let _ = self.tx.send(Msg::Finished { end_ns: end });
+    }
+
+    /// The next send time, unless the run is draining (closed loop: none).
+    fn next_send(&self) -> Option<u64> {
+        if self.draining {
+            return None;
+        }
+        self.pacer.as_ref().and_then(Pacer::next_send)
+    }
+
+    /// Wait for I/O or the next send time, as [`plan_wait`] decides; idle time is counted.
+    fn wait(&mut self, next_housekeeping: u64) -> io::Result<()> {
+        let now = now_ns();
+        let (timeout, glance_until) = match plan_wait(now, self.next_send(), next_housekeeping) {
+            Wait::Glance { until } => (Duration::ZERO, Some(until)),
+            Wait::Block { wake, send } => {
+                let mut wake_at = next_housekeeping;
+                if send {
+                    // One timer, re-armed only when the next send time changes.
+                    match self.timer.as_mut().map(|t| t.arm_at(wake)) {
+                        Some(Ok(())) => {}
+                        _ => wake_at = wake,
+                    }
+                }
+                (Duration::from_nanos(wake_at.saturating_sub(now)), None)
+            }
+        };
+        match self.poll.poll(&mut self.events, Some(timeout)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+        let mut after = now_ns();
+        if let Some(until) = glance_until {
+            if self.events.is_empty() {
+                // Nothing to read and the send is a few µs away: wait on the vDSO clock.
+                let until = until.min(after + BLOCK_MIN_NS);
+                while after < until {
+                    std::hint::spin_loop();
+                    after = now_ns();
+                }
+            }
+        }
+        let idled = timeout > Duration::ZERO || (glance_until.is_some() && self.events.is_empty());
+        if idled && after >= self.book.measure_start {
+            self.book.rec.counters.idle_ns += after.saturating_sub(now);
+        }
+        Ok(())
+    }
+
+    /// Open loop: take every due request and hand out as many as there are free slots.
+    fn pace(&mut self, now: u64) {
+        if self.draining {
+            return;
+        }
+        let Worker {
+            book,
+            pacer,
+            budget,
+            issued,
+            ..
+        } = self;
+        let Some(pacer) = pacer.as_mut() else {
+            return;
+        };
+        let measure_start = book.measure_start;
+        pacer.take_due(
+            now,
+            |due| {
+                if due < measure_start {
+                    return true;
+                }
+                if budget.is_some_and(|b| *issued >= b) {
+                    return false;
+                }
+                *issued += 1;
+                true
+            },
+            book,
+        );
+        if pacer.backlog_len() > 0 {
+            self.dispatch();
+        }
+    }
+
+    /// Give backlog requests to connections with a free pipeline slot, one write per touched
+    /// connection.
+    fn dispatch(&mut self) {
+        let mut touched: Option<usize> = None;
+        while let Some(pacer) = self.pacer.as_mut() {
+            let Some(due) = pacer.front() else {
+                break;
+            };
+            let Some(idx) = pacer.take_slot() else {
+                break;
+            };
+            let Some(slot) = self.slots.get(idx) else {
+                continue;
+            };
+            if !slot.is_up() || slot.in_flight() >= self.plan.pipeline {
+                continue;
+            }
+            if let Some(t) = touched.filter(|&t| t != idx) {
+                self.flush(t);
+            }
+            if !self.submit(idx, due.intended) {
+                if let Some(p) = self.pacer.as_mut() {
+                    p.release(idx);
+                }
+                break;
+            }
+            if let Some(p) = self.pacer.as_mut() {
+                p.pop();
+            }
+            if self.book.recording(due.intended) {
+                let waited = now_ns().saturating_sub(due.noticed);
+                self.book
+                    .rec
+                    .hist
+                    .conn_wait
+                    .saturating_record(waited.max(1));
+            }
+            touched = Some(idx);
+        }
+        if let Some(idx) = touched {
+            self.flush(idx);
+        }
+    }
+
+    /// Closed loop: fill connection `idx` up to the pipeline depth and send.
+    fn refill(&mut self, idx: usize, now: u64) {
+        if self.draining || !self.slots[idx].is_up() {
+            return;
+        }
+        let mut added = false;
+        while self.slots[idx].in_flight() < self.plan.pipeline {
+            if now >= self.book.measure_start {
+                if self.budget.is_some_and(|b| self.issued >= b) {
+                    break;
+                }
+                self.issued += 1;
+            }
+            if !self.submit(idx, now) {
+                break;
+            }
+            added = true;
+        }
+        if added {
+            self.flush(idx);
+        }
+    }
+
+    /// Queue one request on connection `idx` (UDP sends it at once). False when it cannot go.
+    fn submit(&mut self, idx: usize, intended: u64) -> bool {
+        let size = self.rng.in_range(self.plan.size.min, self.plan.size.max);
+        let recording = self.book.recording(intended);
+        match &mut self.slots[idx] {
+            Slot::Stream(s) => {
+                s.conn.submit(intended, size);
+                true
+            }
+            Slot::Datagram(d) => match d.send(intended, size) {
+                Sent::Ok { at, bytes } => {
+                    if recording {
+                        let rec = &mut self.book.rec;
+                        rec.hist
+                            .send_lag
+                            .saturating_record(at.saturating_sub(intended).max(1));
+                        rec.counters.sent += 1;
+                        rec.counters.udp.sent += 1;
+                        rec.counters.bytes_sent += bytes as u64;
+                    }
+                    true
+                }
+                Sent::WouldBlock => false,
+                Sent::Refused => {
+                    if recording {
+                        self.book.rec.counters.errors.connect += 1;
+                    }
+                    false
+                }
+            },
+        }
+    }
+
+    /// Write what stream connection `idx` has queued; a failed write breaks the connection.
+    fn flush(&mut self, idx: usize) {
+        let Worker {
+            slots, book, pacer, ..
+        } = self;
+        let Slot::Stream(s) = &mut slots[idx] else {
+            return;
+        };
+        match s.flush(&mut Tally {
+            book,
+            pacer: pacer.as_mut(),
+            idx,
+        }) {
+            Ok(n) => {
+                if now_ns() >= self.book.measure_start {
+                    self.book.rec.counters.bytes_sent += n;
+                }
+            }
+            Err(e) => {
+                self.book.note(e);
+                self.close(idx, Ending::Broken, now_ns());
+            }
+        }
+    }
+
+    fn handle_events(&mut self) {
+        // Take the event buffer out so handlers can borrow `self` freely; no allocation.
+        let events = std::mem::replace(&mut self.events, Events::with_capacity(0));
+        let mut next_send = self.next_send();
+        for event in events.iter() {
+            let token = event.token();
+            if token == TIMER {
+                if let Some(t) = self.timer.as_mut() {
+                    t.acknowledge();
+                }
+                continue;
+            }
+            let readable = event.is_readable() || event.is_read_closed() || event.is_error();
+            let writable = event.is_writable() || event.is_error();
+            self.on_ready(token.0, readable, writable);
+            // Between events, a send that came due goes out before the rest of the batch.
+            if let Some(due) = next_send {
+                let now = now_ns();
+                if now >= due {
+                    self.pace(now);
+                    next_send = self.next_send();
+                }
+            }
+        }
+        self.events = events;
+    }
+
+    fn on_ready(&mut self, idx: usize, readable: bool, writable: bool) {
+        let Some(slot) = self.slots.get(idx) else {
+            return;
+        };
+        match slot {
+            Slot::Stream(s) => match s.conn.phase() {
+                Phase::Connecting { .. } => self.check_connected(idx, now_ns()),
+                Phase::Up => {
+                    if readable {
+                        self.read_stream(idx);
+                    }
+                    if writable && self.slots[idx].is_up() {
+                        self.flush(idx);
+                    }
+                }
+                Phase::Down { .. } => {}
+            },
+            Slot::Datagram(d) => {
+                if readable && d.up {
+                    self.read_datagrams(idx);
+                }
+            }
+        }
+    }
+
+    fn read_stream(&mut self, idx: usize) {
+        let Worker {
+            slots,
+            book,
+            pacer,
+            scratch,
+            ..
+        } = self;
+        let Slot::Stream(s) = &mut slots[idx] else {
+            return;
+        };
+        let mut received = 0;
+        let end = s.read(
+            scratch,
+            &mut received,
+            &mut Tally {
+                book,
+                pacer: pacer.as_mut(),
+                idx,
+            },
+        );
+        let now = now_ns();
+        if now >= self.book.measure_start {
+            self.book.rec.counters.bytes_received += received;
+        }
+        match end {
+            ReadEnd::Drained if self.pacer.is_some() => self.dispatch(),
+            ReadEnd::Drained => self.refill(idx, now),
+            ReadEnd::Close(ending, why) => {
+                if let Some(why) = why {
+                    if matches!(&why, ReadError::Stream(e) if e.is_verification()) {
+                        self.book.rec.counters.errors.verify += 1;
+                    }
+                    self.book.note(why);
+                }
+                self.close(idx, ending, now);
+            }
+        }
+    }
+
+    fn read_datagrams(&mut self, idx: usize) {
+        let mut freed = 0;
+        loop {
+            let Worker {
+                slots,
+                book,
+                scratch,
+                ..
+            } = self;
+            let Slot::Datagram(d) = &mut slots[idx] else {
+                return;
+            };
+            match d.recv(scratch) {
+                Ok(Some((reply, n, now))) => {
+                    let recording = now >= book.measure_start;
+                    let rec = &mut book.rec;
+                    match reply {
+                        Reply::Matched {
+                            intended,
+                            sent,
+                            reordered,
+                        } => {
+                            freed += 1;
+                            if intended >= book.measure_start {
+                                rec.counters.udp.received += 1;
+                                rec.counters.bytes_received += n as u64;
+                                rec.counters.udp.reordered += u64::from(reordered);
+                                rec.response(intended, sent, now);
+                            }
+                        }
+                        Reply::Duplicate if recording => rec.counters.udp.duplicated += 1,
+                        Reply::Late if recording => rec.counters.udp.late += 1,
+                        Reply::Corrupt if recording => {
+                            rec.counters.errors.verify += 1;
+                            book.note("a UDP echo differs from the datagram sent");
+                        }
+                        _ => {}
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    // ICMP port unreachable surfaces here as ECONNREFUSED.
+                    if now_ns() >= book.measure_start {
+                        book.rec.counters.errors.connect += 1;
+                    }
+                    book.note(e);
+                    break;
+                }
+            }
+        }
+        self.datagram_slots_freed(idx, freed);
+    }
+
+    fn datagram_slots_freed(&mut self, idx: usize, freed: usize) {
+        if freed == 0 {
+            return;
+        }
+        if let Some(p) = self.pacer.as_mut() {
+            for _ in 0..freed {
+                p.release(idx);
+            }
+            self.dispatch();
+        } else {
+            self.refill(idx, now_ns());
+        }
+    }
+
+    /// Drop stream connection `idx`; its unanswered requests are errors or get resent, per
+    /// `ending`; a quiet close reconnects at once.
+    fn close(&mut self, idx: usize, ending: Ending, now: u64) {
+        let backoff = if ending == Ending::Quiet {
+            0
+        } else {
+            RECONNECT_BACKOFF_NS
+        };
+        let registry = self.poll.registry();
+        let Worker {
+            slots, book, pacer, ..
+        } = self;
+        let Slot::Stream(s) = &mut slots[idx] else {
+            return;
+        };
+        s.drop_socket(registry);
+        s.conn.close(
+            ending,
+            now + backoff,
+            &mut Tally {
+                book,
+                pacer: pacer.as_mut(),
+                idx,
+            },
+        );
+        if backoff == 0 && !self.draining {
+            self.start_connect(idx, now);
+        }
+    }
+
+    /// Periodic work; returns true when the run is over.
+    fn housekeeping(&mut self, now: u64) -> bool {
+        let cutoff = now.saturating_sub(self.plan.timeout_ns);
+        let connect_cutoff = now.saturating_sub(self.plan.connect_timeout_ns);
+        let mut outstanding = 0;
+        for idx in 0..self.slots.len() {
+            match &self.slots[idx] {
+                Slot::Stream(s) => match s.conn.phase() {
+                    Phase::Down { retry_at } if retry_at <= now && !self.draining => {
+                        self.start_connect(idx, now)
+                    }
+                    Phase::Connecting { since } if since < connect_cutoff => {
+                        self.connect_failed(idx, now, "connect timed out")
+                    }
+                    Phase::Up => self.expire(idx, cutoff, now),
+                    _ => {}
+                },
+                Slot::Datagram(d) if d.up => self.expire(idx, cutoff, now),
+                Slot::Datagram(_) => {}
+            }
+            outstanding += self.slots[idx].in_flight();
+        }
+        loop {
+            let boundary = self.book.measure_start + (self.interval + 1) * INTERVAL_NS;
+            if boundary > now.min(self.measure_end) {
+                break;
+            }
+            self.send_interval(boundary);
+        }
+        if now >= self.measure_end {
+            return true;
+        }
+        if let Some(budget) = self.budget {
+            let backlog = self.pacer.as_ref().map_or(0, Pacer::backlog_len);
+            if self.issued >= budget && backlog == 0 {
+                self.draining = true;
+                if let Some(p) = self.pacer.as_mut() {
+                    p.stop();
+                }
+                return outstanding == 0;
+            }
+        }
+        false
+    }
+
+    /// Time out the oldest request(s) of connection `idx` sent before `cutoff`.
+    fn expire(&mut self, idx: usize, cutoff: u64, now: u64) {
+        let measure_start = self.book.measure_start;
+        match &mut self.slots[idx] {
+            Slot::Stream(s) => {
+                let Some(f) = s.conn.expired(cutoff) else {
+                    return;
+                };
+                if f.intended >= measure_start {
+                    self.book.rec.timeout(f.intended, f.sent, now);
+                }
+                self.book.note("request timed out");
+                // The stream is out of step now; start over on a fresh connection.
+                self.close(idx, Ending::Quiet, now);
+            }
+            Slot::Datagram(d) => {
+                let mut freed = 0;
+                while let Some(lost) = d.tracker.expire_before(cutoff) {
+                    freed += 1;
+                    if lost.intended >= measure_start {
+                        self.book.rec.timeout(lost.intended, lost.sent, now);
+                        self.book.rec.counters.udp.lost += 1;
+                    }
+                }
+                self.datagram_slots_freed(idx, freed);
+            }
+        }
+    }
+
+    /// Hand the current interval's measurements to the collector.
+    fn send_interval(&mut self, end: u64) {
+        let begin = self
+            .book
+            .measure_start
+            .saturating_add(self.interval * INTERVAL_NS);
+        if end <= begin {
+            return;
+        }
+        if let Some(p) = self.pacer.as_mut() {
+            let (peak, overflowed) = p.take_peak();
+            self.book.rec.counters.backlog_peak = peak as u64;
+            self.book.rec.counters.backlog_overflows = u64::from(overflowed);
+        }
+        let recorder = std::mem::take(&mut self.book.rec);
+        let _ = self.tx.send(Msg::Interval {
+            index: self.interval,
+            length_ns: end.saturating_sub(begin),
+            recorder: Box::new(recorder),
+        });
+        self.interval += 1;
+    }
+}

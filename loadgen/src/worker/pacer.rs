@@ -1,0 +1,302 @@
+//! Open-loop pacing: which requests are due, which wait for a connection, and how the loop
+//! should wait for the next send time, as plain decisions without I/O.
+//!
+//! The loop never spins in the kernel and never arms a timer per send: it checks the (vDSO)
+//! clock between batches of I/O, sends every due request in one pass, and blocks in `epoll`
+//! (woken by one `timerfd`) only when the next send is further away than a wake-up costs.
+//! A request's send lag is split in two: the **schedule lateness** (due, but the loop had not
+//! looked yet: the generator's fault) and the **connection wait** (noticed, but every
+//! connection's pipeline was full: the server is slow, or there are too few connections, or
+//! the generator has not yet read the responses that would free them).
+
+use std::collections::VecDeque;
+
+use crate::schedule::Schedule;
+
+/// Do not block when the next send is closer than this: a block and wake-up costs more.
+pub const BLOCK_MIN_NS: u64 = 5_000;
+/// Arm the wake-up timer this much before the send time (the rest is a short user-space wait
+/// on the vDSO clock); covers most of the kernel's wake-up latency.
+pub const WAKE_EARLY_NS: u64 = 2_000;
+/// Most requests held in the backlog (16 MiB); beyond that the offered rate is hopeless and
+/// the schedule is left to fall behind, which the self-check reports.
+pub const BACKLOG_CAP: usize = 1 << 20;
+
+/// A due request waiting for a connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Due {
+    /// Intended send time.
+    pub intended: u64,
+    /// When the loop noticed it was due.
+    pub noticed: u64,
+}
+
+/// How the loop should wait before its next turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    /// Look at ready I/O without blocking (something is due already or very soon); when
+    /// nothing is ready, wait in user space on the clock until `until` (never longer than
+    /// [`BLOCK_MIN_NS`]).
+    Glance {
+        /// Next send time.
+        until: u64,
+    },
+    /// Block in `epoll` until I/O, or until `wake` (by timer or poll timeout).
+    Block {
+        /// Monotonic deadline.
+        wake: u64,
+        /// The deadline is a send time (arm the timer) rather than housekeeping.
+        send: bool,
+    },
+}
+
+/// Decide how to wait at `now`, the next send being `next_send` and housekeeping due at
+/// `housekeeping`.
+pub fn plan_wait(now: u64, next_send: Option<u64>, housekeeping: u64) -> Wait {
+    match next_send {
+        Some(due) if due < housekeeping => {
+            if due <= now + BLOCK_MIN_NS {
+                Wait::Glance { until: due }
+            } else {
+                Wait::Block {
+                    wake: due - WAKE_EARLY_NS,
+                    send: true,
+                }
+            }
+        }
+        _ => Wait::Block {
+            wake: housekeeping,
+            send: false,
+        },
+    }
+}
+
+/// Lateness and connection wait, to be recorded by the worker.
+pub trait PaceLog {
+    /// Request intended at `intended` was noticed `lateness` ns late.
+    fn noticed(&mut self, intended: u64, lateness: u64);
+}
+
+/// One thread's schedule, backlog of due requests and free connection slots.
+#[derive(Debug)]
+pub struct Pacer {
+    schedule: Schedule,
+    backlog: VecDeque<Due>,
+    free: Vec<usize>,
+    stopped: bool,
+    peak: usize,
+    overflowed: bool,
+}
+
+impl Pacer {
+    /// Pace by `schedule`; `connections` x `pipeline` slots are reserved up front.
+    pub fn new(schedule: Schedule, connections: usize, pipeline: usize) -> Pacer {
+        Pacer {
+            schedule,
+            backlog: VecDeque::with_capacity(4096),
+            free: Vec::with_capacity(connections * pipeline * 2),
+            stopped: false,
+            peak: 0,
+            overflowed: false,
+        }
+    }
+
+    /// The next send time, unless stopped.
+    pub fn next_send(&self) -> Option<u64> {
+        if self.stopped || self.backlog.len() >= BACKLOG_CAP {
+            return None;
+        }
+        self.schedule.peek()
+    }
+
+    /// No more requests from the schedule (draining or request budget spent).
+    pub fn stop(&mut self) {
+        self.stopped = true;
+    }
+
+    /// Move every request due by `now` into the backlog; `admit(intended)` says whether it
+    /// counts (false: budget spent, stop); lateness goes to `log`. Returns how many came due.
+    pub fn take_due(
+        &mut self,
+        now: u64,
+        mut admit: impl FnMut(u64) -> bool,
+        log: &mut impl PaceLog,
+    ) -> usize {
+        let mut n = 0;
+        while let Some(due) = self.next_send() {
+            if due > now {
+                break;
+            }
+            if !admit(due) {
+                self.stopped = true;
+                break;
+            }
+            log.noticed(due, now - due);
+            self.backlog.push_back(Due {
+                intended: due,
+                noticed: now,
+            });
+            self.schedule.advance();
+            n += 1;
+        }
+        if self.backlog.len() >= BACKLOG_CAP {
+            self.overflowed = true;
+        }
+        self.peak = self.peak.max(self.backlog.len());
+        n
+    }
+
+    /// The oldest waiting request.
+    pub fn front(&self) -> Option<Due> {
+        self.backlog.front().copied()
+    }
+
+    /// The oldest waiting request was handed to a connection.
+    pub fn pop(&mut self) {
+        self.backlog.pop_front();
+    }
+
+    /// Requests waiting for a connection.
+    pub fn backlog_len(&self) -> usize {
+        self.backlog.len()
+    }
+
+    /// Put a request back at the front (its connection closed before it was answered).
+    pub fn resend(&mut self, intended: u64, now: u64) {
+        self.backlog.push_front(Due {
+            intended,
+            noticed: now,
+        });
+    }
+
+    /// Connection `idx` has a free pipeline slot.
+    pub fn release(&mut self, idx: usize) {
+        self.free.push(idx);
+    }
+
+    /// A connection that may have a free slot (the caller checks; stale entries are dropped).
+    pub fn take_slot(&mut self) -> Option<usize> {
+        self.free.pop()
+    }
+
+    /// Largest backlog since the last call, and whether it ever hit [`BACKLOG_CAP`].
+    pub fn take_peak(&mut self) -> (usize, bool) {
+        let peak = std::mem::replace(&mut self.peak, self.backlog.len());
+        (peak, std::mem::take(&mut self.overflowed))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::Arrival;
+
+    #[derive(Default)]
+    struct Late(Vec<u64>);
+    impl PaceLog for Late {
+        fn noticed(&mut self, _: u64, lateness: u64) {
+            self.0.push(lateness);
+        }
+    }
+
+    fn pacer(rate: f64) -> Pacer {
+        Pacer::new(
+            Schedule::new(1_000_000, rate, Arrival::Uniform, 0.0, None, 1),
+            4,
+            1,
+        )
+    }
+
+    #[test]
+    fn every_due_request_is_taken_in_one_pass_with_its_lateness() {
+        // 100k/s: one every 10 µs from t = 1 ms.
+        let mut p = pacer(100_000.0);
+        let mut late = Late::default();
+        assert_eq!(p.take_due(999_999, |_| true, &mut late), 0);
+        assert_eq!(p.take_due(1_025_000, |_| true, &mut late), 3);
+        assert_eq!(late.0, vec![25_000, 15_000, 5_000]);
+        assert_eq!(p.next_send(), Some(1_030_000));
+        assert_eq!(
+            p.front(),
+            Some(Due {
+                intended: 1_000_000,
+                noticed: 1_025_000
+            })
+        );
+    }
+
+    #[test]
+    fn a_spent_budget_stops_the_schedule() {
+        let mut p = pacer(100_000.0);
+        let mut late = Late::default();
+        let mut left = 2;
+        let n = p.take_due(
+            2_000_000,
+            |_| {
+                left -= 1;
+                left >= 0
+            },
+            &mut late,
+        );
+        assert_eq!(n, 2);
+        assert_eq!(p.next_send(), None);
+    }
+
+    #[test]
+    fn resent_requests_go_first() {
+        let mut p = pacer(1_000.0);
+        let mut late = Late::default();
+        p.take_due(1_000_000, |_| true, &mut late);
+        p.resend(5, 7);
+        assert_eq!(p.front().map(|d| d.intended), Some(5));
+        p.pop();
+        assert_eq!(p.front().map(|d| d.intended), Some(1_000_000));
+    }
+
+    #[test]
+    fn waits_block_only_when_the_next_send_is_far_enough() {
+        let hk = 1_000_000_000;
+        assert_eq!(
+            plan_wait(0, None, hk),
+            Wait::Block {
+                wake: hk,
+                send: false
+            }
+        );
+        assert_eq!(
+            plan_wait(1_000, Some(1_000 + BLOCK_MIN_NS), hk),
+            Wait::Glance {
+                until: 1_000 + BLOCK_MIN_NS
+            }
+        );
+        assert_eq!(plan_wait(1_000, Some(500), hk), Wait::Glance { until: 500 });
+        assert_eq!(
+            plan_wait(0, Some(100_000), hk),
+            Wait::Block {
+                wake: 100_000 - WAKE_EARLY_NS,
+                send: true
+            }
+        );
+        // Housekeeping first: no timer needed.
+        assert_eq!(
+            plan_wait(0, Some(hk + 5), hk),
+            Wait::Block {
+                wake: hk,
+                send: false
+            }
+        );
+    }
+
+    #[test]
+    fn the_peak_backlog_is_reported_and_reset() {
+        let mut p = pacer(100_000.0);
+        let mut late = Late::default();
+        p.take_due(1_100_000, |_| true, &mut late);
+        assert_eq!(p.take_peak(), (11, false));
+        for _ in 0..11 {
+            p.pop();
+        }
+        assert_eq!(p.take_peak(), (11, false), "peak since the last call");
+        assert_eq!(p.take_peak(), (0, false));
+    }
+}

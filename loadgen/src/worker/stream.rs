@@ -1,0 +1,160 @@
+//! The stream transport: moves bytes between a non-blocking `TcpStream` and its
+//! [`StreamConn`]; every decision is the state machine's.
+
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+
+use mio::net::TcpStream;
+use mio::{Interest, Registry, Token};
+
+use super::conn::{Ending, Outcomes, Received, StreamConn};
+use crate::clock::now_ns;
+use crate::workload::StreamError;
+
+/// A stream connection: its state machine and, while it has one, its socket.
+pub struct StreamSlot {
+    /// Protocol and request state.
+    pub conn: StreamConn,
+    /// The socket (none while down).
+    pub socket: Option<TcpStream>,
+}
+
+/// How reading a stream ended.
+#[derive(Debug)]
+pub enum ReadEnd {
+    /// The socket is drained for now.
+    Drained,
+    /// Close the connection this way (the server closed, announced a close, or broke it).
+    Close(Ending, Option<ReadError>),
+}
+
+/// Why a read broke the connection.
+#[derive(Debug)]
+pub enum ReadError {
+    /// The bytes were wrong or malformed (a verification failure) or cut short.
+    Stream(StreamError),
+    /// The socket failed (reset and the like).
+    Io(io::Error),
+    /// The server closed with requests unanswered.
+    ClosedMidRequest,
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::Stream(e) => e.fmt(f),
+            ReadError::Io(e) => e.fmt(f),
+            ReadError::ClosedMidRequest => {
+                f.write_str("connection closed by the server mid-request")
+            }
+        }
+    }
+}
+
+impl StreamSlot {
+    /// Start a non-blocking connect to `addr`, registered under `token`.
+    pub fn connect(
+        &mut self,
+        addr: SocketAddr,
+        registry: &Registry,
+        token: Token,
+        now: u64,
+    ) -> io::Result<()> {
+        let mut stream = TcpStream::connect(addr)?;
+        registry.register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)?;
+        self.socket = Some(stream);
+        self.conn.connecting(now);
+        Ok(())
+    }
+
+    /// The connecting socket signalled: `Ok(Some(connect_ns))` when it is now established,
+    /// `Ok(None)` while still in progress.
+    pub fn check_connected(&mut self, now: u64) -> io::Result<Option<u64>> {
+        let Some(stream) = self.socket.as_ref() else {
+            return Ok(None);
+        };
+        if let Ok(Some(e)) | Err(e) = stream.take_error() {
+            return Err(e);
+        }
+        match stream.peer_addr() {
+            Ok(_) => {
+                let _ = stream.set_nodelay(true);
+                Ok(self.conn.established(now))
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Drop the socket, if any.
+    pub fn drop_socket(&mut self, registry: &Registry) {
+        if let Some(mut stream) = self.socket.take() {
+            let _ = registry.deregister(&mut stream);
+        }
+    }
+
+    /// Write queued bytes until done or the kernel pushes back; returns bytes written.
+    pub fn flush(&mut self, out: &mut impl Outcomes) -> io::Result<u64> {
+        let Some(stream) = self.socket.as_mut() else {
+            return Ok(0);
+        };
+        let mut total = 0;
+        while !self.conn.pending().is_empty() {
+            // A request counts as sent when the write that hands its last byte to the kernel
+            // begins: on loopback the write itself may run the peer's receive path.
+            let began = now_ns();
+            match stream.write(self.conn.pending()) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    total += n as u64;
+                    self.conn.wrote(n, began, out);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(total)
+    }
+
+    /// Read until the socket is drained, feeding the state machine; `received` counts bytes.
+    pub fn read(
+        &mut self,
+        scratch: &mut [u8],
+        received: &mut u64,
+        out: &mut impl Outcomes,
+    ) -> ReadEnd {
+        let Some(stream) = self.socket.as_mut() else {
+            return ReadEnd::Drained;
+        };
+        loop {
+            match stream.read(scratch) {
+                Ok(0) => {
+                    return match self.conn.eof(now_ns(), out) {
+                        Ending::Quiet => ReadEnd::Close(Ending::Quiet, None),
+                        Ending::Broken => {
+                            ReadEnd::Close(Ending::Broken, Some(ReadError::ClosedMidRequest))
+                        }
+                    };
+                }
+                Ok(n) => {
+                    *received += n as u64;
+                    match self.conn.received(&scratch[..n], now_ns(), out) {
+                        Ok(Received::Closing) => return ReadEnd::Close(Ending::Quiet, None),
+                        Ok(Received::Open) => {}
+                        Err(e) => {
+                            return ReadEnd::Close(Ending::Broken, Some(ReadError::Stream(e)))
+                        }
+                    }
+                    // A short read drained the socket; edge-triggered epoll reports new data.
+                    if n < scratch.len() {
+                        return ReadEnd::Drained;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return ReadEnd::Drained,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return ReadEnd::Close(Ending::Broken, Some(ReadError::Io(e))),
+            }
+        }
+    }
+}
