@@ -738,3 +738,26 @@ fn draining_answers_what_was_read_and_closes_on_the_last() {
     let _ = f.run(&mut idle, GET);
     assert!(idle.begin_drain() && idle.is_closed());
 }
+
+/// RFC 9110 §9.3.2: no content in any answer to HEAD, errors included (found by fuzzing).
+#[test]
+fn errors_to_head_have_no_body() {
+    let f = Fixture::new();
+    for input in [
+        &b"HEAD 7echo HTTP/1.1\r\nHost: x\r\n\r\n"[..],
+        b"HEAD / HTTP/1.1\r\n\r\n",
+        b"\r\nHEAD / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+    ] {
+        let (out, step) = f.one(input);
+        assert_eq!(step, Step::CloseAfterFlush);
+        assert!(
+            out.ends_with("\r\n\r\n") && out.contains("Content-Length: "),
+            "{out}"
+        );
+    }
+    let mut session = HttpSession::new();
+    let _ = f.run(&mut session, b"HEAD / HTTP/1.1\r\nHost: x\r\n");
+    let mut out = Vec::new();
+    session.on_header_timeout(&mut out, &f.env());
+    assert!(out.starts_with(b"HTTP/1.1 408") && out.ends_with(b"\r\n\r\n"));
+}
