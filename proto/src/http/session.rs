@@ -152,7 +152,7 @@ impl HttpSession {
                 return self.reject(out, env, reject, head_request);
             }
         }
-        Step::Continue
+        self.finish(Step::Continue)
     }
 
     /// Continue with input a [`Step::Paused`] left buffered, once the caller has flushed `out`.
@@ -507,7 +507,9 @@ impl HttpSession {
     /// nothing answerable is left.
     fn finish(&mut self, step: Step) -> Step {
         match step {
-            Step::Continue if self.has(PEER_CLOSED) => self.close(),
+            // Half-closed, or draining for shutdown: nothing more will be read, so close once
+            // nothing answerable is left.
+            Step::Continue if self.has(PEER_CLOSED | DRAINING) => self.close(),
             Step::Continue if self.pending.is_empty() && self.pending.capacity() > 0 => {
                 self.pending = Vec::new();
                 step

@@ -733,6 +733,21 @@ fn draining_answers_what_was_read_and_closes_on_the_last() {
     assert_eq!(text.matches("HTTP/1.1 200 OK").count(), 10);
     assert_eq!(text.matches("Connection: close").count(), 1);
     assert!(text.ends_with(&hello("Connection: close\r\n")), "{text}");
+    // A batch ending in an unfinished chunked body: the complete ones are answered, then close.
+    let mut session = HttpSession::new();
+    let chunked = b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab";
+    let input = [GET.repeat(3), chunked.to_vec()].concat();
+    assert_eq!(session.on_input(&input, &mut out, &env, 1), Step::Paused);
+    assert!(!session.begin_drain());
+    let mut sent = std::mem::take(&mut out);
+    while session.resume(&mut out, &env, 1) == Step::Paused {
+        sent.append(&mut out);
+    }
+    sent.append(&mut out);
+    assert!(session.is_closed());
+    let text = String::from_utf8_lossy(&sent).into_owned();
+    assert_eq!(text.matches("HTTP/1.1 200 OK").count(), 3, "{text}");
+    assert!(text.ends_with(&hello("Connection: close\r\n")), "{text}");
     // Nothing buffered: close at once.
     let mut idle = HttpSession::new();
     let _ = f.run(&mut idle, GET);
