@@ -319,6 +319,7 @@ impl Connection {
             paused,
             awaiting_headers,
             awaiting_body,
+            answered,
         } = reaction;
         let output = match output {
             Output::Input(n) => &ctx.scratch[..n],
@@ -329,6 +330,9 @@ impl Connection {
         }
         ctx.proto.clear_staged();
         self.track_header_timer(awaiting_headers, token, ctx);
+        if answered {
+            self.body_since = NEVER; // a body still awaited is the next request's
+        }
         self.track_body_timer(awaiting_body, token, ctx);
         if let Some(reason) = close {
             self.close_after_flush(reason);

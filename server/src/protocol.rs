@@ -46,6 +46,9 @@ pub struct Reaction {
     pub awaiting_headers: bool,
     /// A request head is complete and its body is still arriving (the body timeout runs).
     pub awaiting_body: bool,
+    /// At least one request was answered: a body awaited now belongs to a new request, so its
+    /// body timeout starts afresh.
+    pub answered: bool,
 }
 
 /// Loop-wide state the protocols share: the HTTP date, limits and the response staging buffer.
@@ -117,12 +120,14 @@ impl Protocol {
                 paused: false,
                 awaiting_headers: false,
                 awaiting_body: false,
+                answered: false,
             },
             Protocol::Http(session) => {
+                let before = session.responses();
                 let step = serve_http(session, ctx, stats, |session, staged, env| {
                     session.on_input(input, staged, env, out_budget)
                 });
-                http_reaction(session, step)
+                http_reaction(session, step, before)
             }
         }
     }
@@ -137,10 +142,11 @@ impl Protocol {
         match self {
             Protocol::Echo => idle_reaction(),
             Protocol::Http(session) => {
+                let before = session.responses();
                 let step = serve_http(session, ctx, stats, |session, staged, env| {
                     session.resume(staged, env, out_budget)
                 });
-                http_reaction(session, step)
+                http_reaction(session, step, before)
             }
         }
     }
@@ -214,6 +220,7 @@ impl Protocol {
                     paused: false,
                     awaiting_headers: false,
                     awaiting_body: false,
+                    answered: false,
                 }
             }
         }
@@ -227,6 +234,7 @@ fn idle_reaction() -> Reaction {
         paused: false,
         awaiting_headers: false,
         awaiting_body: false,
+        answered: false,
     }
 }
 
@@ -263,12 +271,14 @@ fn serve_http(
     step
 }
 
-fn http_reaction(session: &HttpSession, step: Step) -> Reaction {
+/// `responses_before`: the session's response counter before the call.
+fn http_reaction(session: &HttpSession, step: Step, responses_before: u16) -> Reaction {
     Reaction {
         output: Output::Staged,
         close: (step == Step::CloseAfterFlush).then_some(CloseReason::Protocol),
         paused: step == Step::Paused,
         awaiting_headers: session.awaiting_headers(),
         awaiting_body: session.awaiting_body(),
+        answered: session.responses() != responses_before,
     }
 }

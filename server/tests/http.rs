@@ -1064,6 +1064,24 @@ fn slow_body_gets_408_after_the_body_timeout() {
     ) >= 1));
 }
 
+/// The body timeout is per request: a body that starts in the same read that completes the
+/// previous one gets its own deadline, not what was left of the previous one's.
+#[test]
+fn each_pipelined_body_gets_its_own_body_timeout() {
+    let (_server, addr) = start_http(&["--body-timeout", "3s"]);
+    let mut r = reader(addr);
+    r.send(b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nab");
+    std::thread::sleep(Duration::from_secs(2));
+    // Completes the first body and starts the second: its deadline is now + 3 s.
+    r.send(b"cdPOST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 4\r\n\r\nwx");
+    std::thread::sleep(Duration::from_millis(1500));
+    // Past the first body's deadline (3 s), well within the second's (5 s).
+    r.send(b"yz");
+    assert_eq!(r.response(false).body_text(), "abcd");
+    let second = r.response(false);
+    assert_eq!((second.status, second.body_text().as_str()), (200, "wxyz"));
+}
+
 /// The slow-POST attack: 50 connections announce 1 MiB bodies, send almost all of them, then
 /// one byte a second. With `--max-buffered 8MiB` only the bodies that fit are buffered (the
 /// rest get 503 with `Retry-After` at once), `--body-timeout` ends those, and the resident

@@ -220,10 +220,11 @@ struct Fields {
     content_length: Option<usize>,
     /// `Transfer-Encoding` was present.
     transfer_encoding: bool,
-    /// The codings listed: (any, chunked is last, chunked appears before the end, another
-    /// coding appears).
+    /// The last coding listed so far is `chunked`.
     chunked_last: bool,
-    chunked_twice: bool,
+    /// A coding followed `chunked` (chunked twice, or not last).
+    after_chunked: bool,
+    /// A coding other than `chunked` was listed.
     other_coding: bool,
     hosts: u32,
     conn_close: bool,
@@ -330,7 +331,7 @@ impl Fields {
         }
         if self.chunked_last {
             // Something follows chunked: either chunked twice or chunked not last (§6.3).
-            self.chunked_twice = true;
+            self.after_chunked = true;
         }
         if name.eq_ignore_ascii_case(b"chunked") {
             if name.len() != coding.len() {
@@ -351,7 +352,7 @@ impl Fields {
         }
         // Transfer-Encoding with Content-Length may be a smuggling attempt; in HTTP/1.0 the
         // framing is faulty; chunked must be the final coding, exactly once: all 400, close.
-        if self.content_length.is_some() || !http11 || !self.chunked_last || self.chunked_twice {
+        if self.content_length.is_some() || !http11 || !self.chunked_last || self.after_chunked {
             return Err(Reject::Malformed);
         }
         if self.other_coding {

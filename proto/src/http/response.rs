@@ -98,8 +98,9 @@ pub(crate) fn write_response(
     }
 }
 
-/// The response for a request refused before routing; always closes.
-pub(crate) fn write_reject(out: &mut Vec<u8>, date: &DateCache, reject: Reject) {
+/// The response for a request refused before routing; always closes. `with_body` is false for
+/// a `HEAD` request.
+pub(crate) fn write_reject(out: &mut Vec<u8>, date: &DateCache, reject: Reject, with_body: bool) {
     let (status, extra, body): (&str, &str, &[u8]) = match reject {
         Reject::Malformed => ("HTTP/1.1 400 Bad Request", "", b"Bad Request\n"),
         Reject::Timeout => ("HTTP/1.1 408 Request Timeout", "", b"Request Timeout\n"),
@@ -133,7 +134,7 @@ pub(crate) fn write_reject(out: &mut Vec<u8>, date: &DateCache, reject: Reject) 
         extra,
         body,
     };
-    write_response(out, date, Connection::Close, &response, true);
+    write_response(out, date, Connection::Close, &response, with_body);
 }
 
 /// Write `value` in decimal into `buf`, returning the digits.

@@ -1,7 +1,7 @@
 //! [`HttpSession`]: one connection's HTTP/1.1 state, driven by whoever owns the socket.
 
 use super::chunked::{ChunkError, ChunkedDecoder};
-use super::request::{parse_head, partial_verdict, Framing, Head, Parsed, Reject};
+use super::request::{parse_head, partial_verdict, Framing, Head, Method, Parsed, Reject};
 use super::response::{write_reject, Connection, CONTINUE};
 use super::routes::respond;
 use super::HttpEnv;
@@ -148,13 +148,11 @@ impl HttpSession {
         // (`need > 0`) the buffered bytes are body, bounded by `need` itself.
         if self.need == 0 {
             if let Parsed::Reject(reject) = partial_verdict(&self.pending, env.limits) {
-                let start = out.len();
-                write_reject(out, env.date, reject);
-                self.count_response(out, start, env);
-                return self.close();
+                let head_request = starts_as_head(&self.pending);
+                return self.reject(out, env, reject, head_request);
             }
         }
-        Step::Continue
+        self.finish(Step::Continue)
     }
 
     /// Continue with input a [`Step::Paused`] left buffered, once the caller has flushed `out`.
@@ -221,7 +219,11 @@ impl HttpSession {
     /// Does nothing if the session has already decided to close.
     pub fn on_header_timeout(&mut self, out: &mut Vec<u8>, env: &HttpEnv<'_>) {
         if !self.has(CLOSED) {
-            let _ = self.reject(out, env, Reject::Timeout);
+            let head_request = match &self.chunked {
+                Some(chunked) => chunked.head.method == Method::Head,
+                None => starts_as_head(&self.pending),
+            };
+            let _ = self.reject(out, env, Reject::Timeout, head_request);
         }
     }
 
@@ -328,7 +330,9 @@ impl HttpSession {
                 Parsed::Head(head) => head,
                 Parsed::Partial if self.has(DRAINING) => return (used, self.close()),
                 Parsed::Partial => return (used, Step::Continue),
-                Parsed::Reject(reject) => return (used, self.reject(out, env, reject)),
+                Parsed::Reject(reject) => {
+                    return (used, self.reject(out, env, reject, starts_as_head(rest)))
+                }
             };
             if head.framing == Framing::Chunked {
                 match self.start_chunked(head, &rest[head.len..], out, env) {
@@ -366,10 +370,16 @@ impl HttpSession {
         }
     }
 
-    /// Append the response for a refused request and close.
-    fn reject(&mut self, out: &mut Vec<u8>, env: &HttpEnv<'_>, reject: Reject) -> Step {
+    /// Append the response for a refused request (without a body if it was a `HEAD`) and close.
+    fn reject(
+        &mut self,
+        out: &mut Vec<u8>,
+        env: &HttpEnv<'_>,
+        reject: Reject,
+        head_request: bool,
+    ) -> Step {
         let start = out.len();
-        write_reject(out, env.date, reject);
+        write_reject(out, env.date, reject, !head_request);
         self.count_response(out, start, env);
         self.close()
     }
@@ -430,7 +440,8 @@ impl HttpSession {
                     ChunkError::Malformed => Reject::Malformed,
                     ChunkError::TooLarge => Reject::BodyTooLarge,
                 };
-                let _ = self.reject(out, env, reject);
+                let head_request = chunked.head.method == Method::Head;
+                let _ = self.reject(out, env, reject, head_request);
                 return None;
             }
         };
@@ -440,7 +451,8 @@ impl HttpSession {
             if held > chunked.committed {
                 let step = held.max(CHUNKED_COMMIT_STEP);
                 if step > env.budget.room() {
-                    let _ = self.reject(out, env, Reject::Overloaded);
+                    let head_request = chunked.head.method == Method::Head;
+                    let _ = self.reject(out, env, Reject::Overloaded, head_request);
                     return None;
                 }
                 chunked.committed = held + step;
@@ -476,7 +488,8 @@ impl HttpSession {
                 // A body to wait for: it must fit in the server-wide budget.
                 let missing = total - data.len();
                 if missing > env.budget.room() {
-                    let _ = self.reject(out, env, Reject::Overloaded);
+                    let head_request = head.method == Method::Head;
+                    let _ = self.reject(out, env, Reject::Overloaded, head_request);
                     return None;
                 }
             }
@@ -505,7 +518,9 @@ impl HttpSession {
     /// nothing answerable is left.
     fn finish(&mut self, step: Step) -> Step {
         match step {
-            Step::Continue if self.has(PEER_CLOSED) => self.close(),
+            // Half-closed, or draining for shutdown: nothing more will be read, so close once
+            // nothing answerable is left.
+            Step::Continue if self.has(PEER_CLOSED | DRAINING) => self.close(),
             Step::Continue if self.pending.is_empty() && self.pending.capacity() > 0 => {
                 self.pending = Vec::new();
                 step
@@ -521,6 +536,16 @@ impl HttpSession {
         self.chunked = None;
         Step::CloseAfterFlush
     }
+}
+
+/// Whether the request at the start of `data` is a `HEAD` (its answer then has no body, even an
+/// error: RFC 9110 §9.3.2).
+fn starts_as_head(data: &[u8]) -> bool {
+    let start = data
+        .iter()
+        .take_while(|b| matches!(b, b'\r' | b'\n'))
+        .count();
+    data[start..].starts_with(b"HEAD ")
 }
 
 /// Whether `data` starts with a whole request (head and body) that could be answered now.

@@ -733,6 +733,21 @@ fn draining_answers_what_was_read_and_closes_on_the_last() {
     assert_eq!(text.matches("HTTP/1.1 200 OK").count(), 10);
     assert_eq!(text.matches("Connection: close").count(), 1);
     assert!(text.ends_with(&hello("Connection: close\r\n")), "{text}");
+    // A batch ending in an unfinished chunked body: the complete ones are answered, then close.
+    let mut session = HttpSession::new();
+    let chunked = b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab";
+    let input = [GET.repeat(3), chunked.to_vec()].concat();
+    assert_eq!(session.on_input(&input, &mut out, &env, 1), Step::Paused);
+    assert!(!session.begin_drain());
+    let mut sent = std::mem::take(&mut out);
+    while session.resume(&mut out, &env, 1) == Step::Paused {
+        sent.append(&mut out);
+    }
+    sent.append(&mut out);
+    assert!(session.is_closed());
+    let text = String::from_utf8_lossy(&sent).into_owned();
+    assert_eq!(text.matches("HTTP/1.1 200 OK").count(), 3, "{text}");
+    assert!(text.ends_with(&hello("Connection: close\r\n")), "{text}");
     // Nothing buffered: close at once.
     let mut idle = HttpSession::new();
     let _ = f.run(&mut idle, GET);
@@ -777,4 +792,27 @@ fn every_final_response_reports_its_status_code_once() {
     // 100 Continue is not a final response; the Host-less request is a 400 and closes.
     assert_eq!(*log.0.borrow(), vec![200, 404, 405, 200, 400]);
     assert_eq!(session.responses(), 5);
+}
+
+/// RFC 9110 §9.3.2: no content in any answer to HEAD, errors included (found by fuzzing).
+#[test]
+fn errors_to_head_have_no_body() {
+    let f = Fixture::new();
+    for input in [
+        &b"HEAD 7echo HTTP/1.1\r\nHost: x\r\n\r\n"[..],
+        b"HEAD / HTTP/1.1\r\n\r\n",
+        b"\r\nHEAD / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+    ] {
+        let (out, step) = f.one(input);
+        assert_eq!(step, Step::CloseAfterFlush);
+        assert!(
+            out.ends_with("\r\n\r\n") && out.contains("Content-Length: "),
+            "{out}"
+        );
+    }
+    let mut session = HttpSession::new();
+    let _ = f.run(&mut session, b"HEAD / HTTP/1.1\r\nHost: x\r\n");
+    let mut out = Vec::new();
+    session.on_header_timeout(&mut out, &f.env());
+    assert!(out.starts_with(b"HTTP/1.1 408") && out.ends_with(b"\r\n\r\n"));
 }
