@@ -12,13 +12,23 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(
     name = "reactor-loadgen",
-    version,
+    version = reactor_cli::VERSION,
+    arg_required_else_help = true,
     about = "Load generator for TCP echo, UDP echo and HTTP/1.1 servers with coordinated-omission-correct latency"
 )]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
+
+    /// Instead of a run: write a man page or a shell completion script to stdout.
+    #[arg(long, value_enum, value_name = "WHAT", exclusive = true)]
+    pub generate: Option<reactor_cli::Generate>,
+}
+
+/// Duration flags: a bare number is seconds (`-d 10`), or a value with a unit (`500ms`, `2m`).
+fn duration_arg(text: &str) -> Result<humantime::Duration, String> {
+    reactor_cli::parse_duration(text).map(humantime::Duration::from)
 }
 
 /// The sub-commands.
@@ -49,11 +59,11 @@ pub struct RunArgs {
     pub threads: usize,
 
     /// Measured duration (10s, 500ms, 2m). Default 10s unless --requests is given.
-    #[arg(short = 'd', long)]
+    #[arg(short = 'd', long, value_parser = duration_arg)]
     pub duration: Option<humantime::Duration>,
 
     /// Run this long before measuring; nothing done during warm-up is recorded.
-    #[arg(long, default_value = "0s")]
+    #[arg(long, default_value = "0s", value_parser = duration_arg)]
     pub warmup: humantime::Duration,
 
     /// Stop after this many measured requests in total (split evenly over threads).
@@ -65,11 +75,11 @@ pub struct RunArgs {
     pub pipeline: usize,
 
     /// Per-request timeout; a timed-out request is counted and its latency still recorded.
-    #[arg(long, default_value = "2s")]
+    #[arg(long, default_value = "2s", value_parser = duration_arg)]
     pub timeout: humantime::Duration,
 
     /// Time allowed to establish a connection (UDP: to get the first echo back).
-    #[arg(long, default_value = "2s")]
+    #[arg(long, default_value = "2s", value_parser = duration_arg)]
     pub connect_timeout: humantime::Duration,
 
     /// Payload size of tcp/udp messages: N bytes, or MIN..MAX for a random size per message.
@@ -86,7 +96,7 @@ pub struct RunArgs {
 
     /// Open-loop self-check: the run is invalid when the p99 schedule lateness (or, with the
     /// generator saturated, the p99 wait for a connection) exceeds this.
-    #[arg(long, default_value = "1ms")]
+    #[arg(long, default_value = "1ms", value_parser = duration_arg)]
     pub max_lateness: humantime::Duration,
 
     /// Exit non-zero when the self-check marks the run invalid.
@@ -220,7 +230,7 @@ impl FromStr for Slo {
         if !(0.0..100.0).contains(&pct) {
             return Err(format!("percentile must be below 100, got {q:?}"));
         }
-        let limit = humantime::parse_duration(d).map_err(|e| format!("bad duration {d:?}: {e}"))?;
+        let limit = reactor_cli::parse_duration(d)?;
         Ok(Slo {
             quantile: pct / 100.0,
             limit_ns: limit.as_nanos() as u64,
@@ -285,9 +295,10 @@ mod tests {
         ])
         .unwrap();
         match cli.command {
-            Command::Tcp(a) => {
+            Some(Command::Tcp(a)) => {
                 assert_eq!(a.connections, 64);
                 assert_eq!(a.rate, Some(1000.0));
+                assert_eq!(*a.duration.expect("-d"), std::time::Duration::from_secs(10));
             }
             other => panic!("unexpected {other:?}"),
         }

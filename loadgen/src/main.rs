@@ -37,7 +37,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use serde_json::{json, Value};
 
 use cli::{Cli, Command, MergeArgs, RunArgs};
@@ -54,7 +54,16 @@ const EXIT_INVALID: u8 = 5;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let outcome = match cli.command {
+    let command = match (cli.generate, cli.command) {
+        (Some(what), _) => return generate(what),
+        (None, Some(command)) => command,
+        (None, None) => {
+            // arg_required_else_help answers a bare invocation; anything else names a command.
+            eprintln!("reactor-loadgen: a command is needed (see --help)");
+            return ExitCode::from(2);
+        }
+    };
+    let outcome = match command {
         Command::Tcp(args) => load(Workload::Tcp, args, HttpOptions::default()),
         Command::Udp(args) => load(Workload::Udp, args, HttpOptions::default()),
         Command::Http(h) => {
@@ -75,6 +84,20 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             eprintln!("reactor-loadgen: {e:#}");
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
+/// `--generate`: the man page or a completion script, from the flags' own definitions.
+fn generate(what: reactor_cli::Generate) -> ExitCode {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let written = reactor_cli::generate(what, Cli::command(), &mut out).and_then(|()| out.flush());
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("reactor-loadgen: cannot write the generated file: {e}");
             ExitCode::from(EXIT_FAILED)
         }
     }
