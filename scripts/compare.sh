@@ -59,7 +59,7 @@ cargo build --release --workspace --bins
 # The compare binary kills its children by PID on exit and on SIGINT/SIGTERM, and they also get
 # SIGKILL from the kernel if it dies (PR_SET_PDEATHSIG). The trap here covers the binary itself.
 compare_pid=""
-# shellcheck disable=SC2329 # invoked by the traps below
+# shellcheck disable=SC2317,SC2329 # invoked by the traps below
 cleanup() {
   if [ -n "$compare_pid" ] && kill -0 "$compare_pid" 2>/dev/null; then
     kill -TERM "$compare_pid" 2>/dev/null || true
