@@ -46,8 +46,12 @@ esac
 
 # Peers and perf are optional: a failed install only means they are skipped in the report
 # (perf counts system calls and context switches per request).
-scripts/lib/ensure-tools.sh python3 nginx perf ||
-  echo "compare.sh: could not install every peer or perf; what is missing is skipped" >&2
+# One at a time, so a package missing from this distribution (linux-perf is Debian's name)
+# does not keep the others from being installed.
+for tool in python3 nginx perf; do
+  scripts/lib/ensure-tools.sh "$tool" ||
+    echo "compare.sh: could not install $tool; the report says what is skipped" >&2
+done
 
 echo "compare.sh: building the workspace (release)" >&2
 cargo build --release --workspace --bins
@@ -55,7 +59,7 @@ cargo build --release --workspace --bins
 # The compare binary kills its children by PID on exit and on SIGINT/SIGTERM, and they also get
 # SIGKILL from the kernel if it dies (PR_SET_PDEATHSIG). The trap here covers the binary itself.
 compare_pid=""
-# shellcheck disable=SC2329 # invoked by the traps below
+# shellcheck disable=SC2317,SC2329 # invoked by the traps below
 cleanup() {
   if [ -n "$compare_pid" ] && kill -0 "$compare_pid" 2>/dev/null; then
     kill -TERM "$compare_pid" 2>/dev/null || true

@@ -253,6 +253,23 @@ mod tests {
     }
 
     #[test]
+    fn the_example_files_parse() {
+        for (name, text) in [
+            (
+                "my-server.toml",
+                include_str!("../../examples/my-server.toml"),
+            ),
+            (
+                "reactor-is-threads.toml",
+                include_str!("../../examples/reactor-is-threads.toml"),
+            ),
+        ] {
+            let d = parse(name, text, None).unwrap();
+            assert_eq!(d.len(), 1, "{name}");
+        }
+    }
+
+    #[test]
     fn a_ten_line_user_design_parses() {
         let text = r#"
 [[design]]
