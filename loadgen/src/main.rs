@@ -134,10 +134,15 @@ fn load(workload: Workload, args: RunArgs, http: HttpOptions) -> Result<Result<(
         let search = findmax::search(&config, slo, max_error_rate)?;
         let curve = findmax::to_json(&search, slo);
         if let Some(g) = search.generator_limit {
+            let advice = if g.cpu_share >= 0.9 {
+                "it is out of CPU; add threads (-t) or generators"
+            } else {
+                "it had CPU to spare but could not keep its schedule (woken late or preempted: \
+                 a neighbour on its core, or the machine's wake-up latency)"
+            };
             println!(
                 "find-max: limited by the generator at {:.0} req/s offered (CPU {:.0}% of its {} \
-                 thread(s)): the server's limit is beyond what this generator can offer; add \
-                 threads (-t) or generators",
+                 thread(s)): {advice}; the server's limit was not reached",
                 g.rate,
                 g.cpu_share * 100.0,
                 config.threads
