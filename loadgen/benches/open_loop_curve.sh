@@ -13,6 +13,7 @@ duration=${1:-3s}
 shift || true
 fractions=${*:-0.1 0.25 0.5 0.6 0.7 0.8 0.9}
 conns=${CONNS:-64}
+max_lateness=${MAX_LATENESS:-100us}
 out=$(mktemp -d)
 taskset -c 0 "$server" --tcp 127.0.0.1:0 >"$out/server.log" 2>&1 &
 server_pid=$!
@@ -37,7 +38,7 @@ row closed "$out/closed.json"
 capacity=$(jq '.rps' "$out/closed.json")
 for f in $fractions; do
     rate=$(python3 -c "print(round($capacity * $f))")
-    taskset -c 1 "$loadgen" tcp "$addr" -c "$conns" -d "$duration" --rate "$rate" \
+    taskset -c 1 "$loadgen" tcp "$addr" -c "$conns" -d "$duration" --rate "$rate" --max-lateness "$max_lateness" \
         --json "$out/open-$f.json" >/dev/null || true
     row "open $f" "$out/open-$f.json"
 done

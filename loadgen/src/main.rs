@@ -9,12 +9,14 @@
 //! - **Sans-IO protocols.** Request encoding, response framing and byte-for-byte verification
 //!   live in [`workload`] (TCP echo, UDP echo, HTTP/1.1) and are unit-tested without sockets.
 //! - **Honest time.** One monotonic nanosecond clock ([`clock`]). In open loop every request has
-//!   an intended send time on an absolute schedule ([`schedule`]); the loop waits for it with a
-//!   `timerfd` and a short spin, never a millisecond timer. Latency is measured from the intended
+//!   an intended send time on an absolute schedule ([`schedule`]); the loop checks the vDSO
+//!   clock between batches of I/O and blocks on one `timerfd` only when the next send is far
+//!   enough away, never a millisecond timer and never a zero-timeout poll loop. Latency is measured from the intended
 //!   time (coordinated omission corrected), beside service time (from the actual send) and send
 //!   lag. A timed-out request is counted and its latency recorded, never dropped.
-//! - **Self-check.** The generator measures its own lateness and CPU use and marks a run invalid
-//!   when it, rather than the server, was the bottleneck ([`report`]).
+//! - **Self-check.** The generator splits send lag into its own schedule lateness and the wait
+//!   for a free connection, measures its CPU and how busy its loop was, and marks a run invalid,
+//!   naming itself, when it rather than the server was the bottleneck ([`report`]).
 //! - **Outputs.** Human summary and versioned JSON ([`report`]), standard HdrHistogram interval
 //!   logs and their merge ([`hdrlog`]), the `--find-max` search ([`findmax`]).
 
@@ -155,10 +157,15 @@ fn load(workload: Workload, args: RunArgs, http: HttpOptions) -> Result<Result<(
         let search = findmax::search(&config, slo, max_error_rate)?;
         let curve = findmax::to_json(&search, slo);
         if let Some(g) = search.generator_limit {
+            let advice = if g.cpu_share >= 0.9 {
+                "it is out of CPU; add threads (-t) or generators"
+            } else {
+                "it had CPU to spare but could not keep its schedule (woken late or preempted: \
+                 a neighbour on its core, or the machine's wake-up latency)"
+            };
             println!(
                 "find-max: limited by the generator at {:.0} req/s offered (CPU {:.0}% of its {} \
-                 thread(s)): the server's limit is beyond what this generator can offer; add \
-                 threads (-t) or generators",
+                 thread(s)): {advice}; the server's limit was not reached",
                 g.rate,
                 g.cpu_share * 100.0,
                 config.threads

@@ -103,10 +103,17 @@ pub fn verdict(r: &RunResult) -> Verdict {
         let h = &r.total.hist;
         let late = h.schedule_lateness.value_at_quantile(0.99);
         if !h.schedule_lateness.is_empty() && late > limit {
+            let cause = if saturated {
+                "it is out of CPU"
+            } else {
+                "it had CPU to spare, so it was woken late or preempted (a neighbour on its \
+                 core, or the machine's wake-up latency)"
+            };
             v.invalid(
                 true,
                 format!(
-                    "generator fell behind its own schedule: p99 lateness {} (limit {}); {load}",
+                    "generator fell behind its own schedule: p99 lateness {} (limit {}); {load}; \
+                     {cause}",
                     format_ns(late),
                     format_ns(limit)
                 ),

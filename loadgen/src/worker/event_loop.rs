@@ -141,6 +141,7 @@ impl Outcomes for Tally<'_> {
 /// Run one worker thread to completion.
 pub fn run(thread: usize, plan: Arc<Plan>, gate: Arc<StartGate>, tx: Sender<Msg>) {
     clock::tighten_timer_slack();
+    clock::request_short_slice();
     let mut worker = match Worker::new(thread, plan, tx.clone()) {
         Ok(w) => w,
         Err(e) => {
