@@ -146,7 +146,7 @@ pub fn check_udp_echo(addr: SocketAddr) {
     socket
         .set_read_timeout(Some(Duration::from_millis(500)))
         .unwrap();
-    for (i, len) in [1usize, 64, 1400, 8000].into_iter().enumerate() {
+    for (i, len) in [1usize, 64, 1400, 8000, 65_507].into_iter().enumerate() {
         let sent = payload(len, i as u8);
         let mut buf = vec![0u8; 65_536];
         // Loopback rarely drops, but UDP may: retry a few times before calling it a failure.
