@@ -66,6 +66,18 @@ impl Server {
         server
     }
 
+    /// Resident memory of the design, in KiB (VmRSS).
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("read status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .expect("VmRSS in status")
+    }
+
     /// The announced address of `service`.
     pub fn addr(&self, service: &str) -> SocketAddr {
         self.addrs[service]
