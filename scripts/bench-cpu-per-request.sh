@@ -120,7 +120,7 @@ PY
 
 echo "bench: $workload -c $conns --pipeline $pipeline --size $size, ${duration}s x $repeats," \
   "server on CPU 0, reactor-loadgen on CPU 1"
-for i in $(seq "$repeats"); do
+for _ in $(seq "$repeats"); do
   for spec in "$@"; do
     run "${spec%%=*}" "${spec#*=}" cpu
   done
