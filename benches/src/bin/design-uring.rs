@@ -304,6 +304,8 @@ struct Udp {
     bufs: BufRing,
     recv_msg: Box<libc::msghdr>,
     sends: Box<[(libc::msghdr, libc::iovec)]>,
+    /// Buffers held by sends in flight (not in the ring).
+    held: usize,
     armed: bool,
 }
 
@@ -318,6 +320,7 @@ impl Udp {
             bufs: BufRing::new(ring, UDP_GROUP, UDP_BUFS, UDP_BUF_LEN)?,
             recv_msg,
             sends: (0..UDP_BUFS).map(|_| zeroed()).collect(),
+            held: 0,
             armed: false,
         })
     }
@@ -601,8 +604,11 @@ impl Server {
                 udp.bufs.recycle(bid);
             }
         }
-        if !udp.armed {
-            self.udp_arm(); // ENOBUFS ends it too: re-armed here, or when a send returns a buffer
+        // Out of buffers while every one waits for its echo to be sent: re-armed when a send
+        // returns one, not now, which would only fail again.
+        let starved = result == -libc::ENOBUFS && udp.held == usize::from(UDP_BUFS);
+        if !udp.armed && !starved {
+            self.udp_arm();
         }
     }
 
@@ -611,6 +617,7 @@ impl Server {
             return;
         };
         udp.bufs.recycle(bid);
+        udp.held -= 1;
         if !udp.armed {
             self.udp_arm();
         }
@@ -647,6 +654,7 @@ fn udp_echo(udp: &mut Udp, bid: u16, filled: usize, ring: &mut IoUring) -> bool 
     // SAFETY: the header and the buffer it points into stay untouched until the send completes
     // (the buffer is recycled only then).
     push_entry(ring, entry);
+    udp.held += 1;
     true
 }
 
