@@ -68,3 +68,39 @@ fn http_get_answers_hello_with_keep_alive_and_pipelining() {
         assert!(server.terminate(), "{bin} {args:?} exits 0 on SIGTERM");
     }
 }
+
+/// A peer that sends without ever reading must be stopped by backpressure: the design stops
+/// reading once it owes a bounded amount, so the peer's writes block long before all of
+/// `TOTAL` is accepted, and the server's memory stays bounded.
+#[test]
+fn a_peer_that_never_reads_is_held_back() {
+    use std::io::Write;
+    const TOTAL: usize = 256 << 20;
+    const RSS_BOUND_KIB: u64 = 64 << 10;
+    for (bin, args) in designs() {
+        let server = Server::start(bin, &args, &["tcp"]);
+        let mut stream = std::net::TcpStream::connect(server.addr("tcp")).expect("connect");
+        stream
+            .set_write_timeout(Some(std::time::Duration::from_secs(1)))
+            .expect("timeout");
+        let chunk = vec![7u8; 64 * 1024];
+        let mut pushed = 0;
+        while pushed < TOTAL {
+            match stream.write(&chunk) {
+                Ok(n) => pushed += n,
+                Err(_) => break, // the write blocked for a second: held back
+            }
+        }
+        assert!(
+            pushed < TOTAL,
+            "{bin} {args:?} accepted all {TOTAL} bytes from a peer that never reads"
+        );
+        let rss = server.rss_kib();
+        assert!(
+            rss < RSS_BOUND_KIB,
+            "{bin} {args:?}: {rss} KiB resident after {pushed} bytes from a non-reading peer"
+        );
+        drop(stream);
+        assert!(server.terminate(), "{bin} {args:?} exits 0 on SIGTERM");
+    }
+}

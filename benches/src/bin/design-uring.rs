@@ -1,34 +1,65 @@
-//! io_uring: one thread, completion-based, the modern contender.
+//! io_uring: one thread, completion-based, set up the way a careful Linux 6.x server does it.
 //!
-//! Instead of asking "which socket is ready?" (epoll, as in `server/`) and then making the
-//! read/write syscalls, this design queues the operations themselves (accept, recv, send,
-//! recvmsg, sendmsg) in a submission ring and handles their results as they complete; one
-//! `io_uring_enter` both submits a batch and waits. Each connection has exactly one operation in
-//! flight (a recv or a send into its own heap buffer), so buffers never move or get freed under
-//! the kernel, and a connection is closed only from the completion of its last operation.
-//! HTTP runs through the same shared session as every other design; the header timeout is an
-//! io_uring linked timeout on the recv.
+//! - **One issuer**: the ring is created with `IORING_SETUP_SINGLE_ISSUER` and
+//!   `IORING_SETUP_DEFER_TASKRUN`, so completions are produced only inside our own
+//!   `io_uring_enter` (no task-work interrupts of the loop, no locking for other submitters);
+//!   older kernels fall back to `COOP_TASKRUN`, then to a plain ring, saying which flag is missing.
+//! - **One system call per loop turn**: `submit_and_wait` submits everything queued since the
+//!   last turn and waits for at least one completion.
+//! - **Multishot everything that repeats**: one multishot accept per listener, one multishot recv
+//!   per connection into a provided buffer ring shared by all connections (no buffer per idle
+//!   connection, no re-arming per read), one multishot recvmsg for the UDP socket into its own
+//!   buffer ring.
+//! - **Sends are plain `send`/`sendmsg` entries**, not linked to anything; a short send is
+//!   continued from where it stopped.
+//!
+//! Same protocol code and limits as the reactor: received bytes are copied out of the shared
+//! buffer at once (so buffers return to the ring within the turn), and a connection that owes
+//! [`MAX_OUTPUT`] bytes has its receive cancelled until its peer reads (backpressure); HTTP runs
+//! through the shared sans-IO session, which pauses a pipelined flood at its output budget. The
+//! HTTP header timeout is checked once a second while any request head is incomplete. A
+//! connection is freed only once none of its operations is in flight, so no buffer or descriptor
+//! is ever released under the kernel.
 
 use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::os::fd::{AsRawFd, FromRawFd};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Parser;
-use io_uring::{opcode, squeue, types, IoUring};
+use io_uring::{cqueue, opcode, types, IoUring};
 use reactor_designs::http::{HttpConn, HEADER_TIMEOUT};
-use reactor_designs::{
-    announce, bind_tcp, echo_verdict, startup, Listen, Service, MAX_DATAGRAM, READ_BUF,
-};
+use reactor_designs::{announce, bind_tcp, echo_verdict, startup, Listen, Service};
 use reactor_proto::http::Step;
 use reactor_proto::udp::Verdict;
 use slab::Slab;
 
-/// Submission ring size; the completion ring is twice that, enough for one recv and one linked
-/// timeout per connection at 1,000+ connections.
+/// Submission ring size; the completion ring is [`CQ_ENTRIES`]: multishot operations can post
+/// many completions per submission.
 const RING_ENTRIES: u32 = 4096;
-
-/// The header timeout as the kernel reads it (must outlive every linked timeout: static).
-static HEADER_TIMESPEC: types::Timespec = types::Timespec::new().sec(HEADER_TIMEOUT.as_secs());
+/// Completion ring size.
+const CQ_ENTRIES: u32 = 16 * 1024;
+/// Buffer group of the TCP receive buffers.
+const TCP_GROUP: u16 = 0;
+/// TCP receive buffers shared by every connection: enough for one completion per connection per
+/// turn at 1,000 connections (a recv that finds the ring empty ends and is re-armed).
+const TCP_BUFS: u16 = 2048;
+/// Size of one TCP receive buffer.
+const TCP_BUF_LEN: usize = 4096;
+/// Buffer group of the UDP receive buffers.
+const UDP_GROUP: u16 = 1;
+/// UDP receive buffers; each is held until its echo is sent, which bounds the sends in flight.
+const UDP_BUFS: u16 = 64;
+/// A UDP buffer: the kernel's `io_uring_recvmsg_out` header, the sender's address, and room for a
+/// datagram larger than any UDP payload (so truncation is detected, never echoed).
+const UDP_BUF_LEN: usize = 16 + UDP_NAME_LEN as usize + 64 * 1024;
+/// Room for the sender's address in a UDP buffer.
+const UDP_NAME_LEN: u32 = std::mem::size_of::<libc::sockaddr_storage>() as u32;
+/// Output a connection may owe before its receive is cancelled (the reactor's `--max-output`).
+const MAX_OUTPUT: usize = 64 * 1024;
+/// How often incomplete HTTP request heads are checked against the header timeout.
+const TICK: Duration = Duration::from_secs(1);
 
 /// io_uring server: TCP echo, UDP echo and HTTP hello on one thread.
 #[derive(Debug, Parser)]
@@ -50,8 +81,8 @@ fn main() -> anyhow::Result<()> {
     if let Some(addr) = cli.listen.udp {
         let socket = UdpSocket::bind(addr).with_context(|| format!("binding udp {addr}"))?;
         announce(Service::Udp, socket.local_addr()?)?;
-        server.udp = Some(Udp::new(socket));
-        server.udp_recv();
+        server.udp = Some(Udp::new(&server.ring, socket)?);
+        server.udp_arm();
     }
     if let Some(addr) = cli.listen.http {
         let listener = bind_tcp(addr)?;
@@ -61,13 +92,39 @@ fn main() -> anyhow::Result<()> {
     server.run()
 }
 
+/// Creates the ring with the strongest setup the kernel accepts, and says what it lacks.
+fn create_ring() -> anyhow::Result<IoUring> {
+    let mut builder = IoUring::builder();
+    builder
+        .setup_cqsize(CQ_ENTRIES)
+        .setup_single_issuer()
+        .setup_defer_taskrun();
+    if let Ok(ring) = builder.build(RING_ENTRIES) {
+        return Ok(ring);
+    }
+    eprintln!(
+        "design-uring: the kernel lacks IORING_SETUP_SINGLE_ISSUER/DEFER_TASKRUN (Linux 6.1+); \
+         using COOP_TASKRUN"
+    );
+    let mut builder = IoUring::builder();
+    builder.setup_cqsize(CQ_ENTRIES).setup_coop_taskrun();
+    if let Ok(ring) = builder.build(RING_ENTRIES) {
+        return Ok(ring);
+    }
+    eprintln!("design-uring: the kernel lacks IORING_SETUP_COOP_TASKRUN (Linux 5.19+); plain ring");
+    IoUring::builder()
+        .setup_cqsize(CQ_ENTRIES)
+        .build(RING_ENTRIES)
+        .context("creating io_uring (is it enabled? see /proc/sys/kernel/io_uring_disabled)")
+}
+
 /// What a completion belongs to, packed into its `user_data` with a slot number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Op {
     Accept,
     Recv,
     Send,
-    Timeout,
+    Cancel,
     UdpRecv,
     UdpSend,
 }
@@ -77,7 +134,7 @@ impl Op {
         Op::Accept,
         Op::Recv,
         Op::Send,
-        Op::Timeout,
+        Op::Cancel,
         Op::UdpRecv,
         Op::UdpSend,
     ];
@@ -92,291 +149,546 @@ impl Op {
     }
 }
 
-/// One TCP connection. Its single in-flight operation reads into or writes from `buf` (echo) or
-/// the HTTP session's output, both on the heap, so the slab may grow without moving them.
+/// A provided buffer ring: `count` buffers of `len` bytes the kernel picks from for multishot
+/// receives; each comes back to us in a completion and is handed back with [`recycle`].
+///
+/// [`recycle`]: BufRing::recycle
+struct BufRing {
+    entries: *mut types::BufRingEntry,
+    ring_bytes: usize,
+    bufs: Box<[u8]>,
+    len: usize,
+    count: u16,
+    tail: u16,
+}
+
+impl BufRing {
+    /// Allocates the ring and its buffers, registers it as group `group` and provides them all.
+    fn new(ring: &IoUring, group: u16, count: u16, len: usize) -> anyhow::Result<BufRing> {
+        let ring_bytes = usize::from(count) * std::mem::size_of::<types::BufRingEntry>();
+        // SAFETY: an anonymous private mapping; the result is checked before use.
+        let entries = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                ring_bytes,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            )
+        };
+        if entries == libc::MAP_FAILED {
+            return Err(std::io::Error::last_os_error()).context("mapping a buffer ring");
+        }
+        let mut buf_ring = BufRing {
+            entries: entries.cast(),
+            ring_bytes,
+            bufs: vec![0u8; usize::from(count) * len].into_boxed_slice(),
+            len,
+            count,
+            tail: 0,
+        };
+        // SAFETY: the mapping (page aligned, `count` entries) lives as long as `buf_ring`, which
+        // the server drops only after the ring itself.
+        unsafe {
+            ring.submitter()
+                .register_buf_ring_with_flags(entries as u64, count, group, 0)
+        }
+        .context(
+            "registering a provided buffer ring (the kernel lacks IORING_REGISTER_PBUF_RING, \
+             Linux 5.19+)",
+        )?;
+        for bid in 0..count {
+            buf_ring.recycle(bid);
+        }
+        Ok(buf_ring)
+    }
+
+    /// Buffer `bid`'s first `n` bytes, as a completion filled them.
+    fn data(&self, bid: u16, n: usize) -> &[u8] {
+        let start = usize::from(bid) * self.len;
+        &self.bufs[start..start + n.min(self.len)]
+    }
+
+    /// Gives buffer `bid` back to the kernel.
+    fn recycle(&mut self, bid: u16) {
+        let index = usize::from(self.tail & (self.count - 1));
+        let addr = self.bufs[usize::from(bid) * self.len..].as_ptr() as u64;
+        // SAFETY: `index < count`, inside the mapping; the tail field is the ring's published
+        // tail, which only we write (the kernel reads it).
+        unsafe {
+            let entry = &mut *self.entries.add(index);
+            entry.set_addr(addr);
+            entry.set_len(self.len as u32);
+            entry.set_bid(bid);
+            self.tail = self.tail.wrapping_add(1);
+            let tail = types::BufRingEntry::tail(self.entries) as *const AtomicU16;
+            (*tail).store(self.tail, Ordering::Release);
+        }
+    }
+}
+
+impl Drop for BufRing {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly the mapping made in `new`, after the ring is gone.
+        unsafe { libc::munmap(self.entries.cast(), self.ring_bytes) };
+    }
+}
+
+/// One TCP connection. `inflight` is what its one send in flight points at (never touched until
+/// that send completes); new output accumulates in `pending`.
 struct Conn {
     stream: TcpStream,
-    buf: Box<[u8]>,
     http: Option<Box<HttpConn>>,
-    /// Echo: bytes of `buf` to send back.
-    pending: usize,
-    /// Bytes of the current output already sent.
+    inflight: Vec<u8>,
     sent: usize,
-    /// HTTP: what the session said to do once its output is written.
-    after_send: Step,
+    sending: bool,
+    pending: Vec<u8>,
+    recv_armed: bool,
+    cancelling: bool,
+    /// The peer sent FIN: nothing more to read.
+    eof: bool,
+    /// HTTP: the session paused at its output budget; resume once the output is written.
+    paused: bool,
+    /// Close once every byte owed is written.
+    closing: bool,
+    /// The connection failed: drop what is owed and close once nothing is in flight.
+    aborted: bool,
+    header_deadline: Option<Instant>,
 }
 
 impl Conn {
-    /// The bytes still to send.
-    fn unsent(&self) -> &[u8] {
-        match &self.http {
-            Some(http) => &http.output()[self.sent..],
-            None => &self.buf[self.sent..self.pending],
+    fn new(stream: TcpStream, http: bool) -> Conn {
+        Conn {
+            stream,
+            http: http.then(|| Box::new(HttpConn::new())),
+            inflight: Vec::new(),
+            sent: 0,
+            sending: false,
+            pending: Vec::new(),
+            recv_armed: false,
+            cancelling: false,
+            eof: false,
+            paused: false,
+            closing: false,
+            aborted: false,
+            header_deadline: None,
+        }
+    }
+
+    fn owed(&self) -> usize {
+        self.pending.len() + self.inflight.len() - self.sent
+    }
+
+    /// Moves the HTTP session's responses behind the output owed, and acts on its step.
+    fn take_http_output(&mut self, step: Step) {
+        if let Some(http) = self.http.as_mut() {
+            self.pending.extend_from_slice(http.output());
+            http.clear_output();
+        }
+        match step {
+            Step::Continue => self.paused = false,
+            Step::Paused => self.paused = true,
+            Step::CloseAfterFlush => {
+                self.paused = false;
+                self.closing = true;
+            }
         }
     }
 }
 
-/// The UDP socket and the one `recvmsg`/`sendmsg` header it reuses: receive a datagram, send it
-/// back to the address it came from, receive the next.
+/// The UDP socket, its buffer ring, the header its multishot recvmsg uses, and one send header
+/// per buffer (a buffer is echoed straight from where it was received).
 struct Udp {
     socket: UdpSocket,
-    buf: Box<[u8]>,
-    peer: Box<libc::sockaddr_storage>,
-    iov: Box<libc::iovec>,
-    msg: Box<libc::msghdr>,
+    bufs: BufRing,
+    recv_msg: Box<libc::msghdr>,
+    sends: Box<[(libc::msghdr, libc::iovec)]>,
+    /// Buffers held by sends in flight (not in the ring).
+    held: usize,
+    armed: bool,
 }
 
 impl Udp {
-    fn new(socket: UdpSocket) -> Udp {
-        // SAFETY: all-zero is a valid sockaddr_storage, iovec and msghdr (null pointers, 0 lengths).
-        let (peer, iov, msg) =
-            unsafe { (std::mem::zeroed(), std::mem::zeroed(), std::mem::zeroed()) };
-        Udp {
+    fn new(ring: &IoUring, socket: UdpSocket) -> anyhow::Result<Udp> {
+        // SAFETY: all-zero is a valid msghdr and iovec (null pointers, zero lengths).
+        let zeroed = || unsafe { std::mem::zeroed::<(libc::msghdr, libc::iovec)>() };
+        let mut recv_msg: Box<libc::msghdr> = Box::new(zeroed().0);
+        recv_msg.msg_namelen = UDP_NAME_LEN;
+        Ok(Udp {
             socket,
-            buf: vec![0u8; MAX_DATAGRAM].into_boxed_slice(),
-            peer: Box::new(peer),
-            iov: Box::new(iov),
-            msg: Box::new(msg),
-        }
-    }
-
-    /// Points the header at the buffer (`len` bytes) and the peer address, before each op.
-    fn prepare(&mut self, len: usize, name_len: u32) {
-        self.iov.iov_base = self.buf.as_mut_ptr().cast();
-        self.iov.iov_len = len;
-        self.msg.msg_name = std::ptr::addr_of_mut!(*self.peer).cast();
-        self.msg.msg_namelen = name_len;
-        self.msg.msg_iov = std::ptr::addr_of_mut!(*self.iov);
-        self.msg.msg_iovlen = 1;
-        self.msg.msg_flags = 0;
+            bufs: BufRing::new(ring, UDP_GROUP, UDP_BUFS, UDP_BUF_LEN)?,
+            recv_msg,
+            sends: (0..UDP_BUFS).map(|_| zeroed()).collect(),
+            held: 0,
+            armed: false,
+        })
     }
 }
 
 struct Server {
+    // Field order is drop order: the ring goes before the buffers it may still reference.
     ring: IoUring,
+    tcp_bufs: Option<BufRing>,
     listeners: Vec<(TcpListener, bool)>,
     conns: Slab<Conn>,
     udp: Option<Udp>,
+    /// Connections with a header deadline set.
+    header_timers: usize,
+    next_tick: Instant,
 }
 
 impl Server {
     fn new() -> anyhow::Result<Server> {
-        let ring = IoUring::new(RING_ENTRIES).context("creating io_uring (is it enabled?)")?;
         Ok(Server {
-            ring,
+            ring: create_ring()?,
+            tcp_bufs: None,
             listeners: Vec::new(),
             conns: Slab::new(),
             udp: None,
+            header_timers: 0,
+            next_tick: Instant::now() + TICK,
         })
     }
 
     fn listen(&mut self, listener: TcpListener, http: bool) {
         self.listeners.push((listener, http));
-        self.accept(self.listeners.len() - 1);
+        self.accept_arm(self.listeners.len() - 1);
     }
 
-    /// Submits and handles completions forever.
+    /// One `io_uring_enter` per turn (submit and wait), then every completion it produced.
     fn run(&mut self) -> anyhow::Result<()> {
-        let mut done = Vec::with_capacity(RING_ENTRIES as usize);
+        if !self.listeners.is_empty() && self.tcp_bufs.is_none() {
+            self.tcp_bufs = Some(BufRing::new(&self.ring, TCP_GROUP, TCP_BUFS, TCP_BUF_LEN)?);
+        }
+        let mut done = Vec::with_capacity(CQ_ENTRIES as usize);
         loop {
-            match self.ring.submit_and_wait(1) {
+            let waited = if self.header_timers > 0 {
+                let ts = types::Timespec::from(TICK);
+                let args = types::SubmitArgs::new().timespec(&ts);
+                self.ring.submitter().submit_with_args(1, &args)
+            } else {
+                self.ring.submit_and_wait(1)
+            };
+            match waited {
                 Ok(_) => {}
+                Err(e) if e.raw_os_error() == Some(libc::ETIME) => {}
+                Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {} // CQ full: reap first
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e).context("io_uring_enter"),
             }
-            done.extend(self.ring.completion().map(|c| (c.user_data(), c.result())));
-            for (token, result) in done.drain(..) {
+            done.extend(
+                self.ring
+                    .completion()
+                    .map(|c| (c.user_data(), c.result(), c.flags())),
+            );
+            for (token, result, flags) in done.drain(..) {
                 match Op::from_token(token) {
-                    Some((Op::Accept, slot)) => self.on_accept(slot, result),
-                    Some((Op::Recv, slot)) => self.on_recv(slot, result),
+                    Some((Op::Accept, listener)) => self.on_accept(listener, result, flags),
+                    Some((Op::Recv, slot)) => self.on_recv(slot, result, flags),
                     Some((Op::Send, slot)) => self.on_send(slot, result),
-                    Some((Op::UdpRecv, _)) => self.on_udp_recv(result),
-                    Some((Op::UdpSend, _)) => self.udp_recv(),
-                    Some((Op::Timeout, _)) | None => {}
+                    Some((Op::UdpRecv, _)) => self.on_udp_recv(result, flags),
+                    Some((Op::UdpSend, bid)) => self.on_udp_send(bid as u16),
+                    Some((Op::Cancel, _)) | None => {}
                 }
             }
-        }
-    }
-
-    /// Queues entries (kept together, for linked ones), submitting first when the ring is full.
-    fn push(&mut self, entries: &[squeue::Entry]) {
-        loop {
-            // SAFETY: every buffer and header an entry points to is owned by `self` (a Box or
-            // the static timespec) and is neither moved nor freed until its completion arrives.
-            if unsafe { self.ring.submission().push_multiple(entries) }.is_ok() {
-                return;
-            }
-            if let Err(e) = self.ring.submit() {
-                eprintln!("design-uring: submit: {e}");
+            if self.header_timers > 0 && Instant::now() >= self.next_tick {
+                self.expire_header_timers();
             }
         }
     }
 
-    fn accept(&mut self, listener: usize) {
+    // ----- TCP ----------------------------------------------------------------------------
+
+    fn accept_arm(&mut self, listener: usize) {
         let fd = self.listeners[listener].0.as_raw_fd();
-        let entry = opcode::Accept::new(types::Fd(fd), std::ptr::null_mut(), std::ptr::null_mut())
+        let entry = opcode::AcceptMulti::new(types::Fd(fd))
             .flags(libc::SOCK_CLOEXEC)
             .build()
             .user_data(Op::Accept.token(listener));
-        self.push(&[entry]);
+        push_entry(&mut self.ring, entry);
     }
 
-    fn on_accept(&mut self, listener: usize, result: i32) {
+    fn on_accept(&mut self, listener: usize, result: i32, flags: u32) {
         if result >= 0 {
             // SAFETY: a successful accept returns a new descriptor that nothing else owns.
             let stream = unsafe { TcpStream::from_raw_fd(result) };
             let _ = stream.set_nodelay(true);
             let http = self.listeners[listener].1;
-            let slot = self.conns.insert(Conn {
-                stream,
-                buf: vec![0u8; READ_BUF].into_boxed_slice(),
-                http: http.then(|| Box::new(HttpConn::new())),
-                pending: 0,
-                sent: 0,
-                after_send: Step::Continue,
-            });
-            self.recv(slot);
+            let slot = self.conns.insert(Conn::new(stream, http));
+            self.update(slot);
+        } else if result == -libc::EINVAL {
+            eprintln!("design-uring: the kernel lacks multishot accept (Linux 5.19+)");
+            std::process::exit(1);
         } else {
             eprintln!(
                 "design-uring: accept: {}",
                 std::io::Error::from_raw_os_error(-result)
             );
         }
-        self.accept(listener);
-    }
-
-    /// Queues the connection's next read, with the header timeout linked while an HTTP request
-    /// head is incomplete.
-    fn recv(&mut self, slot: usize) {
-        let conn = &mut self.conns[slot];
-        let timed = conn.http.as_ref().is_some_and(|h| h.awaiting_headers());
-        let recv = opcode::Recv::new(
-            types::Fd(conn.stream.as_raw_fd()),
-            conn.buf.as_mut_ptr(),
-            conn.buf.len() as u32,
-        )
-        .build()
-        .user_data(Op::Recv.token(slot));
-        if timed {
-            let timeout = opcode::LinkTimeout::new(&HEADER_TIMESPEC)
-                .build()
-                .user_data(Op::Timeout.token(slot));
-            self.push(&[recv.flags(squeue::Flags::IO_LINK), timeout]);
-        } else {
-            self.push(&[recv]);
+        if !cqueue::more(flags) {
+            self.accept_arm(listener);
         }
     }
 
-    fn on_recv(&mut self, slot: usize, result: i32) {
+    fn on_recv(&mut self, slot: usize, result: i32, flags: u32) {
+        let buffer = cqueue::buffer_select(flags);
         let Some(conn) = self.conns.get_mut(slot) else {
-            return;
+            return; // cannot happen: a connection outlives its receive
         };
-        let step = match (conn.http.as_mut(), result) {
-            (None, n) if n > 0 => {
-                conn.pending = n as usize;
-                Step::Continue
-            }
-            (None, _) => return self.close(slot),
-            (Some(http), n) if n > 0 => http.on_input(&conn.buf[..n as usize]),
-            (Some(http), 0) => {
-                if http.on_peer_closed() {
-                    Step::CloseAfterFlush
-                } else {
-                    http.resume()
+        if !cqueue::more(flags) {
+            conn.recv_armed = false;
+        }
+        match result {
+            n if n > 0 => {
+                if let (Some(bid), Some(bufs)) = (buffer, self.tcp_bufs.as_mut()) {
+                    let data = bufs.data(bid, n as usize);
+                    match conn.http.as_mut() {
+                        None => conn.pending.extend_from_slice(data),
+                        Some(http) => {
+                            let step = http.on_input(data);
+                            let awaiting = http.awaiting_headers();
+                            conn.take_http_output(step);
+                            set_header_deadline(conn, awaiting, &mut self.header_timers);
+                        }
+                    }
+                    bufs.recycle(bid);
                 }
             }
-            // The linked timeout cancelled the read: the head did not arrive in time.
-            (Some(http), e) if e == -libc::ECANCELED => {
-                http.on_header_timeout();
-                Step::CloseAfterFlush
+            0 => {
+                conn.eof = true;
+                match conn.http.as_mut() {
+                    None => conn.closing = true,
+                    Some(http) => conn.closing |= http.on_peer_closed(),
+                }
             }
-            (Some(_), _) => return self.close(slot),
-        };
-        conn.sent = 0;
-        conn.after_send = step;
-        self.send_or_continue(slot);
-    }
-
-    /// Sends what is left of the current output; once it is all out, does what comes next.
-    fn send_or_continue(&mut self, slot: usize) {
-        let conn = &mut self.conns[slot];
-        let unsent = conn.unsent();
-        if !unsent.is_empty() {
-            let entry = opcode::Send::new(
-                types::Fd(conn.stream.as_raw_fd()),
-                unsent.as_ptr(),
-                unsent.len() as u32,
-            )
-            .flags(libc::MSG_NOSIGNAL)
-            .build()
-            .user_data(Op::Send.token(slot));
-            return self.push(&[entry]);
-        }
-        if let Some(http) = conn.http.as_mut() {
-            http.clear_output();
-        }
-        conn.sent = 0;
-        conn.pending = 0;
-        match conn.after_send {
-            Step::Continue => self.recv(slot),
-            Step::CloseAfterFlush => self.close(slot),
-            Step::Paused => {
-                let step = conn.http.as_mut().map_or(Step::Continue, |h| h.resume());
-                conn.after_send = step;
-                self.send_or_continue(slot);
+            e if e == -libc::ENOBUFS || e == -libc::ECANCELED => {} // re-armed if still wanted
+            e if e == -libc::EINVAL => {
+                eprintln!("design-uring: the kernel lacks multishot recv (Linux 6.0+)");
+                std::process::exit(1);
             }
+            _ => abort(conn), // reset or another error: drop what is owed, close
         }
+        self.update(slot);
     }
 
     fn on_send(&mut self, slot: usize, result: i32) {
         let Some(conn) = self.conns.get_mut(slot) else {
             return;
         };
+        conn.sending = false;
         if result <= 0 {
-            return self.close(slot);
+            abort(conn);
+        } else {
+            conn.sent += result as usize;
+            if conn.sent >= conn.inflight.len() {
+                conn.inflight.clear();
+                conn.sent = 0;
+            }
         }
-        conn.sent += result as usize;
-        self.send_or_continue(slot);
+        self.update(slot);
     }
 
-    /// Frees the connection (closing the socket); called only when none of its I/O is in flight.
-    fn close(&mut self, slot: usize) {
-        self.conns.try_remove(slot);
+    /// Brings a connection's operations in line with its state: send what is owed, resume a
+    /// paused session, receive while it may (cancel the receive when not), free it when done.
+    fn update(&mut self, slot: usize) {
+        let Some(conn) = self.conns.get_mut(slot) else {
+            return;
+        };
+        if conn.aborted && !conn.sending {
+            conn.pending.clear();
+            conn.inflight.clear();
+            conn.sent = 0;
+        }
+        loop {
+            if !conn.sending && conn.inflight.is_empty() && !conn.pending.is_empty() {
+                std::mem::swap(&mut conn.inflight, &mut conn.pending);
+            }
+            if !conn.sending && conn.sent < conn.inflight.len() {
+                let rest = &conn.inflight[conn.sent..];
+                let entry = opcode::Send::new(
+                    types::Fd(conn.stream.as_raw_fd()),
+                    rest.as_ptr(),
+                    rest.len() as u32,
+                )
+                .flags(libc::MSG_NOSIGNAL)
+                .build()
+                .user_data(Op::Send.token(slot));
+                conn.sending = true;
+                // SAFETY: `inflight` is not touched until this send completes (see Conn).
+                push_entry(&mut self.ring, entry);
+            }
+            if conn.paused && conn.owed() == 0 && !conn.closing {
+                let step = conn.http.as_mut().map_or(Step::Continue, |h| h.resume());
+                conn.take_http_output(step);
+                continue;
+            }
+            break;
+        }
+        let want_input = !conn.closing && !conn.eof && !conn.paused && conn.owed() < MAX_OUTPUT;
+        if want_input && !conn.recv_armed {
+            let entry = opcode::RecvMulti::new(types::Fd(conn.stream.as_raw_fd()), TCP_GROUP)
+                .build()
+                .user_data(Op::Recv.token(slot));
+            conn.recv_armed = true;
+            conn.cancelling = false;
+            push_entry(&mut self.ring, entry);
+        } else if !want_input && conn.recv_armed && !conn.cancelling {
+            let entry = opcode::AsyncCancel::new(Op::Recv.token(slot))
+                .build()
+                .user_data(Op::Cancel.token(slot));
+            conn.cancelling = true;
+            push_entry(&mut self.ring, entry);
+        }
+        let finished = conn.closing || (conn.eof && !conn.paused);
+        if finished && !conn.sending && conn.owed() == 0 && !conn.recv_armed {
+            set_header_deadline(conn, false, &mut self.header_timers);
+            self.conns.remove(slot); // closes the socket: nothing of it is in flight
+        }
     }
 
-    fn udp_recv(&mut self) {
+    /// Answers `408` to every connection whose request head is overdue.
+    fn expire_header_timers(&mut self) {
+        let now = Instant::now();
+        self.next_tick = now + TICK;
+        let overdue: Vec<usize> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.header_deadline.is_some_and(|d| d <= now))
+            .map(|(slot, _)| slot)
+            .collect();
+        for slot in overdue {
+            let conn = &mut self.conns[slot];
+            if let Some(http) = conn.http.as_mut() {
+                http.on_header_timeout();
+            }
+            conn.take_http_output(Step::CloseAfterFlush);
+            set_header_deadline(conn, false, &mut self.header_timers);
+            self.update(slot);
+        }
+    }
+
+    // ----- UDP ----------------------------------------------------------------------------
+
+    fn udp_arm(&mut self) {
         let Some(udp) = self.udp.as_mut() else {
             return;
         };
-        udp.prepare(
-            udp.buf.len(),
-            std::mem::size_of::<libc::sockaddr_storage>() as u32,
-        );
-        let entry = opcode::RecvMsg::new(
+        if udp.armed {
+            return;
+        }
+        let entry = opcode::RecvMsgMulti::new(
             types::Fd(udp.socket.as_raw_fd()),
-            std::ptr::addr_of_mut!(*udp.msg),
+            std::ptr::addr_of!(*udp.recv_msg),
+            UDP_GROUP,
         )
         .build()
         .user_data(Op::UdpRecv.token(0));
-        self.push(&[entry]);
+        udp.armed = true;
+        push_entry(&mut self.ring, entry);
     }
 
-    fn on_udp_recv(&mut self, result: i32) {
+    fn on_udp_recv(&mut self, result: i32, flags: u32) {
         let Some(udp) = self.udp.as_mut() else {
             return;
         };
-        let truncated = udp.msg.msg_flags & libc::MSG_TRUNC != 0;
-        if result < 0 || truncated || echo_verdict(result as usize) != Verdict::Echo {
-            return self.udp_recv();
+        if !cqueue::more(flags) {
+            udp.armed = false;
         }
-        let name_len = udp.msg.msg_namelen;
-        udp.prepare(result as usize, name_len);
-        let entry = opcode::SendMsg::new(
-            types::Fd(udp.socket.as_raw_fd()),
-            std::ptr::addr_of!(*udp.msg),
-        )
+        if result == -libc::EINVAL {
+            eprintln!("design-uring: the kernel lacks multishot recvmsg (Linux 6.0+)");
+            std::process::exit(1);
+        }
+        if let Some(bid) = cqueue::buffer_select(flags) {
+            if result < 0 || !udp_echo(udp, bid, result as usize, &mut self.ring) {
+                udp.bufs.recycle(bid);
+            }
+        }
+        // Out of buffers while every one waits for its echo to be sent: re-armed when a send
+        // returns one, not now, which would only fail again.
+        let starved = result == -libc::ENOBUFS && udp.held == usize::from(UDP_BUFS);
+        if !udp.armed && !starved {
+            self.udp_arm();
+        }
+    }
+
+    fn on_udp_send(&mut self, bid: u16) {
+        let Some(udp) = self.udp.as_mut() else {
+            return;
+        };
+        udp.bufs.recycle(bid);
+        udp.held -= 1;
+        if !udp.armed {
+            self.udp_arm();
+        }
+    }
+}
+
+/// Sends a received datagram back from its buffer; false when it is not echoed (the caller
+/// recycles the buffer).
+fn udp_echo(udp: &mut Udp, bid: u16, filled: usize, ring: &mut IoUring) -> bool {
+    let data = udp.bufs.data(bid, filled);
+    let Ok(out) = types::RecvMsgOut::parse(data, &udp.recv_msg) else {
+        return false;
+    };
+    let len = out.incoming_payload_len() as usize;
+    if out.is_payload_truncated()
+        || out.is_name_data_truncated()
+        || echo_verdict(len) != Verdict::Echo
+    {
+        return false;
+    }
+    let (name, payload) = (out.name_data(), out.payload_data());
+    let (msg, iov) = &mut udp.sends[usize::from(bid)];
+    *iov = libc::iovec {
+        iov_base: payload.as_ptr() as *mut libc::c_void,
+        iov_len: payload.len(),
+    };
+    msg.msg_name = name.as_ptr() as *mut libc::c_void;
+    msg.msg_namelen = name.len() as u32;
+    msg.msg_iov = iov;
+    msg.msg_iovlen = 1;
+    let entry = opcode::SendMsg::new(types::Fd(udp.socket.as_raw_fd()), msg)
         .build()
-        .user_data(Op::UdpSend.token(0));
-        self.push(&[entry]);
+        .user_data(Op::UdpSend.token(usize::from(bid)));
+    // SAFETY: the header and the buffer it points into stay untouched until the send completes
+    // (the buffer is recycled only then).
+    push_entry(ring, entry);
+    udp.held += 1;
+    true
+}
+
+/// Queues an entry on `ring`, submitting first when the submission ring is full.
+fn push_entry(ring: &mut IoUring, entry: io_uring::squeue::Entry) {
+    loop {
+        // SAFETY: callers keep what the entry points to alive until its completion.
+        if unsafe { ring.submission().push(&entry) }.is_ok() {
+            return;
+        }
+        if let Err(e) = ring.submit() {
+            eprintln!("design-uring: submit: {e}");
+        }
+    }
+}
+
+/// A connection failed (reset, or a send error): nothing owed can be delivered any more.
+fn abort(conn: &mut Conn) {
+    conn.closing = true;
+    conn.aborted = true;
+    conn.paused = false;
+}
+
+/// Starts or stops a connection's header timer as its session starts or finishes a request head.
+fn set_header_deadline(conn: &mut Conn, awaiting: bool, timers: &mut usize) {
+    match (awaiting, conn.header_deadline.is_some()) {
+        (true, false) => {
+            conn.header_deadline = Some(Instant::now() + HEADER_TIMEOUT);
+            *timers += 1;
+        }
+        (false, true) => {
+            conn.header_deadline = None;
+            *timers -= 1;
+        }
+        _ => {}
     }
 }

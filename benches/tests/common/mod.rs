@@ -66,6 +66,18 @@ impl Server {
         server
     }
 
+    /// Resident memory of the design, in KiB (VmRSS).
+    pub fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .expect("read status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .expect("VmRSS in status")
+    }
+
     /// The announced address of `service`.
     pub fn addr(&self, service: &str) -> SocketAddr {
         self.addrs[service]
@@ -146,7 +158,7 @@ pub fn check_udp_echo(addr: SocketAddr) {
     socket
         .set_read_timeout(Some(Duration::from_millis(500)))
         .unwrap();
-    for (i, len) in [1usize, 64, 1400, 8000].into_iter().enumerate() {
+    for (i, len) in [1usize, 64, 1400, 8000, 65_507].into_iter().enumerate() {
         let sent = payload(len, i as u8);
         let mut buf = vec![0u8; 65_536];
         // Loopback rarely drops, but UDP may: retry a few times before calling it a failure.
