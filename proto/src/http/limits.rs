@@ -23,8 +23,9 @@ pub struct HttpLimits {
     ///
     /// Default: 64.
     pub max_headers: usize,
-    /// Largest request body (`Content-Length`) the server accepts, on any route; `POST /echo`
-    /// sends it back. Larger → `413 Content Too Large` and close, without reading the body.
+    /// Largest request body the server accepts, on any route; `POST /echo` sends it back. A
+    /// larger `Content-Length` → `413 Content Too Large` and close, without reading the body; a
+    /// chunked body → `413` and close as soon as its decoded size passes the limit.
     ///
     /// Values above [`MAX_BODY_CEILING`] are treated as that ceiling.
     ///

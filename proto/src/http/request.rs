@@ -187,13 +187,16 @@ fn parse_other_version(data: &[u8], window: &[u8], limits: &HttpLimits) -> Parse
 
 /// Whether an unfinished head has already broken a limit.
 pub(crate) fn partial_verdict(data: &[u8], limits: &HttpLimits) -> Parsed {
-    let line = &data[data
-        .iter()
-        .take_while(|b| matches!(b, b'\r' | b'\n'))
-        .count()..];
-    let method = &line[..line.len().min(MAX_METHOD + 1)];
-    if method.len() > MAX_METHOD && method.iter().all(|&b| is_tchar(b)) {
-        return Parsed::Reject(Reject::NotImplemented);
+    // Runs on every read of an unfinished head: the common case is one short scan.
+    if data.len() > MAX_METHOD && !data[..=MAX_METHOD].contains(&b' ') {
+        let start = data
+            .iter()
+            .take_while(|b| matches!(b, b'\r' | b'\n'))
+            .count();
+        let method = &data[start..data.len().min(start + MAX_METHOD + 1)];
+        if method.len() > MAX_METHOD && method.iter().all(|&b| is_tchar(b)) {
+            return Parsed::Reject(Reject::NotImplemented);
+        }
     }
     if data.len() > limits.max_request_line {
         let probe = &data[..=limits.max_request_line];
@@ -415,6 +418,27 @@ fn path_of(target: &[u8]) -> &[u8] {
 /// or a reg-name / IPv4 address of unreserved, sub-delims and percent-encoded octets. Empty is
 /// valid (a target without authority).
 pub(crate) fn is_valid_host(value: &[u8]) -> bool {
+    // Fast path, taken by nearly every request: a reg-name or IPv4 address with an optional
+    // port, no percent-encoding: one pass over a table.
+    let mut colon = None;
+    let plain = value.iter().enumerate().all(|(i, &b)| {
+        if b == b':' && colon.is_none() {
+            colon = Some(i);
+            return true;
+        }
+        is_unreserved_or_sub(b) || (colon.is_some() && b.is_ascii_digit())
+    });
+    if plain {
+        let port_ok = colon.is_none_or(|c| value[c + 1..].iter().all(u8::is_ascii_digit));
+        if port_ok {
+            return true;
+        }
+    }
+    host_with_literal_or_escapes(value)
+}
+
+/// The general [`is_valid_host`]: IP literals and percent-encoded octets.
+fn host_with_literal_or_escapes(value: &[u8]) -> bool {
     let (host, port) = if value.first() == Some(&b'[') {
         let Some(close) = value.iter().position(|&b| b == b']') else {
             return false;
@@ -480,8 +504,37 @@ fn is_reg_name(host: &[u8]) -> bool {
 
 /// RFC 3986 `unreserved` or `sub-delims`.
 fn is_unreserved_or_sub(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=".contains(&b)
+    UNRESERVED_OR_SUB[usize::from(b)]
 }
+
+/// Lookup table for [`is_unreserved_or_sub`]: `Host` is checked on every request.
+static UNRESERVED_OR_SUB: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric()
+            || matches!(
+                c,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+            );
+        b += 1;
+    }
+    table
+};
 
 /// A `Content-Length` value: ASCII digits only (no sign, no list), at most 18 of them.
 fn parse_content_length(value: &[u8]) -> Option<usize> {
