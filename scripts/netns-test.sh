@@ -38,20 +38,12 @@ work=$(mktemp -d)
 pids=()
 created=()
 
+# shellcheck source=scripts/lib/stop-pids.sh
+. scripts/lib/stop-pids.sh
 cleanup() {
-  local pid ns
-  for pid in "${pids[@]}"; do
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in "${pids[@]}"; do
-    # Bounded: a process that ignores SIGTERM for 5 s is killed.
-    for _ in $(seq 50); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
+  local ns
+  # Bounded: a process that ignores SIGTERM for 5 s is killed.
+  stop_pids "${pids[@]}"
   for ns in "${created[@]}"; do
     ip netns del "$ns" 2>/dev/null || true
   done

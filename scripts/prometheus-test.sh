@@ -23,19 +23,10 @@ prometheus_bin=$(command -v prometheus || echo /usr/bin/prometheus)
 
 work=$(mktemp -d)
 pids=()
+# shellcheck source=scripts/lib/stop-pids.sh
+. scripts/lib/stop-pids.sh
 cleanup() {
-  local pid
-  for pid in "${pids[@]}"; do
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 50); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
+  stop_pids "${pids[@]}"
   rm -rf "$work"
 }
 trap cleanup EXIT
