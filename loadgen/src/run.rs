@@ -67,6 +67,8 @@ pub struct RunConfig {
     pub threads: usize,
     /// Pipeline depth.
     pub pipeline: usize,
+    /// A new connection for every request.
+    pub connect_per_request: bool,
     /// Measured duration.
     pub duration: Option<Duration>,
     /// Warm-up.
@@ -132,8 +134,11 @@ pub struct RunResult {
     pub measured_ns: u64,
     /// All threads and intervals added.
     pub total: Recorder,
-    /// Connection set-up latency.
+    /// Connect latency of every connection counted in `connects`: those of the set-up plus
+    /// those made while measuring (reconnects; one per request with --connect-per-request).
     pub connect: Histogram<u64>,
+    /// Connections established: at set-up plus while measuring.
+    pub connects: u64,
     /// Connections established during set-up.
     pub connected: usize,
     /// Per-second series.
@@ -238,6 +243,7 @@ pub fn run_once(config: &RunConfig) -> Result<RunResult> {
         threads,
         connections: config.connections,
         pipeline: config.pipeline.max(1),
+        per_request: config.connect_per_request,
         timeout_ns: config.timeout.as_nanos() as u64,
         connect_timeout_ns: config.connect_timeout.as_nanos() as u64,
         size: config.size,
@@ -341,12 +347,15 @@ pub fn run_once(config: &RunConfig) -> Result<RunResult> {
     collector.finish();
     let mut total = collector.total;
     total.counters.errors.connect += connect_failures;
+    let _ = connect.add(&total.hist.connect);
+    let connects = connected as u64 + total.counters.connects;
     Ok(RunResult {
         config: config.clone(),
         addr,
         measured_ns: end_ns.saturating_sub(measure_start).max(1),
         total,
         connect,
+        connects,
         connected,
         intervals: collector.intervals,
         cpu_user: cpu_after.0.saturating_sub(cpu_before.0),
