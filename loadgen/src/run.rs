@@ -322,8 +322,12 @@ pub fn run_once(config: &RunConfig) -> Result<RunResult> {
                 length_ns,
                 recorder,
             }) => collector.add(index, length_ns, &recorder),
-            Ok(Msg::Finished { end_ns: e }) => {
+            Ok(Msg::Finished {
+                end_ns: e,
+                first_error: run_error,
+            }) => {
                 finished += 1;
+                first_error = first_error.or(run_error);
                 end_ns = end_ns.max(e);
             }
             Ok(Msg::Connected { .. }) => {}
@@ -348,7 +352,8 @@ pub fn run_once(config: &RunConfig) -> Result<RunResult> {
     let mut total = collector.total;
     total.counters.errors.connect += connect_failures;
     let _ = connect.add(&total.hist.connect);
-    let connects = connected as u64 + total.counters.connects;
+    // Every established connection's connect time is in the histogram, so it counts them.
+    let connects = connect.len();
     Ok(RunResult {
         config: config.clone(),
         addr,

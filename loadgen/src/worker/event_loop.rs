@@ -164,7 +164,10 @@ pub fn run(thread: usize, plan: Arc<Plan>, gate: Arc<StartGate>, tx: Sender<Msg>
                 first_error: Some(format!("cannot create poll loop: {e}")),
                 connect: Box::new(new_histogram()),
             });
-            let _ = tx.send(Msg::Finished { end_ns: now_ns() });
+            let _ = tx.send(Msg::Finished {
+                end_ns: now_ns(),
+                first_error: None,
+            });
             return;
         }
     };
@@ -172,7 +175,10 @@ pub fn run(thread: usize, plan: Arc<Plan>, gate: Arc<StartGate>, tx: Sender<Msg>
     match gate.wait() {
         Some(start_ns) => worker.run_load(start_ns),
         None => {
-            let _ = tx.send(Msg::Finished { end_ns: now_ns() });
+            let _ = tx.send(Msg::Finished {
+                end_ns: now_ns(),
+                first_error: None,
+            });
         }
     }
 }
@@ -499,7 +505,10 @@ impl Worker {
         }
         let end = now_ns().min(self.measure_end);
         self.send_interval(end);
-        let _ = self.tx.send(Msg::Finished { end_ns: end });
+        let _ = self.tx.send(Msg::Finished {
+            end_ns: end,
+            first_error: self.book.first_error.take(),
+        });
     }
 
     /// The next send time, unless the run is draining (closed loop: none).

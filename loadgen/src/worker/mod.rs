@@ -116,6 +116,8 @@ pub enum Msg {
     Finished {
         /// Monotonic end time.
         end_ns: u64,
+        /// First error seen while the load ran.
+        first_error: Option<String>,
     },
 }
 
