@@ -121,6 +121,8 @@ pub struct Interval {
     pub errors: u64,
     /// Corrected latency of the interval.
     pub latency: Histogram<u64>,
+    /// Connect times of the connections established in the interval.
+    pub connect: Histogram<u64>,
 }
 
 /// Everything measured in one run.
@@ -417,6 +419,7 @@ impl Collector {
             requests: rec.counters.requests,
             errors: rec.counters.errors.total(),
             latency: rec.hist.latency,
+            connect: rec.hist.connect,
         };
         if self.progress {
             let secs = length_ns.max(1) as f64 / NS_PER_SEC as f64;
