@@ -178,7 +178,7 @@ pub fn verdict(r: &RunResult) -> Verdict {
              server's"
         ));
     }
-    if r.connected < r.config.connections {
+    if r.connected < r.config.connections && !r.config.connect_per_request {
         v.warnings.push(format!(
             "only {} of {} connections could be established",
             r.connected, r.config.connections

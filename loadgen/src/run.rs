@@ -141,7 +141,7 @@ pub struct RunResult {
     pub connect: Histogram<u64>,
     /// Connections established: at set-up plus while measuring.
     pub connects: u64,
-    /// Connections established during set-up.
+    /// Connections established during set-up (none with a connection per request).
     pub connected: usize,
     /// Per-second series.
     pub intervals: Vec<Interval>,
@@ -290,7 +290,7 @@ pub fn run_once(config: &RunConfig) -> Result<RunResult> {
             Err(_) => break,
         }
     }
-    if connected == 0 {
+    if connected == 0 && !config.connect_per_request {
         gate.open(None);
         for h in handles {
             let _ = h.join();

@@ -159,6 +159,7 @@ fn assert_all_answered(doc: &Value) {
     assert_eq!(num(doc, &["verify_failures"]), 0, "{doc}");
     assert!(doc["connect_us"]["p50"].as_f64().is_some(), "{doc}");
     assert_eq!(doc["connect_per_request"], Value::Bool(true), "{doc}");
+    assert_eq!(num(doc, &["connected"]), 0, "no set-up phase: {doc}");
 }
 
 #[test]

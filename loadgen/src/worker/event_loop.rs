@@ -286,7 +286,7 @@ impl Worker {
         if self.per_request {
             // Every request brings its own connection; there is nothing to set up.
             let _ = self.tx.send(Msg::Connected {
-                up: self.slots.len(),
+                up: 0,
                 failures: 0,
                 first_error: None,
                 connect: Box::new(new_histogram()),
