@@ -315,3 +315,39 @@ fn http10_server_on_long_lived_connections_reconnects_without_timeouts() {
     assert_eq!(num(&doc, &["errors", "total"]), 0, "{doc}");
     assert_eq!(num(&doc, &["status_codes", "200"]), N, "{doc}");
 }
+
+#[test]
+fn hdr_log_tags_connect_times_apart_from_latency() {
+    let seen = Arc::new(Seen::default());
+    let addr = echo_once(seen, true);
+    let dir = std::env::temp_dir().join(format!("loadgen-cpr-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let log = dir.join("cpr.hlog");
+    let log_arg = log.to_str().expect("utf-8 temp path");
+    let doc = per_request_tcp(
+        addr,
+        &["--hdr-log", log_arg, "--tag", "gen"],
+        "tcp-hdrlog.json",
+        true,
+    );
+    assert_all_answered(&doc);
+    let text = std::fs::read_to_string(&log).expect("log written");
+    let tagged = |tag: &str| {
+        text.lines()
+            .filter(|l| l.starts_with(&format!("Tag={tag},")))
+            .count()
+    };
+    assert!(tagged("gen") >= 1, "{text}");
+    assert!(tagged("gen-connect") >= 1, "{text}");
+    let merged = loadgen(&[
+        "merge",
+        log_arg,
+        "--json",
+        dir.join("m.json").to_str().unwrap(),
+    ]);
+    assert!(merged.status.success());
+    let m: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("m.json")).expect("merge json"))
+            .expect("valid json");
+    assert_eq!(num(&m, &["count"]), N, "merge adds latency only: {m}");
+}
