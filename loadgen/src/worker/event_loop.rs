@@ -357,10 +357,11 @@ impl Worker {
 
     /// A connecting socket signalled: find out whether it is connected.
     fn check_connected(&mut self, idx: usize, now: u64) {
+        let per_request = self.per_request;
         let Some(Slot::Stream(s)) = self.slots.get_mut(idx) else {
             return;
         };
-        match s.check_connected(now) {
+        match s.check_connected(now, !per_request) {
             Ok(Some(took)) => {
                 if !self.running() {
                     self.connect_hist.saturating_record(took);
@@ -408,7 +409,7 @@ impl Worker {
         } = self;
         match &mut slots[idx] {
             Slot::Stream(s) => {
-                s.drop_socket(registry);
+                s.drop_socket(registry, !per_request);
                 s.conn.close(
                     Ending::Unconnected,
                     retry_at,
@@ -919,7 +920,7 @@ impl Worker {
         let Slot::Stream(s) = &mut slots[idx] else {
             return;
         };
-        s.drop_socket(registry);
+        s.drop_socket(registry, !per_request);
         s.conn.close(
             ending,
             now + backoff,
