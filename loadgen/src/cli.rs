@@ -74,6 +74,15 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 1)]
     pub pipeline: usize,
 
+    /// A new connection for every request: connect, send, read and verify the whole answer,
+    /// close (tcp: the client closes first; http: the request says `Connection: close`).
+    /// -c is then the number of requests in flight. On a 127.0.0.0/8 target the source
+    /// address of each connection is spread over 127.0.0.0/8 (bind to 127.x.y.z:0 before
+    /// connect), so churn does not run out of local ports; on any other target the kernel
+    /// picks the source address and port as usual. Needs --pipeline 1.
+    #[arg(long)]
+    pub connect_per_request: bool,
+
     /// Per-request timeout; a timed-out request is counted and its latency still recorded.
     #[arg(long, default_value = "2s", value_parser = duration_arg)]
     pub timeout: humantime::Duration,

@@ -51,35 +51,40 @@ pub fn sanitize_tag(tag: &str) -> String {
     }
 }
 
-/// Write the per-second latency histograms of `result` to `path`, tagged `tag`.
+/// Suffix of the tag of connect-time histograms, which `merge` leaves out.
+pub const CONNECT_TAG_SUFFIX: &str = "-connect";
+
+/// Write the per-second latency histograms of `result` to `path`, tagged `tag`; seconds in
+/// which connections were made also get their connect times, tagged `tag-connect`.
 pub fn write_run(path: &Path, result: &RunResult, tag: &str) -> Result<()> {
     let tag = sanitize_tag(tag);
-    let intervals: Vec<(Duration, Duration, &Histogram<u64>)> = result
-        .intervals
-        .iter()
-        .map(|iv| {
-            (
-                Duration::from_secs(iv.index),
-                Duration::from_nanos(iv.length_ns),
-                &iv.latency,
-            )
-        })
-        .collect();
+    let connect_tag = format!("{tag}{CONNECT_TAG_SUFFIX}");
+    let mut intervals: Vec<(Duration, Duration, &Histogram<u64>, &str)> = Vec::new();
+    for iv in &result.intervals {
+        let (offset, length) = (
+            Duration::from_secs(iv.index),
+            Duration::from_nanos(iv.length_ns),
+        );
+        intervals.push((offset, length, &iv.latency, &tag));
+        if !iv.connect.is_empty() {
+            intervals.push((offset, length, &iv.connect, &connect_tag));
+        }
+    }
     let comment = format!(
-        "reactor-loadgen {} {} {}: corrected latency in nanoseconds, one histogram per second",
+        "reactor-loadgen {} {} {}: corrected latency in nanoseconds, one histogram per second \
+         (connect times tagged {connect_tag})",
         env!("CARGO_PKG_VERSION"),
         result.config.workload.name(),
         result.config.target
     );
-    write_log(path, result.started, &comment, &tag, &intervals)
+    write_log(path, result.started, &comment, &intervals)
 }
 
 fn write_log(
     path: &Path,
     start: std::time::SystemTime,
     comment: &str,
-    tag: &str,
-    intervals: &[(Duration, Duration, &Histogram<u64>)],
+    intervals: &[(Duration, Duration, &Histogram<u64>, &str)],
 ) -> Result<()> {
     let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
     let mut out = BufWriter::new(file);
@@ -92,8 +97,8 @@ fn write_log(
             .with_max_value_divisor(1e6)
             .begin_log_with(&mut out, &mut serializer)
             .with_context(|| format!("cannot write {}", path.display()))?;
-        let tag = Tag::new(tag).ok_or_else(|| anyhow!("invalid tag {tag:?}"))?;
-        for (offset, length, h) in intervals {
+        for (offset, length, h, tag) in intervals {
+            let tag = Tag::new(tag).ok_or_else(|| anyhow!("invalid tag {tag:?}"))?;
             writer
                 .write_histogram(*h, *offset, *length, Some(tag))
                 .map_err(|e| anyhow!("cannot write {}: {e}", path.display()))?;
@@ -104,7 +109,8 @@ fn write_log(
     Ok(())
 }
 
-/// The sum of every interval histogram in the logs, and how many intervals there were.
+/// The sum of every latency histogram in the logs (connect times left out), and how many
+/// intervals there were.
 pub fn merge_logs(paths: &[impl AsRef<Path>]) -> Result<(Histogram<u64>, usize)> {
     let mut total = new_histogram();
     let mut count = 0;
@@ -117,6 +123,12 @@ pub fn merge_logs(paths: &[impl AsRef<Path>]) -> Result<(Histogram<u64>, usize)>
             let entry =
                 entry.map_err(|e| anyhow!("{}: malformed interval log: {e:?}", path.display()))?;
             if let LogEntry::Interval(ilh) = entry {
+                if ilh
+                    .tag()
+                    .is_some_and(|t| t.as_str().ends_with(CONNECT_TAG_SUFFIX))
+                {
+                    continue;
+                }
                 let compressed = base64_decode(ilh.encoded_histogram())
                     .ok_or_else(|| anyhow!("{}: bad base64 histogram", path.display()))?;
                 let h: Histogram<u64> = deserializer
@@ -139,8 +151,7 @@ pub fn write_single(path: &Path, h: &Histogram<u64>, sources: usize) -> Result<(
         path,
         std::time::SystemTime::now(),
         &comment,
-        "merged",
-        &[(Duration::ZERO, Duration::from_secs(1), h)],
+        &[(Duration::ZERO, Duration::from_secs(1), h, "merged")],
     )
 }
 
@@ -208,10 +219,19 @@ mod tests {
         let pa = dir.join("a.hlog");
         let pb = dir.join("b.hlog");
         let one = Duration::from_secs(1);
-        write_log(&pa, now, "a", "host-a", &[(Duration::ZERO, one, &a)]).unwrap();
-        write_log(&pb, now, "b", "host-b", &[(Duration::ZERO, one, &b)]).unwrap();
+        let mut connect = new_histogram();
+        connect.record(123_456).unwrap();
+        let a_log = [
+            (Duration::ZERO, one, &a, "host-a"),
+            (Duration::ZERO, one, &connect, "host-a-connect"),
+        ];
+        write_log(&pa, now, "a", &a_log).unwrap();
+        write_log(&pb, now, "b", &[(Duration::ZERO, one, &b, "host-b")]).unwrap();
         let (merged, n) = merge_logs(&[&pa, &pb]).unwrap();
-        assert_eq!(n, 2);
+        assert_eq!(
+            n, 2,
+            "connect times are tagged apart and not merged into latency"
+        );
         assert_eq!(merged, both);
         std::fs::remove_dir_all(&dir).unwrap();
     }

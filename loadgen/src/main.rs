@@ -121,6 +121,16 @@ fn config_from(workload: Workload, a: &RunArgs, http: HttpOptions) -> Result<Run
     if workload == Workload::Udp && a.size.max > 65_507 {
         anyhow::bail!("udp --size must fit in one datagram (at most 65507 bytes)");
     }
+    if a.connect_per_request && a.pipeline != 1 {
+        anyhow::bail!("--connect-per-request carries one request per connection: use --pipeline 1");
+    }
+    if a.connect_per_request && workload == Workload::Udp {
+        anyhow::bail!("--connect-per-request is for the stream workloads (tcp, http)");
+    }
+    let mut http = http;
+    if a.connect_per_request && workload == Workload::Http {
+        http.headers.push("Connection: close".to_string());
+    }
     let duration = match (a.duration, a.requests) {
         (Some(d), _) => Some(d.into()),
         (None, Some(_)) => None,
@@ -132,6 +142,7 @@ fn config_from(workload: Workload, a: &RunArgs, http: HttpOptions) -> Result<Run
         connections: a.connections,
         threads: a.threads.min(a.connections),
         pipeline: a.pipeline,
+        connect_per_request: a.connect_per_request,
         duration,
         warmup: a.warmup.into(),
         requests: a.requests,

@@ -178,7 +178,7 @@ pub fn verdict(r: &RunResult) -> Verdict {
              server's"
         ));
     }
-    if r.connected < r.config.connections {
+    if r.connected < r.config.connections && !r.config.connect_per_request {
         v.warnings.push(format!(
             "only {} of {} connections could be established",
             r.connected, r.config.connections
@@ -196,6 +196,11 @@ pub fn summary(r: &RunResult, v: &Verdict) -> String {
     let mode = match cfg.rate {
         Some(rate) => format!("open loop, {rate:.0} req/s offered ({:?})", cfg.arrival),
         None => "closed loop".to_string(),
+    };
+    let mode = if cfg.connect_per_request {
+        format!("{mode}, a new connection per request")
+    } else {
+        mode
     };
     let _ = writeln!(
         s,
@@ -225,6 +230,14 @@ pub fn summary(r: &RunResult, v: &Verdict) -> String {
         s.push_str(&row("  conn wait", &r.total.hist.conn_wait));
     }
     s.push_str(&row("connect", &r.connect));
+    if cfg.connect_per_request || c.connects > 0 {
+        let _ = writeln!(
+            s,
+            "  connects   {} in total, {:.0}/s while measuring",
+            r.connects,
+            c.connects as f64 / secs
+        );
+    }
     let e = &c.errors;
     let _ = writeln!(
         s,
@@ -236,6 +249,14 @@ pub fn summary(r: &RunResult, v: &Verdict) -> String {
         e.verify,
         e.http_status
     );
+    let k = &e.connect_kinds;
+    if e.connect > 0 {
+        let _ = writeln!(
+            s,
+            "  connect errors: refused {}, timed out {}, reset {}, no local address {}, other {}",
+            k.refused, k.timed_out, k.reset, k.no_local_address, k.other
+        );
+    }
     if cfg.workload == Workload::Http {
         let codes: Vec<String> = c
             .status
@@ -387,6 +408,17 @@ pub fn to_json(r: &RunResult, v: &Verdict) -> Value {
     doc["max_lateness_us"] = json!(cfg.max_lateness.as_nanos() as f64 / 1e3);
     doc["limited_by"] = json!(v.generator_limited.then_some("generator"));
     doc["backlog_peak"] = json!(c.backlog_peak);
+    doc["connect_per_request"] = json!(cfg.connect_per_request);
+    doc["connects"] = json!(r.connects);
+    doc["connects_per_s"] = json!(c.connects as f64 / secs);
+    let k = &c.errors.connect_kinds;
+    doc["errors"]["connect_by_kind"] = json!({
+        "refused": k.refused,
+        "timed_out": k.timed_out,
+        "reset": k.reset,
+        "no_local_address": k.no_local_address,
+        "other": k.other,
+    });
     doc["generator"]["loop_busy_share"] = json!(loop_busy_share(r));
     if cfg.workload == Workload::Udp {
         let u = &c.udp;
@@ -434,6 +466,7 @@ mod tests {
                 connections: 64,
                 threads: 1,
                 pipeline: 1,
+                connect_per_request: false,
                 duration: Some(Duration::from_secs(1)),
                 warmup: Duration::ZERO,
                 requests: None,
@@ -452,6 +485,7 @@ mod tests {
             total,
             connect: crate::stats::new_histogram(),
             connected: 64,
+            connects: 64,
             intervals: Vec::new(),
             cpu_user: Duration::from_secs_f64(cpu_share / 2.0),
             cpu_sys: Duration::from_secs_f64(cpu_share / 2.0),

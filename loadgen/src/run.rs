@@ -67,6 +67,8 @@ pub struct RunConfig {
     pub threads: usize,
     /// Pipeline depth.
     pub pipeline: usize,
+    /// A new connection for every request.
+    pub connect_per_request: bool,
     /// Measured duration.
     pub duration: Option<Duration>,
     /// Warm-up.
@@ -119,6 +121,8 @@ pub struct Interval {
     pub errors: u64,
     /// Corrected latency of the interval.
     pub latency: Histogram<u64>,
+    /// Connect times of the connections established in the interval.
+    pub connect: Histogram<u64>,
 }
 
 /// Everything measured in one run.
@@ -132,9 +136,12 @@ pub struct RunResult {
     pub measured_ns: u64,
     /// All threads and intervals added.
     pub total: Recorder,
-    /// Connection set-up latency.
+    /// Connect latency of every connection counted in `connects`: those of the set-up plus
+    /// those made while measuring (reconnects; one per request with --connect-per-request).
     pub connect: Histogram<u64>,
-    /// Connections established during set-up.
+    /// Connections established: at set-up plus while measuring.
+    pub connects: u64,
+    /// Connections established during set-up (none with a connection per request).
     pub connected: usize,
     /// Per-second series.
     pub intervals: Vec<Interval>,
@@ -238,6 +245,7 @@ pub fn run_once(config: &RunConfig) -> Result<RunResult> {
         threads,
         connections: config.connections,
         pipeline: config.pipeline.max(1),
+        per_request: config.connect_per_request,
         timeout_ns: config.timeout.as_nanos() as u64,
         connect_timeout_ns: config.connect_timeout.as_nanos() as u64,
         size: config.size,
@@ -282,7 +290,7 @@ pub fn run_once(config: &RunConfig) -> Result<RunResult> {
             Err(_) => break,
         }
     }
-    if connected == 0 {
+    if connected == 0 && !config.connect_per_request {
         gate.open(None);
         for h in handles {
             let _ = h.join();
@@ -316,8 +324,12 @@ pub fn run_once(config: &RunConfig) -> Result<RunResult> {
                 length_ns,
                 recorder,
             }) => collector.add(index, length_ns, &recorder),
-            Ok(Msg::Finished { end_ns: e }) => {
+            Ok(Msg::Finished {
+                end_ns: e,
+                first_error: run_error,
+            }) => {
                 finished += 1;
+                first_error = first_error.or(run_error);
                 end_ns = end_ns.max(e);
             }
             Ok(Msg::Connected { .. }) => {}
@@ -341,12 +353,16 @@ pub fn run_once(config: &RunConfig) -> Result<RunResult> {
     collector.finish();
     let mut total = collector.total;
     total.counters.errors.connect += connect_failures;
+    let _ = connect.add(&total.hist.connect);
+    // Every established connection's connect time is in the histogram, so it counts them.
+    let connects = connect.len();
     Ok(RunResult {
         config: config.clone(),
         addr,
         measured_ns: end_ns.saturating_sub(measure_start).max(1),
         total,
         connect,
+        connects,
         connected,
         intervals: collector.intervals,
         cpu_user: cpu_after.0.saturating_sub(cpu_before.0),
@@ -403,6 +419,7 @@ impl Collector {
             requests: rec.counters.requests,
             errors: rec.counters.errors.total(),
             latency: rec.hist.latency,
+            connect: rec.hist.connect,
         };
         if self.progress {
             let secs = length_ns.max(1) as f64 / NS_PER_SEC as f64;

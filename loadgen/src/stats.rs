@@ -20,11 +20,79 @@ pub fn new_histogram() -> Histogram<u64> {
     h
 }
 
+/// Why connection attempts failed (each also counts in [`ErrorCounts::connect`]).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectFailures {
+    /// The target refused (ECONNREFUSED: nothing listening, or the accept queue full).
+    pub refused: u64,
+    /// Not established within --connect-timeout (or ETIMEDOUT).
+    pub timed_out: u64,
+    /// Reset while connecting (ECONNRESET).
+    pub reset: u64,
+    /// The kernel had no local address/port to give (EADDRNOTAVAIL, EADDRINUSE).
+    pub no_local_address: u64,
+    /// Anything else.
+    pub other: u64,
+}
+
+/// The kind of a failed connection attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnectFailure {
+    /// ECONNREFUSED.
+    Refused,
+    /// Our own connect timeout, or ETIMEDOUT.
+    TimedOut,
+    /// ECONNRESET.
+    Reset,
+    /// EADDRNOTAVAIL or EADDRINUSE: out of local ports/addresses.
+    NoLocalAddress,
+    /// Anything else.
+    Other,
+}
+
+impl ConnectFailure {
+    /// Classify an error from `socket`/`bind`/`connect` or the connect's completion.
+    pub fn of(e: &std::io::Error) -> ConnectFailure {
+        match e.raw_os_error() {
+            Some(libc::ECONNREFUSED) => ConnectFailure::Refused,
+            Some(libc::ETIMEDOUT) => ConnectFailure::TimedOut,
+            Some(libc::ECONNRESET) => ConnectFailure::Reset,
+            Some(libc::EADDRNOTAVAIL) | Some(libc::EADDRINUSE) => ConnectFailure::NoLocalAddress,
+            _ => ConnectFailure::Other,
+        }
+    }
+}
+
+impl ConnectFailures {
+    /// Count one failure of `kind`.
+    pub fn count(&mut self, kind: ConnectFailure) {
+        match kind {
+            ConnectFailure::Refused => self.refused += 1,
+            ConnectFailure::TimedOut => self.timed_out += 1,
+            ConnectFailure::Reset => self.reset += 1,
+            ConnectFailure::NoLocalAddress => self.no_local_address += 1,
+            ConnectFailure::Other => self.other += 1,
+        }
+    }
+}
+
+impl AddAssign for ConnectFailures {
+    fn add_assign(&mut self, o: Self) {
+        self.refused += o.refused;
+        self.timed_out += o.timed_out;
+        self.reset += o.reset;
+        self.no_local_address += o.no_local_address;
+        self.other += o.other;
+    }
+}
+
 /// Errors by kind.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct ErrorCounts {
     /// Failed or timed-out connection attempts.
     pub connect: u64,
+    /// The same attempts by why they failed (measured ones; set-up failures are only counted).
+    pub connect_kinds: ConnectFailures,
     /// Requests that got no response within --timeout (latency still recorded).
     pub timeout: u64,
     /// Requests lost because the connection was reset or closed under them.
@@ -45,6 +113,7 @@ impl ErrorCounts {
 impl AddAssign for ErrorCounts {
     fn add_assign(&mut self, o: Self) {
         self.connect += o.connect;
+        self.connect_kinds += o.connect_kinds;
         self.timeout += o.timeout;
         self.reset += o.reset;
         self.verify += o.verify;
@@ -87,6 +156,8 @@ pub struct Counters {
     pub requests: u64,
     /// Requests written to the network.
     pub sent: u64,
+    /// Connections established.
+    pub connects: u64,
     /// Payload bytes written.
     pub bytes_sent: u64,
     /// Payload bytes read.
@@ -112,6 +183,7 @@ impl Default for Counters {
         Counters {
             requests: 0,
             sent: 0,
+            connects: 0,
             bytes_sent: 0,
             bytes_received: 0,
             errors: ErrorCounts::default(),
@@ -128,6 +200,7 @@ impl AddAssign<&Counters> for Counters {
     fn add_assign(&mut self, o: &Counters) {
         self.requests += o.requests;
         self.sent += o.sent;
+        self.connects += o.connects;
         self.bytes_sent += o.bytes_sent;
         self.bytes_received += o.bytes_received;
         self.errors += o.errors;
@@ -154,6 +227,8 @@ pub struct Histograms {
     pub conn_wait: Histogram<u64>,
     /// How late the loop noticed that a request was due (the generator's own delay).
     pub schedule_lateness: Histogram<u64>,
+    /// From `connect()` to established, for connections made while measuring.
+    pub connect: Histogram<u64>,
 }
 
 impl Default for Histograms {
@@ -164,6 +239,7 @@ impl Default for Histograms {
             send_lag: new_histogram(),
             conn_wait: new_histogram(),
             schedule_lateness: new_histogram(),
+            connect: new_histogram(),
         }
     }
 }
@@ -177,6 +253,7 @@ impl Histograms {
         let _ = self.send_lag.add(&o.send_lag);
         let _ = self.conn_wait.add(&o.conn_wait);
         let _ = self.schedule_lateness.add(&o.schedule_lateness);
+        let _ = self.connect.add(&o.connect);
     }
 }
 
@@ -234,6 +311,27 @@ impl Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn connect_errors_are_classified_by_errno() {
+        let kind = |code| ConnectFailure::of(&std::io::Error::from_raw_os_error(code));
+        assert_eq!(kind(libc::ECONNREFUSED), ConnectFailure::Refused);
+        assert_eq!(kind(libc::ETIMEDOUT), ConnectFailure::TimedOut);
+        assert_eq!(kind(libc::ECONNRESET), ConnectFailure::Reset);
+        assert_eq!(kind(libc::EADDRNOTAVAIL), ConnectFailure::NoLocalAddress);
+        assert_eq!(kind(libc::EADDRINUSE), ConnectFailure::NoLocalAddress);
+        assert_eq!(kind(libc::EACCES), ConnectFailure::Other);
+        let mut f = ConnectFailures::default();
+        f.count(ConnectFailure::Refused);
+        f.count(ConnectFailure::NoLocalAddress);
+        let mut total = ConnectFailures::default();
+        total += f;
+        total += f;
+        assert_eq!(
+            (total.refused, total.no_local_address, total.reset),
+            (2, 2, 0)
+        );
+    }
 
     #[test]
     fn merging_adds_counts() {

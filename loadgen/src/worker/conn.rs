@@ -45,6 +45,9 @@ pub enum Ending {
     Quiet,
     /// Reset, truncation or verification failure: they are errors.
     Broken,
+    /// The connection never came up: the failed connect is the error (counted by kind), not
+    /// the request, and it is not resent.
+    Unconnected,
 }
 
 /// Where the state machine reports what happened to requests; the worker records them, tests
@@ -80,6 +83,7 @@ pub struct StreamConn {
     unsent: usize,
     next_seq: u64,
     done: Vec<Completion>,
+    one_shot: bool,
 }
 
 impl StreamConn {
@@ -97,7 +101,21 @@ impl StreamConn {
             unsent: 0,
             next_seq: seq_base,
             done: Vec::with_capacity(pipeline.max(8)),
+            one_shot: false,
         }
+    }
+
+    /// The same connection in connection-per-request mode: a request is submitted while it
+    /// is down (the caller then connects, and the bytes go out once established), and once
+    /// every submitted request is answered and verified it asks to be closed.
+    pub fn per_request(mut self) -> StreamConn {
+        self.one_shot = true;
+        self
+    }
+
+    /// Connection-per-request: down with nothing in flight, so it can take the next request.
+    pub fn is_idle(&self) -> bool {
+        matches!(self.phase, Phase::Down { .. }) && self.inflight.is_empty()
     }
 
     /// Current phase.
@@ -182,7 +200,8 @@ impl StreamConn {
         let closes = self.done.iter().any(|c| c.closes);
         self.complete(now, out);
         result?;
-        Ok(if closes {
+        let finished = self.one_shot && self.inflight.is_empty() && self.unsent == 0;
+        Ok(if closes || finished {
             Received::Closing
         } else {
             Received::Open
@@ -369,5 +388,99 @@ mod tests {
         let reply = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
         assert_eq!(c.received(reply, 20, &mut log), Ok(Received::Closing));
         assert_eq!(log.answered, vec![(7, Some(200), 20)]);
+    }
+
+    fn one_shot_echo() -> StreamConn {
+        StreamConn::new(StreamSession::Echo(EchoStream::new()), 0, 1).per_request()
+    }
+
+    #[test]
+    fn per_request_queues_while_down_and_asks_to_close_once_answered() {
+        let mut c = one_shot_echo();
+        let mut log = Log::default();
+        assert!(c.is_idle());
+        c.submit(1_000, 64);
+        assert!(!c.is_idle(), "a request is waiting for its connection");
+        assert_eq!(
+            c.pending().len(),
+            64,
+            "bytes wait until the connect completes"
+        );
+        c.connecting(1_100);
+        assert_eq!(c.established(1_400), Some(300));
+        let wire = c.pending().to_vec();
+        c.wrote(wire.len(), 1_500, &mut log);
+        assert_eq!(log.sent, vec![(1_000, 1_500)]);
+        assert_eq!(c.received(&wire[..10], 1_600, &mut log), Ok(Received::Open));
+        assert!(
+            log.answered.is_empty(),
+            "answered only once the whole echo is verified"
+        );
+        assert_eq!(
+            c.received(&wire[10..], 1_700, &mut log),
+            Ok(Received::Closing)
+        );
+        assert_eq!(log.answered, vec![(1_000, None, 1_700)]);
+        c.close(Ending::Quiet, 1_700, &mut log);
+        assert!(log.orphaned.is_empty());
+        assert!(
+            c.is_idle(),
+            "ready for the next request on a fresh connection"
+        );
+    }
+
+    #[test]
+    fn per_request_a_wrong_echo_is_not_a_close_but_an_error() {
+        let mut c = one_shot_echo();
+        let mut log = Log::default();
+        c.submit(1, 64);
+        up(&mut c);
+        let mut wire = c.pending().to_vec();
+        c.wrote(wire.len(), 10, &mut log);
+        wire[63] ^= 1;
+        assert!(c
+            .received(&wire, 20, &mut log)
+            .unwrap_err()
+            .is_verification());
+        assert!(log.answered.is_empty());
+    }
+
+    #[test]
+    fn per_request_eof_before_the_answer_is_broken_and_a_failed_connect_is_unconnected() {
+        let mut c = one_shot_echo();
+        let mut log = Log::default();
+        c.submit(1, 64);
+        up(&mut c);
+        let n = c.pending().len();
+        c.wrote(n, 10, &mut log);
+        assert_eq!(c.eof(20, &mut log), Ending::Broken);
+        c.close(Ending::Broken, 20, &mut log);
+        c.submit(2, 64);
+        c.connecting(30);
+        c.close(Ending::Unconnected, 40, &mut log);
+        assert_eq!(
+            log.orphaned,
+            vec![(1, Ending::Broken), (2, Ending::Unconnected)]
+        );
+        assert!(c.is_idle());
+    }
+
+    #[test]
+    fn per_request_http_answer_without_length_completes_at_the_server_close() {
+        let request: std::sync::Arc<[u8]> =
+            b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                .as_slice()
+                .into();
+        let session = StreamSession::Http(HttpSession::new(request, false));
+        let mut c = StreamConn::new(session, 0, 1).per_request();
+        let mut log = Log::default();
+        c.submit(5, 0);
+        up(&mut c);
+        let n = c.pending().len();
+        c.wrote(n, 10, &mut log);
+        let reply = b"HTTP/1.0 200 OK\r\nContent-type: text/html\r\n\r\nHello, client!";
+        assert_eq!(c.received(reply, 20, &mut log), Ok(Received::Open));
+        assert_eq!(c.eof(30, &mut log), Ending::Quiet);
+        assert_eq!(log.answered, vec![(5, Some(200), 30)]);
     }
 }

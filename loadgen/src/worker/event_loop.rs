@@ -21,11 +21,12 @@ use mio::{Events, Interest, Poll, Token};
 use super::conn::{Ending, InFlight, Outcomes, Phase, StreamConn};
 use super::datagram::{DatagramSlot, Sent};
 use super::pacer::{plan_wait, PaceLog, Pacer, Wait, BLOCK_MIN_NS};
+use super::source::SourceAddrs;
 use super::stream::{ReadEnd, ReadError, StreamSlot};
 use super::{Kind, Msg, Plan, StartGate, INTERVAL_NS};
 use crate::clock::{self, now_ns, Timer, NS_PER_SEC};
 use crate::schedule::{Rng, Schedule};
-use crate::stats::{new_histogram, Recorder};
+use crate::stats::{new_histogram, ConnectFailure, Recorder};
 use crate::workload::http::HttpSession;
 use crate::workload::tcp::EchoStream;
 use crate::workload::udp::Reply;
@@ -56,6 +57,15 @@ impl Slot {
         match self {
             Slot::Stream(s) => s.conn.in_flight(),
             Slot::Datagram(d) => d.tracker.in_flight(),
+        }
+    }
+
+    /// Can take one more request: a free pipeline slot on an established connection, or, one
+    /// connection per request, no connection at all (the request brings its own).
+    fn can_take(&self, pipeline: usize, per_request: bool) -> bool {
+        match self {
+            Slot::Stream(s) if per_request => s.conn.is_idle(),
+            _ => self.is_up() && self.in_flight() < pipeline,
         }
     }
 }
@@ -97,6 +107,9 @@ struct Tally<'a> {
     book: &'a mut Book,
     pacer: Option<&'a mut Pacer>,
     idx: usize,
+    /// One connection per request: its slot is offered again once the connection is gone,
+    /// not when the answer arrives.
+    per_request: bool,
 }
 
 impl Outcomes for Tally<'_> {
@@ -118,7 +131,7 @@ impl Outcomes for Tally<'_> {
                 self.book.rec.status(code);
             }
         }
-        if let Some(p) = self.pacer.as_mut() {
+        if let Some(p) = self.pacer.as_mut().filter(|_| !self.per_request) {
             p.release(self.idx);
         }
     }
@@ -133,7 +146,7 @@ impl Outcomes for Tally<'_> {
                     p.resend(f.intended, now_ns());
                 }
             }
-            Ending::Broken => {}
+            Ending::Broken | Ending::Unconnected => {}
         }
     }
 }
@@ -151,7 +164,10 @@ pub fn run(thread: usize, plan: Arc<Plan>, gate: Arc<StartGate>, tx: Sender<Msg>
                 first_error: Some(format!("cannot create poll loop: {e}")),
                 connect: Box::new(new_histogram()),
             });
-            let _ = tx.send(Msg::Finished { end_ns: now_ns() });
+            let _ = tx.send(Msg::Finished {
+                end_ns: now_ns(),
+                first_error: None,
+            });
             return;
         }
     };
@@ -159,7 +175,10 @@ pub fn run(thread: usize, plan: Arc<Plan>, gate: Arc<StartGate>, tx: Sender<Msg>
     match gate.wait() {
         Some(start_ns) => worker.run_load(start_ns),
         None => {
-            let _ = tx.send(Msg::Finished { end_ns: now_ns() });
+            let _ = tx.send(Msg::Finished {
+                end_ns: now_ns(),
+                first_error: None,
+            });
         }
     }
 }
@@ -183,6 +202,8 @@ struct Worker {
     budget: Option<u64>,
     issued: u64,
     draining: bool,
+    per_request: bool,
+    sources: SourceAddrs,
 }
 
 impl Worker {
@@ -205,8 +226,13 @@ impl Worker {
                             }
                             _ => StreamSession::Echo(EchoStream::new()),
                         };
+                        let conn = StreamConn::new(session, seq_base, plan.pipeline);
                         Slot::Stream(Box::new(StreamSlot {
-                            conn: StreamConn::new(session, seq_base, plan.pipeline),
+                            conn: if plan.per_request {
+                                conn.per_request()
+                            } else {
+                                conn
+                            },
                             socket: None,
                         }))
                     }
@@ -243,6 +269,8 @@ impl Worker {
             budget,
             issued: 0,
             draining: false,
+            per_request: plan.per_request,
+            sources: SourceAddrs::new(plan.addr, thread, plan.threads),
             plan,
         })
     }
@@ -255,6 +283,16 @@ impl Worker {
 
     /// Set-up phase: connect everything, wait for the results, report them.
     fn connect_all(&mut self) {
+        if self.per_request {
+            // Every request brings its own connection; there is nothing to set up.
+            let _ = self.tx.send(Msg::Connected {
+                up: 0,
+                failures: 0,
+                first_error: None,
+                connect: Box::new(new_histogram()),
+            });
+            return;
+        }
         let now = now_ns();
         for idx in 0..self.slots.len() {
             self.start_connect(idx, now);
@@ -269,7 +307,7 @@ impl Worker {
                 for idx in 0..self.slots.len() {
                     if let Slot::Stream(s) = &self.slots[idx] {
                         if matches!(s.conn.phase(), Phase::Connecting { .. }) {
-                            self.connect_failed(idx, now, "connect timed out");
+                            self.connect_timed_out(idx, now);
                         }
                     }
                 }
@@ -300,66 +338,106 @@ impl Worker {
     /// Begin connecting connection `idx` (UDP sockets are up at once).
     fn start_connect(&mut self, idx: usize, now: u64) {
         let addr = self.plan.addr;
+        let local = if self.per_request {
+            self.sources.next_addr()
+        } else {
+            None
+        };
         let registry = self.poll.registry();
         let result = match &mut self.slots[idx] {
-            Slot::Stream(s) => s.connect(addr, registry, Token(idx), now),
+            Slot::Stream(s) => s.connect(addr, local, registry, Token(idx), now),
             Slot::Datagram(d) => d.open(addr, registry, Token(idx)),
         };
         match result {
             Ok(()) if self.slots[idx].is_up() => self.on_up(idx, now),
             Ok(()) => {}
-            Err(e) => self.connect_failed(idx, now, e),
+            Err(e) => self.connect_failed(idx, now, ConnectFailure::of(&e), e),
         }
     }
 
     /// A connecting socket signalled: find out whether it is connected.
     fn check_connected(&mut self, idx: usize, now: u64) {
+        let per_request = self.per_request;
         let Some(Slot::Stream(s)) = self.slots.get_mut(idx) else {
             return;
         };
-        match s.check_connected(now) {
+        match s.check_connected(now, !per_request) {
             Ok(Some(took)) => {
-                if !self.running() || now >= self.book.measure_start {
+                if !self.running() {
                     self.connect_hist.saturating_record(took);
+                } else if now >= self.book.measure_start {
+                    self.book.rec.hist.connect.saturating_record(took);
+                    self.book.rec.counters.connects += 1;
                 }
                 self.on_up(idx, now);
             }
             Ok(None) => {}
-            Err(e) => self.connect_failed(idx, now, e),
+            Err(e) => self.connect_failed(idx, now, ConnectFailure::of(&e), e),
         }
     }
 
-    fn connect_failed(&mut self, idx: usize, now: u64, why: impl Display) {
+    fn connect_timed_out(&mut self, idx: usize, now: u64) {
+        self.connect_failed(idx, now, ConnectFailure::TimedOut, "connect timed out");
+    }
+
+    /// A connection attempt failed: counted by `kind`, never as a latency. Long-lived
+    /// connections retry after a pause; one connection per request frees its slot for the
+    /// next request (closed loop: at the next housekeeping, so a target that refuses at once
+    /// is not retried in a tight loop).
+    fn connect_failed(&mut self, idx: usize, now: u64, kind: ConnectFailure, why: impl Display) {
         self.connect_failures += 1;
         if self.running() && now >= self.book.measure_start {
             self.book.rec.counters.errors.connect += 1;
+            self.book.rec.counters.errors.connect_kinds.count(kind);
         }
-        self.book.note(why);
-        let retry_at = now + RECONNECT_BACKOFF_NS;
+        if kind == ConnectFailure::NoLocalAddress {
+            self.book.note(format_args!(
+                "no local address for a new connection (out of source ports): {why}"
+            ));
+        } else {
+            self.book.note(why);
+        }
+        let per_request = self.per_request;
+        let retry_at = if per_request {
+            now
+        } else {
+            now + RECONNECT_BACKOFF_NS
+        };
         let registry = self.poll.registry();
         let Worker {
             slots, book, pacer, ..
         } = self;
         match &mut slots[idx] {
             Slot::Stream(s) => {
-                s.drop_socket(registry);
+                s.drop_socket(registry, !per_request);
                 s.conn.close(
-                    Ending::Broken,
+                    Ending::Unconnected,
                     retry_at,
                     &mut Tally {
                         book,
                         pacer: pacer.as_mut(),
                         idx,
+                        per_request,
                     },
                 );
             }
             Slot::Datagram(d) => d.drop_socket(registry),
+        }
+        if per_request {
+            if let Some(p) = self.pacer.as_mut() {
+                p.release(idx);
+            }
         }
     }
 
     /// Connection `idx` can carry requests: offer its slots (only once the load runs).
     fn on_up(&mut self, idx: usize, now: u64) {
         if !self.running() {
+            return;
+        }
+        if self.per_request {
+            // Its request was queued before connecting: send it.
+            self.flush(idx);
             return;
         }
         if let Some(p) = self.pacer.as_mut() {
@@ -398,7 +476,9 @@ impl Worker {
         }
         let now = now_ns();
         for idx in 0..self.slots.len() {
-            if self.slots[idx].is_up() {
+            if self.per_request {
+                self.offer(idx, now);
+            } else if self.slots[idx].is_up() {
                 self.on_up(idx, now);
             }
         }
@@ -426,7 +506,10 @@ impl Worker {
         }
         let end = now_ns().min(self.measure_end);
         self.send_interval(end);
-        let _ = self.tx.send(Msg::Finished { end_ns: end });
+        let _ = self.tx.send(Msg::Finished {
+            end_ns: end,
+            first_error: self.book.first_error.take(),
+        });
     }
 
     /// The next send time, unless the run is draining (closed loop: none).
@@ -526,11 +609,12 @@ impl Worker {
             let Some(slot) = self.slots.get(idx) else {
                 continue;
             };
-            if !slot.is_up() || slot.in_flight() >= self.plan.pipeline {
+            if !slot.can_take(self.plan.pipeline, self.per_request) {
                 continue;
             }
             if let Some(t) = touched.filter(|&t| t != idx) {
                 self.flush(t);
+                touched = None;
             }
             if !self.submit(idx, due.intended) {
                 if let Some(p) = self.pacer.as_mut() {
@@ -549,7 +633,11 @@ impl Worker {
                     .conn_wait
                     .saturating_record(waited.max(1));
             }
-            touched = Some(idx);
+            if self.per_request {
+                self.start_connect(idx, now_ns());
+            } else {
+                touched = Some(idx);
+            }
         }
         if let Some(idx) = touched {
             self.flush(idx);
@@ -558,11 +646,11 @@ impl Worker {
 
     /// Closed loop: fill connection `idx` up to the pipeline depth and send.
     fn refill(&mut self, idx: usize, now: u64) {
-        if self.draining || !self.slots[idx].is_up() {
+        if self.draining || !self.slots[idx].can_take(self.plan.pipeline, self.per_request) {
             return;
         }
         let mut added = false;
-        while self.slots[idx].in_flight() < self.plan.pipeline {
+        while self.slots[idx].can_take(self.plan.pipeline, self.per_request) {
             if now >= self.book.measure_start {
                 if self.budget.is_some_and(|b| self.issued >= b) {
                     break;
@@ -573,9 +661,24 @@ impl Worker {
                 break;
             }
             added = true;
+            if self.per_request {
+                // The request is queued on a connection that is down: it can take no more.
+                break;
+            }
         }
-        if added {
+        if added && self.per_request {
+            self.start_connect(idx, now);
+        } else if added {
             self.flush(idx);
+        }
+    }
+
+    /// One connection per request: slot `idx` is free for the next request (open loop: its
+    /// token goes back to the pacer; closed loop: the next request goes out now).
+    fn offer(&mut self, idx: usize, now: u64) {
+        match self.pacer.as_mut() {
+            Some(p) => p.release(idx),
+            None => self.refill(idx, now),
         }
     }
 
@@ -614,6 +717,7 @@ impl Worker {
 
     /// Write what stream connection `idx` has queued; a failed write breaks the connection.
     fn flush(&mut self, idx: usize) {
+        let per_request = self.per_request;
         let Worker {
             slots, book, pacer, ..
         } = self;
@@ -624,6 +728,7 @@ impl Worker {
             book,
             pacer: pacer.as_mut(),
             idx,
+            per_request,
         }) {
             Ok(n) => {
                 if now_ns() >= self.book.measure_start {
@@ -651,7 +756,7 @@ impl Worker {
             }
             let readable = event.is_readable() || event.is_read_closed() || event.is_error();
             let writable = event.is_writable() || event.is_error();
-            self.on_ready(token.0, readable, writable);
+            self.on_ready(token.0, readable, writable, event.is_read_closed());
             // Between events, a send that came due goes out before the rest of the batch.
             if let Some(due) = next_send {
                 let now = now_ns();
@@ -664,7 +769,7 @@ impl Worker {
         self.events = events;
     }
 
-    fn on_ready(&mut self, idx: usize, readable: bool, writable: bool) {
+    fn on_ready(&mut self, idx: usize, readable: bool, writable: bool, peer_closed: bool) {
         let Some(slot) = self.slots.get(idx) else {
             return;
         };
@@ -673,7 +778,7 @@ impl Worker {
                 Phase::Connecting { .. } => self.check_connected(idx, now_ns()),
                 Phase::Up => {
                     if readable {
-                        self.read_stream(idx);
+                        self.read_stream(idx, peer_closed);
                     }
                     if writable && self.slots[idx].is_up() {
                         self.flush(idx);
@@ -689,7 +794,8 @@ impl Worker {
         }
     }
 
-    fn read_stream(&mut self, idx: usize) {
+    fn read_stream(&mut self, idx: usize, peer_closed: bool) {
+        let per_request = self.per_request;
         let Worker {
             slots,
             book,
@@ -704,10 +810,12 @@ impl Worker {
         let end = s.read(
             scratch,
             &mut received,
+            peer_closed,
             &mut Tally {
                 book,
                 pacer: pacer.as_mut(),
                 idx,
+                per_request,
             },
         );
         let now = now_ns();
@@ -799,7 +907,8 @@ impl Worker {
     /// Drop stream connection `idx`; its unanswered requests are errors or get resent, per
     /// `ending`; a quiet close reconnects at once.
     fn close(&mut self, idx: usize, ending: Ending, now: u64) {
-        let backoff = if ending == Ending::Quiet {
+        let per_request = self.per_request;
+        let backoff = if ending == Ending::Quiet || per_request {
             0
         } else {
             RECONNECT_BACKOFF_NS
@@ -811,7 +920,7 @@ impl Worker {
         let Slot::Stream(s) = &mut slots[idx] else {
             return;
         };
-        s.drop_socket(registry);
+        s.drop_socket(registry, !per_request);
         s.conn.close(
             ending,
             now + backoff,
@@ -819,9 +928,17 @@ impl Worker {
                 book,
                 pacer: pacer.as_mut(),
                 idx,
+                per_request,
             },
         );
-        if backoff == 0 && !self.draining {
+        if per_request {
+            // Done (or broken): the slot takes the next request on a fresh connection. A
+            // broken one waits for housekeeping in closed loop, so a server that resets every
+            // connection is not hammered in a tight loop.
+            if ending == Ending::Quiet || self.pacer.is_some() {
+                self.offer(idx, now);
+            }
+        } else if backoff == 0 && !self.draining {
             self.start_connect(idx, now);
         }
     }
@@ -834,11 +951,17 @@ impl Worker {
         for idx in 0..self.slots.len() {
             match &self.slots[idx] {
                 Slot::Stream(s) => match s.conn.phase() {
+                    // One connection per request, closed loop: a slot a failure left idle
+                    // takes its next request (open loop: the pacer hands it one).
+                    Phase::Down { .. } if self.per_request && self.pacer.is_none() => {
+                        self.refill(idx, now)
+                    }
+                    Phase::Down { .. } if self.per_request => {}
                     Phase::Down { retry_at } if retry_at <= now && !self.draining => {
                         self.start_connect(idx, now)
                     }
                     Phase::Connecting { since } if since < connect_cutoff => {
-                        self.connect_failed(idx, now, "connect timed out")
+                        self.connect_timed_out(idx, now)
                     }
                     Phase::Up => self.expire(idx, cutoff, now),
                     _ => {}

@@ -9,6 +9,7 @@
 //!   requests in flight), events in and outcomes out, unit-tested without sockets;
 //! - [`pacer`]: the open loop's schedule, backlog of due requests, free connection slots and
 //!   the decision how to wait for the next send;
+//! - [`source`]: source addresses spread over 127.0.0.0/8 for connection churn;
 //! - [`stream`] and [`datagram`]: the transports, which only move bytes;
 //! - [`event_loop`]: the poll loop, a thin shell that routes readiness to the above and
 //!   records what they report.
@@ -22,6 +23,7 @@ mod conn;
 mod datagram;
 mod event_loop;
 mod pacer;
+mod source;
 mod stream;
 
 use std::net::SocketAddr;
@@ -67,6 +69,8 @@ pub struct Plan {
     pub connections: usize,
     /// Requests in flight per connection.
     pub pipeline: usize,
+    /// One request per connection: connect, exchange, close, and a fresh connect for the next.
+    pub per_request: bool,
     /// Per-request timeout.
     pub timeout_ns: u64,
     /// Connection set-up timeout.
@@ -112,6 +116,8 @@ pub enum Msg {
     Finished {
         /// Monotonic end time.
         end_ns: u64,
+        /// First error seen while the load ran.
+        first_error: Option<String>,
     },
 }
 

@@ -52,15 +52,20 @@ impl std::fmt::Display for ReadError {
 }
 
 impl StreamSlot {
-    /// Start a non-blocking connect to `addr`, registered under `token`.
+    /// Start a non-blocking connect to `addr` (from `local` when given), registered under
+    /// `token`.
     pub fn connect(
         &mut self,
         addr: SocketAddr,
+        local: Option<SocketAddr>,
         registry: &Registry,
         token: Token,
         now: u64,
     ) -> io::Result<()> {
-        let mut stream = TcpStream::connect(addr)?;
+        let mut stream = match local {
+            None => TcpStream::connect(addr)?,
+            Some(local) => connect_from(local, addr)?,
+        };
         registry.register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)?;
         self.socket = Some(stream);
         self.conn.connecting(now);
@@ -68,8 +73,9 @@ impl StreamSlot {
     }
 
     /// The connecting socket signalled: `Ok(Some(connect_ns))` when it is now established,
-    /// `Ok(None)` while still in progress.
-    pub fn check_connected(&mut self, now: u64) -> io::Result<Option<u64>> {
+    /// `Ok(None)` while still in progress. `nodelay`: turn Nagle off (long-lived connections;
+    /// a connection that carries one request in one write has nothing for Nagle to hold).
+    pub fn check_connected(&mut self, now: u64, nodelay: bool) -> io::Result<Option<u64>> {
         let Some(stream) = self.socket.as_ref() else {
             return Ok(None);
         };
@@ -78,7 +84,9 @@ impl StreamSlot {
         }
         match stream.peer_addr() {
             Ok(_) => {
-                let _ = stream.set_nodelay(true);
+                if nodelay {
+                    let _ = stream.set_nodelay(true);
+                }
                 Ok(self.conn.established(now))
             }
             Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(None),
@@ -86,10 +94,13 @@ impl StreamSlot {
         }
     }
 
-    /// Drop the socket, if any.
-    pub fn drop_socket(&mut self, registry: &Registry) {
+    /// Drop the socket, if any. `deregister`: remove it from epoll first; without, the
+    /// `close()` does that (the fd is never duplicated), one syscall fewer per connection.
+    pub fn drop_socket(&mut self, registry: &Registry, deregister: bool) {
         if let Some(mut stream) = self.socket.take() {
-            let _ = registry.deregister(&mut stream);
+            if deregister {
+                let _ = registry.deregister(&mut stream);
+            }
         }
     }
 
@@ -118,10 +129,13 @@ impl StreamSlot {
     }
 
     /// Read until the socket is drained, feeding the state machine; `received` counts bytes.
+    /// `peer_closed`: the readiness event already said the server closed its side, so a
+    /// short read does not mean drained (the end of stream is still to be read).
     pub fn read(
         &mut self,
         scratch: &mut [u8],
         received: &mut u64,
+        peer_closed: bool,
         out: &mut impl Outcomes,
     ) -> ReadEnd {
         let Some(stream) = self.socket.as_mut() else {
@@ -132,7 +146,7 @@ impl StreamSlot {
                 Ok(0) => {
                     return match self.conn.eof(now_ns(), out) {
                         Ending::Quiet => ReadEnd::Close(Ending::Quiet, None),
-                        Ending::Broken => {
+                        Ending::Broken | Ending::Unconnected => {
                             ReadEnd::Close(Ending::Broken, Some(ReadError::ClosedMidRequest))
                         }
                     };
@@ -147,7 +161,9 @@ impl StreamSlot {
                         }
                     }
                     // A short read drained the socket; edge-triggered epoll reports new data.
-                    if n < scratch.len() {
+                    // Not so once the FIN is queued: it came with this edge and no other
+                    // event will follow, so read on to the end of stream.
+                    if n < scratch.len() && !peer_closed {
                         return ReadEnd::Drained;
                     }
                 }
@@ -157,4 +173,40 @@ impl StreamSlot {
             }
         }
     }
+}
+
+/// A non-blocking connect from `local` (port 0) to `addr`: `socket`, `setsockopt`, `bind`,
+/// `connect`, nothing else. `IP_BIND_ADDRESS_NO_PORT` defers
+/// the port choice to `connect()`, where the kernel needs only the 4-tuple to be unique,
+/// instead of reserving a port at `bind()` that no other connection could share.
+fn connect_from(local: SocketAddr, addr: SocketAddr) -> io::Result<TcpStream> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    use std::os::fd::AsRawFd;
+    // SOCK_NONBLOCK at creation saves the two fcntl calls of set_nonblocking.
+    let socket = Socket::new(
+        Domain::for_address(addr),
+        Type::STREAM.nonblocking(),
+        Some(Protocol::TCP),
+    )?;
+    let one: libc::c_int = 1;
+    // SAFETY: a valid socket fd and a c_int option value of the advertised length.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_BIND_ADDRESS_NO_PORT,
+            (&one as *const libc::c_int).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    socket.bind(&local.into())?;
+    match socket.connect(&addr.into()) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(e) => return Err(e),
+    }
+    Ok(TcpStream::from_std(socket.into()))
 }
