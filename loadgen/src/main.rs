@@ -14,6 +14,10 @@
 //!   enough away, never a millisecond timer and never a zero-timeout poll loop. Latency is measured from the intended
 //!   time (coordinated omission corrected), beside service time (from the actual send) and send
 //!   lag. A timed-out request is counted and its latency recorded, never dropped.
+//! - **A connection per request.** `--connect-per-request` gives each request its own
+//!   connection (connect, exchange, verify, close, as the seeds' clients do), with connect time
+//!   in its own histogram, failures counted by kind and, on loopback, source addresses spread
+//!   over 127.0.0.0/8 so churn does not exhaust local ports.
 //! - **Self-check.** The generator splits send lag into its own schedule lateness and the wait
 //!   for a free connection, measures its CPU and how busy its loop was, and marks a run invalid,
 //!   naming itself, when it rather than the server was the bottleneck ([`report`]).

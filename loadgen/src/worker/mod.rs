@@ -18,6 +18,10 @@
 //! as soon as a response completes (intended send time = actual send time). Open loop: the
 //! thread's schedule yields intended send times; due requests wait in a backlog until a
 //! connection has a free pipeline slot, and their latency counts from the intended time.
+//!
+//! Connection per request: a slot is free when it has no connection; a request is queued on
+//! it, the slot connects, sends once established, and closes when the answer is verified,
+//! after which it is free again (closed loop: at once; open loop: its pacer token returns).
 
 mod conn;
 mod datagram;
