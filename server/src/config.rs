@@ -164,8 +164,9 @@ pub struct Config {
     #[arg(long, value_name = "ADDR", conflicts_with_all = ["tcp", "udp"])]
     pub health_check: Option<String>,
 
-    /// Instead of serving: write a man page or a shell completion script to stdout.
-    #[arg(long, value_enum, value_name = "WHAT", exclusive = true)]
+    /// Instead of serving: write a man page or a shell completion script to stdout (other
+    /// flags and the environment, e.g. a container's HOST and PORT, are ignored).
+    #[arg(long, value_enum, value_name = "WHAT")]
     pub generate: Option<reactor_cli::Generate>,
 }
 

@@ -204,8 +204,12 @@ fn man_page_and_completions_are_generated_from_the_flags() {
         ("complete-zsh", "--idle-timeout"),
         ("complete-fish", "idle-timeout"),
     ] {
+        // As in a container, where HOST and PORT are always set.
         let out = run_bounded(
-            Command::new(server_bin()).args(["--generate", what]),
+            Command::new(server_bin())
+                .args(["--generate", what])
+                .env("HOST", "0.0.0.0")
+                .env("PORT", "8080"),
             Duration::from_secs(20),
         );
         assert_eq!(out.code, Some(0), "{what}: {}", out.stderr);
