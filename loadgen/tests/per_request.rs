@@ -5,12 +5,14 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+
+mod common;
 
 /// Size of every echo message.
 const MSG: usize = 64;
@@ -20,27 +22,7 @@ const N: u64 = 300;
 const LIMIT: Duration = Duration::from_secs(90);
 
 fn loadgen(args: &[&str]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_reactor-loadgen"))
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start reactor-loadgen");
-    let deadline = Instant::now() + LIMIT;
-    loop {
-        if child.try_wait().expect("poll child").is_some() {
-            return child.wait_with_output().expect("collect output");
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let out = child.wait_with_output().expect("collect output");
-            panic!(
-                "reactor-loadgen ran longer than {LIMIT:?}; stdout: {}",
-                String::from_utf8_lossy(&out.stdout)
-            );
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    common::loadgen(args, LIMIT)
 }
 
 /// Run with `args` plus `--json`; `ok` says whether the exit status must be success (a run
