@@ -42,6 +42,9 @@ pub enum Command {
     Http(HttpArgs),
     /// Add the histograms of several --hdr-log files (from several machines) into one.
     Merge(MergeArgs),
+    /// Measure what this machine allows an open-loop generator: how late timed waits return,
+    /// and how often a spinning thread loses its CPU (run it pinned where the load would run).
+    Probe(ProbeArgs),
 }
 
 /// Options shared by every workload.
@@ -173,6 +176,18 @@ pub struct MergeArgs {
     pub output: Option<PathBuf>,
 
     /// Write the merged percentiles as JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+/// Arguments of `probe`.
+#[derive(Debug, Clone, Args)]
+pub struct ProbeArgs {
+    /// How long to probe: half in timed waits, half spinning.
+    #[arg(short = 'd', long, default_value = "2s", value_parser = duration_arg)]
+    pub duration: humantime::Duration,
+
+    /// Write the measurements as JSON here.
     #[arg(long)]
     pub json: Option<PathBuf>,
 }

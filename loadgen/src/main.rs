@@ -10,10 +10,13 @@
 //!   live in [`workload`] (TCP echo, UDP echo, HTTP/1.1) and are unit-tested without sockets.
 //! - **Honest time.** One monotonic nanosecond clock ([`clock`]). In open loop every request has
 //!   an intended send time on an absolute schedule ([`schedule`]); the loop checks the vDSO
-//!   clock between batches of I/O and blocks on one `timerfd` only when the next send is far
-//!   enough away, never a millisecond timer and never a zero-timeout poll loop. Latency is measured from the intended
-//!   time (coordinated omission corrected), beside service time (from the actual send) and send
-//!   lag. A timed-out request is counted and its latency recorded, never dropped.
+//!   clock between batches of I/O and paces by its lateness budget (`--max-lateness`) and the
+//!   machine's measured wake-up overshoot: when a sleep fits the budget it sleeps through I/O
+//!   on one `timerfd` and sends every request due by then in one pass; when it does not, it
+//!   wakes early and waits the rest on the clock. Responses carry the kernel's arrival stamps
+//!   (`SO_TIMESTAMPNS`), so reading them late changes nothing. Latency is measured from the
+//!   intended time (coordinated omission corrected), beside service time (from the actual send)
+//!   and send lag. A timed-out request is counted and its latency recorded, never dropped.
 //! - **A connection per request.** `--connect-per-request` gives each request its own
 //!   connection (connect, exchange, verify, close, as the seeds' clients do), with connect time
 //!   in its own histogram, failures counted by kind and, on loopback, source addresses spread
@@ -22,7 +25,8 @@
 //!   for a free connection, measures its CPU and how busy its loop was, and marks a run invalid,
 //!   naming itself, when it rather than the server was the bottleneck ([`report`]).
 //! - **Outputs.** Human summary and versioned JSON ([`report`]), standard HdrHistogram interval
-//!   logs and their merge ([`hdrlog`]), the `--find-max` search ([`findmax`]).
+//!   logs and their merge ([`hdrlog`]), the `--find-max` search ([`findmax`]), and `probe`
+//!   ([`probe`]): what the machine itself allows (wake-up overshoot, CPU stalls).
 
 #![warn(missing_docs)]
 
@@ -30,6 +34,7 @@ mod cli;
 mod clock;
 mod findmax;
 mod hdrlog;
+mod probe;
 mod report;
 mod run;
 mod schedule;
@@ -46,7 +51,7 @@ use anyhow::{Context, Result};
 use clap::{CommandFactory, Parser};
 use serde_json::{json, Value};
 
-use cli::{Cli, Command, MergeArgs, RunArgs};
+use cli::{Cli, Command, MergeArgs, ProbeArgs, RunArgs};
 use run::{HttpOptions, RunConfig, RunResult, Workload};
 
 /// Exit status: the target could not be reached or the run could not be made.
@@ -81,6 +86,7 @@ fn main() -> ExitCode {
             load(Workload::Http, h.run, opts)
         }
         Command::Merge(m) => merge(&m).map(|()| Ok(())),
+        Command::Probe(p) => probe(&p).map(|()| Ok(())),
     };
     match outcome {
         Ok(Ok(())) => ExitCode::SUCCESS,
@@ -326,6 +332,15 @@ fn merge(m: &MergeArgs) -> Result<()> {
             "latency_us": report::percentiles_us(&total),
         });
         write_json(path, &doc)?;
+    }
+    Ok(())
+}
+
+fn probe(p: &ProbeArgs) -> Result<()> {
+    let result = probe::run(p.duration.into());
+    print!("{}", probe::summary(&result));
+    if let Some(path) = &p.json {
+        write_json(path, &probe::to_json(&result))?;
     }
     Ok(())
 }

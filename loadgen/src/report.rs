@@ -69,6 +69,13 @@ pub fn cpu_share(r: &RunResult) -> f64 {
     cpu / (r.measured_ns as f64 * r.config.threads.max(1) as f64)
 }
 
+/// Share of the wall time the generator's loops spent awake with nothing to do: glancing at
+/// I/O and waiting on the clock for a send too close to sleep for (precision bought with CPU).
+pub fn spin_share(r: &RunResult) -> f64 {
+    let wall = r.measured_ns as f64 * r.config.threads.max(1) as f64;
+    (r.total.counters.spin_ns as f64 / wall).clamp(0.0, 1.0)
+}
+
 /// Share of the wall time the generator's loops had work (were not waiting for I/O or for a
 /// send time), over all threads.
 pub fn loop_busy_share(r: &RunResult) -> f64 {
@@ -82,7 +89,8 @@ pub fn loop_busy_share(r: &RunResult) -> f64 {
 /// generator) plus connection wait (every connection's pipeline was full). The wait is the
 /// server's doing, or too few connections, unless the generator itself was saturated (CPU or
 /// loop busy near 100 %): then the slots were full because it had not yet read the responses
-/// that free them, and the run measured the generator.
+/// that free them, and the run measured the generator. CPU spent spinning for send times is
+/// CPU the generator could have given to work, so it does not count towards saturation.
 pub fn verdict(r: &RunResult) -> Verdict {
     let mut v = Verdict {
         valid: true,
@@ -93,21 +101,37 @@ pub fn verdict(r: &RunResult) -> Verdict {
     let secs = r.measured_ns as f64 / NS_PER_SEC as f64;
     let threads = r.config.threads;
     let limit = r.config.max_lateness.as_nanos() as u64;
-    let saturated = share >= SATURATED_CPU || busy >= SATURATED_BUSY;
-    let load = format!(
+    let spin = spin_share(r);
+    let saturated = share - spin >= SATURATED_CPU || busy >= SATURATED_BUSY;
+    let mut load = format!(
         "CPU {:.0}% of its {threads} thread(s), loop busy {:.0}% of the time",
         share * 100.0,
         busy * 100.0
     );
+    if spin >= 0.01 {
+        let _ = write!(load, ", spinning {:.0}%", spin * 100.0);
+    }
     if let Some(rate) = r.config.rate {
         let h = &r.total.hist;
         let late = h.schedule_lateness.value_at_quantile(0.99);
         if !h.schedule_lateness.is_empty() && late > limit {
             let cause = if saturated {
-                "it is out of CPU"
+                "it is out of CPU".to_string()
             } else {
-                "it had CPU to spare, so it was woken late or preempted (a neighbour on its \
-                 core, or the machine's wake-up latency)"
+                let mut cause = "it had CPU to spare, so it was woken late or preempted (a \
+                                 neighbour on its core, or the machine's wake-up latency"
+                    .to_string();
+                let wake = &h.wake_overshoot;
+                if !wake.is_empty() {
+                    let _ = write!(
+                        cause,
+                        ": its timed waits returned p99 {} and at worst {} late",
+                        format_ns(wake.value_at_quantile(0.99)),
+                        format_ns(wake.max())
+                    );
+                }
+                cause.push_str("; `reactor-loadgen probe` measures what this machine allows)");
+                cause
             };
             v.invalid(
                 true,
@@ -228,6 +252,7 @@ pub fn summary(r: &RunResult, v: &Verdict) -> String {
         s.push_str(&row("send lag", &r.total.hist.send_lag));
         s.push_str(&row("  late", &r.total.hist.schedule_lateness));
         s.push_str(&row("  conn wait", &r.total.hist.conn_wait));
+        s.push_str(&row("wake-up", &r.total.hist.wake_overshoot));
     }
     s.push_str(&row("connect", &r.connect));
     if cfg.connect_per_request || c.connects > 0 {
@@ -281,7 +306,7 @@ pub fn summary(r: &RunResult, v: &Verdict) -> String {
             u.late
         );
     }
-    let _ = writeln!(
+    let _ = write!(
         s,
         "  generator  CPU {:.2} s user + {:.2} s system = {:.0}% of {} thread(s), loop busy {:.0}%",
         r.cpu_user.as_secs_f64(),
@@ -290,6 +315,11 @@ pub fn summary(r: &RunResult, v: &Verdict) -> String {
         cfg.threads,
         loop_busy_share(r) * 100.0
     );
+    let spin = spin_share(r);
+    if spin >= 0.01 {
+        let _ = write!(s, ", spinning {:.0}% (waiting on the clock)", spin * 100.0);
+    }
+    s.push('\n');
     if v.valid {
         let _ = writeln!(s, "  self-check valid");
     } else {
@@ -420,6 +450,8 @@ pub fn to_json(r: &RunResult, v: &Verdict) -> Value {
         "other": k.other,
     });
     doc["generator"]["loop_busy_share"] = json!(loop_busy_share(r));
+    doc["generator"]["spin_share"] = json!(spin_share(r));
+    doc["generator"]["wake_overshoot_us"] = percentiles_us(&r.total.hist.wake_overshoot);
     if cfg.workload == Workload::Udp {
         let u = &c.udp;
         doc["udp"] = json!({

@@ -254,6 +254,7 @@ pub fn run_once(config: &RunConfig) -> Result<RunResult> {
         warmup_ns: config.warmup.as_nanos() as u64,
         duration_ns: config.duration.map(|d| d.as_nanos() as u64),
         requests: config.requests,
+        max_lateness_ns: config.max_lateness.as_nanos() as u64,
     });
     let gate = Arc::new(StartGate::default());
     let (tx, rx) = mpsc::channel();

@@ -171,6 +171,9 @@ pub struct Counters {
     /// Time the loop had nothing to do (blocked in `epoll` or waiting for a send time), ns;
     /// the rest of the wall time it was busy.
     pub idle_ns: u64,
+    /// The part of `idle_ns` spent awake: looking at I/O without blocking and waiting on the
+    /// clock for a send time too close to sleep for (CPU the engine spent on precision).
+    pub spin_ns: u64,
     /// Largest open-loop backlog (requests due and waiting for a connection); the maximum
     /// over threads and intervals when added.
     pub backlog_peak: u64,
@@ -190,6 +193,7 @@ impl Default for Counters {
             udp: UdpCounts::default(),
             status: vec![0; 600],
             idle_ns: 0,
+            spin_ns: 0,
             backlog_peak: 0,
             backlog_overflows: 0,
         }
@@ -206,6 +210,7 @@ impl AddAssign<&Counters> for Counters {
         self.errors += o.errors;
         self.udp += o.udp;
         self.idle_ns += o.idle_ns;
+        self.spin_ns += o.spin_ns;
         self.backlog_peak = self.backlog_peak.max(o.backlog_peak);
         self.backlog_overflows += o.backlog_overflows;
         for (a, b) in self.status.iter_mut().zip(&o.status) {
@@ -229,6 +234,8 @@ pub struct Histograms {
     pub schedule_lateness: Histogram<u64>,
     /// From `connect()` to established, for connections made while measuring.
     pub connect: Histogram<u64>,
+    /// How late the loop's timed waits returned (the machine's wake-up latency).
+    pub wake_overshoot: Histogram<u64>,
 }
 
 impl Default for Histograms {
@@ -240,6 +247,7 @@ impl Default for Histograms {
             conn_wait: new_histogram(),
             schedule_lateness: new_histogram(),
             connect: new_histogram(),
+            wake_overshoot: new_histogram(),
         }
     }
 }
@@ -254,6 +262,7 @@ impl Histograms {
         let _ = self.conn_wait.add(&o.conn_wait);
         let _ = self.schedule_lateness.add(&o.schedule_lateness);
         let _ = self.connect.add(&o.connect);
+        let _ = self.wake_overshoot.add(&o.wake_overshoot);
     }
 }
 

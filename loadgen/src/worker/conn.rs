@@ -227,7 +227,8 @@ impl StreamConn {
             let Some(f) = self.inflight.pop_front() else {
                 break;
             };
-            out.answered(&f, c.status, now);
+            // A kernel arrival stamp may precede the send by the staleness of its clock.
+            out.answered(&f, c.status, now.max(f.sent));
         }
     }
 

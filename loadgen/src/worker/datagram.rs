@@ -3,10 +3,12 @@
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket as StdUdpSocket};
+use std::os::fd::AsRawFd;
 
 use mio::net::UdpSocket;
 use mio::{Interest, Registry, Token};
 
+use super::rxstamp;
 use crate::clock::now_ns;
 use crate::workload::udp::{Reply, UdpTracker};
 
@@ -60,6 +62,7 @@ impl DatagramSlot {
         socket.set_nonblocking(true)?;
         let mut socket = UdpSocket::from_std(socket);
         registry.register(&mut socket, token, Interest::READABLE)?;
+        rxstamp::enable(socket.as_raw_fd());
         self.socket = Some(socket);
         self.up = true;
         Ok(())
@@ -97,10 +100,9 @@ impl DatagramSlot {
             return Ok(None);
         };
         loop {
-            match socket.recv(scratch) {
-                Ok(n) => {
-                    let now = now_ns();
-                    return Ok(Some((self.tracker.on_datagram(&scratch[..n]), n, now)));
+            match rxstamp::recv(socket.as_raw_fd(), scratch) {
+                Ok(rxstamp::Received { len: n, at, .. }) => {
+                    return Ok(Some((self.tracker.on_datagram(&scratch[..n]), n, at)));
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

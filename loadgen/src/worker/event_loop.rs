@@ -20,9 +20,10 @@ use mio::{Events, Interest, Poll, Token};
 
 use super::conn::{Ending, InFlight, Outcomes, Phase, StreamConn};
 use super::datagram::{DatagramSlot, Sent};
-use super::pacer::{plan_wait, PaceLog, Pacer, Wait, BLOCK_MIN_NS};
+use super::pacer::{plan_wait, PaceLog, Pacer, Wait, WaitPolicy, BUDGET_SHARE, SPIN_SLICE_NS};
 use super::source::SourceAddrs;
 use super::stream::{ReadEnd, ReadError, StreamSlot};
+use super::wake::{WakeModel, WINDOW};
 use super::{Kind, Msg, Plan, StartGate, INTERVAL_NS};
 use crate::clock::{self, now_ns, Timer, NS_PER_SEC};
 use crate::schedule::{Rng, Schedule};
@@ -38,6 +39,10 @@ const TIMER: Token = Token(usize::MAX - 1);
 const HOUSEKEEPING_NS: u64 = 1_000_000;
 /// Pause before reconnecting after a failure.
 const RECONNECT_BACKOFF_NS: u64 = 10_000_000;
+/// Wake-up overshoot assumed before the machine was measured (deliberately pessimistic).
+const OVERSHOOT_PRIOR_NS: u64 = 1_000_000;
+/// Length of each timed wait that measures the machine's wake-ups before an open-loop run.
+const CALIBRATION_SLEEP_NS: u64 = 200_000;
 
 /// One connection of either transport.
 enum Slot {
@@ -171,6 +176,7 @@ pub fn run(thread: usize, plan: Arc<Plan>, gate: Arc<StartGate>, tx: Sender<Msg>
             return;
         }
     };
+    worker.calibrate_wake();
     worker.connect_all();
     match gate.wait() {
         Some(start_ns) => worker.run_load(start_ns),
@@ -193,6 +199,15 @@ struct Worker {
     book: Book,
     pacer: Option<Pacer>,
     timer: Option<Timer>,
+    /// A second epoll holding only the timer: a coalesced sleep blocks here, so responses
+    /// arriving meanwhile do not wake the thread.
+    timer_poll: Option<Poll>,
+    timer_events: Events,
+    /// Some connection may be connecting (its completion must be seen at once, for the
+    /// connect time); recomputed at housekeeping.
+    connecting: bool,
+    wake: WakeModel,
+    budget_ns: u64,
     rng: Rng,
     scratch: Vec<u8>,
     connect_hist: Histogram<u64>,
@@ -239,13 +254,19 @@ impl Worker {
                 }
             })
             .collect();
-        let timer = if plan.rate.is_some() {
+        let (timer, timer_poll) = if plan.rate.is_some() {
             let timer = Timer::new()?;
             poll.registry()
                 .register(&mut SourceFd(&timer.raw_fd()), TIMER, Interest::READABLE)?;
-            Some(timer)
+            let timer_poll = Poll::new()?;
+            timer_poll.registry().register(
+                &mut SourceFd(&timer.raw_fd()),
+                TIMER,
+                Interest::READABLE,
+            )?;
+            (Some(timer), Some(timer_poll))
         } else {
-            None
+            (None, None)
         };
         Ok(Worker {
             thread,
@@ -260,6 +281,11 @@ impl Worker {
             },
             pacer: None,
             timer,
+            timer_poll,
+            timer_events: Events::with_capacity(4),
+            connecting: true,
+            wake: WakeModel::new(OVERSHOOT_PRIOR_NS),
+            budget_ns: (plan.max_lateness_ns as f64 * BUDGET_SHARE) as u64,
             rng: Rng::new(0x5EED ^ thread as u64),
             scratch: vec![0; 64 * 1024],
             connect_hist: new_histogram(),
@@ -280,6 +306,35 @@ impl Worker {
     }
 
     // ---------------------------------------------------------------- connection set-up
+
+    /// Open loop: measure how late this machine wakes the thread from a timed wait, before
+    /// any socket is registered (a window's worth of waits, about 30 ms), so the pacer plans
+    /// its first sends with a measured overshoot rather than a guess.
+    fn calibrate_wake(&mut self) {
+        let Some(timer) = self.timer.as_mut() else {
+            return;
+        };
+        for _ in 0..WINDOW {
+            let wanted = now_ns() + CALIBRATION_SLEEP_NS;
+            if timer.arm_at(wanted).is_err() {
+                return;
+            }
+            loop {
+                match self
+                    .poll
+                    .poll(&mut self.events, Some(Duration::from_millis(10)))
+                {
+                    Err(e) if e.kind() != io::ErrorKind::Interrupted => return,
+                    _ => {}
+                }
+                if now_ns() >= wanted {
+                    break;
+                }
+            }
+            self.wake.observe(wanted, now_ns());
+            timer.acknowledge();
+        }
+    }
 
     /// Set-up phase: connect everything, wait for the results, report them.
     fn connect_all(&mut self) {
@@ -337,6 +392,7 @@ impl Worker {
 
     /// Begin connecting connection `idx` (UDP sockets are up at once).
     fn start_connect(&mut self, idx: usize, now: u64) {
+        self.connecting = true;
         let addr = self.plan.addr;
         let local = if self.per_request {
             self.sources.next_addr()
@@ -520,44 +576,96 @@ impl Worker {
         self.pacer.as_ref().and_then(Pacer::next_send)
     }
 
-    /// Wait for I/O or the next send time, as [`plan_wait`] decides; idle time is counted.
+    /// Wait for I/O or the next send time, as [`plan_wait`] decides; idle time is counted,
+    /// and every timed wait teaches the wake model how late this machine wakes.
     fn wait(&mut self, next_housekeeping: u64) -> io::Result<()> {
         let now = now_ns();
-        let (timeout, glance_until) = match plan_wait(now, self.next_send(), next_housekeeping) {
-            Wait::Glance { until } => (Duration::ZERO, Some(until)),
-            Wait::Block { wake, send } => {
-                let mut wake_at = next_housekeeping;
-                if send {
-                    // One timer, re-armed only when the next send time changes.
-                    match self.timer.as_mut().map(|t| t.arm_at(wake)) {
-                        Some(Ok(())) => {}
-                        _ => wake_at = wake,
-                    }
-                }
-                (Duration::from_nanos(wake_at.saturating_sub(now)), None)
+        let policy = WaitPolicy {
+            budget_ns: self.budget_ns,
+            overshoot_ns: self.wake.expected(),
+        };
+        let plan = plan_wait(now, self.next_send(), next_housekeeping, policy);
+        let (deadline, after) = match plan {
+            Wait::Coalesce { wake } if !self.per_request && !self.connecting => {
+                (self.sleep_through_io(wake, next_housekeeping)?, now_ns())
+            }
+            Wait::Coalesce { wake } | Wait::Block { wake, send: true } => {
+                (self.block(Some(wake), next_housekeeping)?, now_ns())
+            }
+            Wait::Block { send: false, .. } => (self.block(None, next_housekeeping)?, now_ns()),
+            Wait::Glance { until } => {
+                poll_ignoring_eintr(&mut self.poll, &mut self.events, Duration::ZERO)?;
+                (None, self.spin_if_quiet(now, until))
             }
         };
-        match self.poll.poll(&mut self.events, Some(timeout)) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-        let mut after = now_ns();
-        if let Some(until) = glance_until {
-            if self.events.is_empty() {
-                // Nothing to read and the send is a few µs away: wait on the vDSO clock.
-                let until = until.min(after + BLOCK_MIN_NS);
-                while after < until {
-                    std::hint::spin_loop();
-                    after = now_ns();
-                }
+        let measuring = now >= self.book.measure_start;
+        if let Some(wanted) = deadline.filter(|&w| after >= w) {
+            self.wake.observe(wanted, after);
+            if measuring {
+                self.book
+                    .rec
+                    .hist
+                    .wake_overshoot
+                    .saturating_record((after - wanted).max(1));
             }
         }
-        let idled = timeout > Duration::ZERO || (glance_until.is_some() && self.events.is_empty());
-        if idled && after >= self.book.measure_start {
+        let idled = !matches!(plan, Wait::Glance { .. }) || self.events.is_empty();
+        if idled && measuring {
             self.book.rec.counters.idle_ns += after.saturating_sub(now);
         }
         Ok(())
+    }
+
+    /// Block until I/O, the timer (armed for `send`, if any) or housekeeping. Returns the
+    /// exact deadline to learn the wake-up overshoot from: only the timer's is exact (epoll's
+    /// own timeout is in whole milliseconds, rounded up).
+    fn block(&mut self, send: Option<u64>, next_housekeeping: u64) -> io::Result<Option<u64>> {
+        let mut exact = None;
+        let mut until = next_housekeeping;
+        if let Some(wake) = send {
+            // One timer, re-armed only when the wake-up time changes.
+            match self.timer.as_mut().map(|t| t.arm_at(wake)) {
+                Some(Ok(())) => exact = Some(wake),
+                _ => until = until.min(wake),
+            }
+        }
+        let timeout = Duration::from_nanos(until.saturating_sub(now_ns()));
+        poll_ignoring_eintr(&mut self.poll, &mut self.events, timeout)?;
+        Ok(exact)
+    }
+
+    /// A coalesced sleep: block on the timer alone until `wake` (or housekeeping), then
+    /// collect, without blocking, whatever I/O became ready meanwhile.
+    fn sleep_through_io(&mut self, wake: u64, next_housekeeping: u64) -> io::Result<Option<u64>> {
+        let (Some(timer), Some(timer_poll)) = (self.timer.as_mut(), self.timer_poll.as_mut())
+        else {
+            return self.block(Some(wake), next_housekeeping);
+        };
+        if timer.arm_at(wake).is_err() {
+            return self.block(Some(wake), next_housekeeping);
+        }
+        let timeout = Duration::from_nanos(next_housekeeping.saturating_sub(now_ns()));
+        poll_ignoring_eintr(timer_poll, &mut self.timer_events, timeout)?;
+        poll_ignoring_eintr(&mut self.poll, &mut self.events, Duration::ZERO)?;
+        Ok(Some(wake))
+    }
+
+    /// After a glance found no I/O: wait on the clock until `until`, for at most
+    /// [`SPIN_SLICE_NS`], counting the time as spent spinning. Returns the time it ended.
+    fn spin_if_quiet(&mut self, began: u64, until: u64) -> u64 {
+        let mut now = now_ns();
+        if !self.events.is_empty() {
+            return now;
+        }
+        let until = until.min(now + SPIN_SLICE_NS);
+        while now < until {
+            std::hint::spin_loop();
+            now = now_ns();
+        }
+        if began >= self.book.measure_start {
+            self.book.rec.counters.spin_ns += now.saturating_sub(began);
+        }
+        now
     }
 
     /// Open loop: take every due request and hand out as many as there are free slots.
@@ -864,7 +972,7 @@ impl Worker {
                                 rec.counters.udp.received += 1;
                                 rec.counters.bytes_received += n as u64;
                                 rec.counters.udp.reordered += u64::from(reordered);
-                                rec.response(intended, sent, now);
+                                rec.response(intended, sent, now.max(sent));
                             }
                         }
                         Reply::Duplicate if recording => rec.counters.udp.duplicated += 1,
@@ -948,6 +1056,7 @@ impl Worker {
         let cutoff = now.saturating_sub(self.plan.timeout_ns);
         let connect_cutoff = now.saturating_sub(self.plan.connect_timeout_ns);
         let mut outstanding = 0;
+        let mut connecting = false;
         for idx in 0..self.slots.len() {
             match &self.slots[idx] {
                 Slot::Stream(s) => match s.conn.phase() {
@@ -970,7 +1079,10 @@ impl Worker {
                 Slot::Datagram(_) => {}
             }
             outstanding += self.slots[idx].in_flight();
+            connecting |= matches!(&self.slots[idx], Slot::Stream(s)
+                if matches!(s.conn.phase(), Phase::Connecting { .. }));
         }
+        self.connecting = connecting;
         loop {
             let boundary = self.book.measure_start + (self.interval + 1) * INTERVAL_NS;
             if boundary > now.min(self.measure_end) {
@@ -1044,5 +1156,13 @@ impl Worker {
             recorder: Box::new(recorder),
         });
         self.interval += 1;
+    }
+}
+
+/// `poll` that treats an interrupted wait as an empty one.
+fn poll_ignoring_eintr(poll: &mut Poll, events: &mut Events, timeout: Duration) -> io::Result<()> {
+    match poll.poll(events, Some(timeout)) {
+        Err(e) if e.kind() != io::ErrorKind::Interrupted => Err(e),
+        _ => Ok(()),
     }
 }

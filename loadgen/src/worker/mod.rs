@@ -10,6 +10,8 @@
 //! - [`pacer`]: the open loop's schedule, backlog of due requests, free connection slots and
 //!   the decision how to wait for the next send;
 //! - [`source`]: source addresses spread over 127.0.0.0/8 for connection churn;
+//! - [`rxstamp`]: kernel receive timestamps, so a response's time is its arrival, not its read;
+//! - [`wake`]: how late the machine wakes a sleeping thread, learnt from the loop's waits;
 //! - [`stream`] and [`datagram`]: the transports, which only move bytes;
 //! - [`event_loop`]: the poll loop, a thin shell that routes readiness to the above and
 //!   records what they report.
@@ -27,8 +29,10 @@ mod conn;
 mod datagram;
 mod event_loop;
 mod pacer;
+mod rxstamp;
 mod source;
 mod stream;
+mod wake;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Condvar, Mutex};
@@ -91,6 +95,8 @@ pub struct Plan {
     pub duration_ns: Option<u64>,
     /// Measured requests in total.
     pub requests: Option<u64>,
+    /// The self-check's limit on p99 schedule lateness; the open loop paces to stay within it.
+    pub max_lateness_ns: u64,
 }
 
 /// What a worker tells the collector.

@@ -3,7 +3,8 @@
 //!
 //! The loop never spins in the kernel and never arms a timer per send: it checks the (vDSO)
 //! clock between batches of I/O, sends every due request in one pass, and blocks in `epoll`
-//! (woken by one `timerfd`) only when the next send is further away than a wake-up costs.
+//! (woken by one `timerfd`) as [`plan_wait`] decides from the lateness budget and the
+//! machine's measured wake-up overshoot.
 //! A request's send lag is split in two: the **schedule lateness** (due, but the loop had not
 //! looked yet: the generator's fault) and the **connection wait** (noticed, but every
 //! connection's pipeline was full: the server is slow, or there are too few connections, or
@@ -13,11 +14,14 @@ use std::collections::VecDeque;
 
 use crate::schedule::Schedule;
 
-/// Do not block when the next send is closer than this: a block and wake-up costs more.
-pub const BLOCK_MIN_NS: u64 = 5_000;
-/// Arm the wake-up timer this much before the send time (the rest is a short user-space wait
-/// on the vDSO clock); covers most of the kernel's wake-up latency.
-pub const WAKE_EARLY_NS: u64 = 2_000;
+/// Between two looks at ready I/O, wait on the clock at most this long.
+pub const SPIN_SLICE_NS: u64 = 5_000;
+/// When sleeping would break the budget, wake this much earlier than the expected overshoot
+/// alone asks for, and do not block at all for less than it.
+pub const EARLY_MARGIN_NS: u64 = 5_000;
+/// Share of `--max-lateness` the engine plans to use; the rest is left for the time the loop
+/// spends handling events before it looks at the schedule again.
+pub const BUDGET_SHARE: f64 = 0.6;
 /// Most requests held in the backlog (16 MiB); beyond that the offered rate is hopeless and
 /// the schedule is left to fall behind, which the self-check reports.
 pub const BACKLOG_CAP: usize = 1 << 20;
@@ -31,15 +35,30 @@ pub struct Due {
     pub noticed: u64,
 }
 
+/// What the wait decision knows: the lateness it may spend and how late the machine wakes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WaitPolicy {
+    /// Schedule lateness the engine aims to stay within (a share of `--max-lateness`).
+    pub budget_ns: u64,
+    /// Expected (90th percentile) overshoot of a timed wait on this machine.
+    pub overshoot_ns: u64,
+}
+
 /// How the loop should wait before its next turn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wait {
-    /// Look at ready I/O without blocking (something is due already or very soon); when
-    /// nothing is ready, wait in user space on the clock until `until` (never longer than
-    /// [`BLOCK_MIN_NS`]).
+    /// Look at ready I/O without blocking; when nothing is ready, wait on the clock until
+    /// `until`, at most [`SPIN_SLICE_NS`], and look again.
     Glance {
         /// Next send time.
         until: u64,
+    },
+    /// Sleep until `wake` through any I/O, then send every request due by then in one pass
+    /// and read what arrived meanwhile. Nothing needs the loop sooner: responses carry the
+    /// kernel's arrival stamps, so reading them later changes no measurement.
+    Coalesce {
+        /// Monotonic deadline (past the next send time by the budget's slack).
+        wake: u64,
     },
     /// Block in `epoll` until I/O, or until `wake` (by timer or poll timeout).
     Block {
@@ -52,22 +71,47 @@ pub enum Wait {
 
 /// Decide how to wait at `now`, the next send being `next_send` and housekeeping due at
 /// `housekeeping`.
-pub fn plan_wait(now: u64, next_send: Option<u64>, housekeeping: u64) -> Wait {
-    match next_send {
-        Some(due) if due < housekeeping => {
-            if due <= now + BLOCK_MIN_NS {
-                Wait::Glance { until: due }
-            } else {
-                Wait::Block {
-                    wake: due - WAKE_EARLY_NS,
-                    send: true,
-                }
-            }
+///
+/// Every wake-up costs CPU (on a VM, tens of microseconds of it) and arrives late by the
+/// machine's overshoot, so the decision turns on whether a sleep fits the lateness budget:
+/// - it fits (`overshoot < budget`): sleep past the send time by the slack the budget leaves,
+///   through I/O, so that one wake-up sends every request that fell due meanwhile and reads
+///   every response that came back (the CPU cost follows the number of wake-ups, not of
+///   requests);
+/// - it does not: sleep only until the expected overshoot before the send time, and wait
+///   the rest on the clock (the CPU spent spinning is reported as such).
+pub fn plan_wait(now: u64, next_send: Option<u64>, housekeeping: u64, policy: WaitPolicy) -> Wait {
+    let idle = Wait::Block {
+        wake: housekeeping,
+        send: false,
+    };
+    let Some(due) = next_send.filter(|&due| due < housekeeping) else {
+        return idle;
+    };
+    if due <= now {
+        return Wait::Glance { until: due };
+    }
+    let send_at = |wake: u64| {
+        if wake >= housekeeping {
+            idle
+        } else {
+            Wait::Block { wake, send: true }
         }
-        _ => Wait::Block {
-            wake: housekeeping,
-            send: false,
-        },
+    };
+    if policy.overshoot_ns < policy.budget_ns {
+        let wake = due + (policy.budget_ns - policy.overshoot_ns);
+        if wake >= housekeeping {
+            idle
+        } else {
+            Wait::Coalesce { wake }
+        }
+    } else {
+        let early = policy.overshoot_ns + EARLY_MARGIN_NS;
+        if due > now + early + EARLY_MARGIN_NS {
+            send_at(due - early)
+        } else {
+            Wait::Glance { until: due }
+        }
     }
 }
 
@@ -253,37 +297,83 @@ mod tests {
         assert_eq!(p.front().map(|d| d.intended), Some(1_000_000));
     }
 
+    const HK: u64 = 1_000_000_000;
+
+    fn policy(budget_ns: u64, overshoot_ns: u64) -> WaitPolicy {
+        WaitPolicy {
+            budget_ns,
+            overshoot_ns,
+        }
+    }
+
     #[test]
-    fn waits_block_only_when_the_next_send_is_far_enough() {
-        let hk = 1_000_000_000;
+    fn with_nothing_to_send_the_loop_sleeps_until_housekeeping() {
+        let idle = Wait::Block {
+            wake: HK,
+            send: false,
+        };
+        assert_eq!(plan_wait(0, None, HK, policy(600_000, 50_000)), idle);
+        // A send after housekeeping needs no timer: housekeeping wakes the loop first.
         assert_eq!(
-            plan_wait(0, None, hk),
-            Wait::Block {
-                wake: hk,
-                send: false
-            }
+            plan_wait(0, Some(HK + 5), HK, policy(600_000, 50_000)),
+            idle
         );
+        // Nor does a send whose coalesced wake-up falls after housekeeping.
         assert_eq!(
-            plan_wait(1_000, Some(1_000 + BLOCK_MIN_NS), hk),
-            Wait::Glance {
-                until: 1_000 + BLOCK_MIN_NS
-            }
+            plan_wait(0, Some(HK - 5), HK, policy(600_000, 50_000)),
+            idle
         );
-        assert_eq!(plan_wait(1_000, Some(500), hk), Wait::Glance { until: 500 });
+    }
+
+    #[test]
+    fn a_due_send_is_handled_without_blocking() {
+        for p in [policy(600_000, 50_000), policy(60_000, 200_000)] {
+            assert_eq!(
+                plan_wait(1_000, Some(500), HK, p),
+                Wait::Glance { until: 500 }
+            );
+            assert_eq!(
+                plan_wait(1_000, Some(1_000), HK, p),
+                Wait::Glance { until: 1_000 }
+            );
+        }
+    }
+
+    #[test]
+    fn when_a_sleep_fits_the_budget_sends_coalesce_behind_the_slack() {
+        // Budget 600 µs, wake-ups 200 µs late: sleep 400 µs past the send time, so a request
+        // due then is noticed about 600 µs late at worst and every one due meanwhile with it.
         assert_eq!(
-            plan_wait(0, Some(100_000), hk),
+            plan_wait(0, Some(10_000), HK, policy(600_000, 200_000)),
+            Wait::Coalesce { wake: 410_000 }
+        );
+        // However close the send: the sleep still fits.
+        assert_eq!(
+            plan_wait(9_999, Some(10_000), HK, policy(600_000, 200_000)),
+            Wait::Coalesce { wake: 410_000 }
+        );
+    }
+
+    #[test]
+    fn when_a_sleep_breaks_the_budget_the_loop_wakes_early_and_waits_on_the_clock() {
+        // Budget 60 µs, wake-ups 200 µs late: a sleep must end 205 µs before the send.
+        let p = policy(60_000, 200_000);
+        assert_eq!(
+            plan_wait(0, Some(1_000_000), HK, p),
             Wait::Block {
-                wake: 100_000 - WAKE_EARLY_NS,
+                wake: 1_000_000 - 200_000 - EARLY_MARGIN_NS,
                 send: true
             }
         );
-        // Housekeeping first: no timer needed.
+        // Too close for any sleep: glance at I/O and wait on the clock.
         assert_eq!(
-            plan_wait(0, Some(hk + 5), hk),
-            Wait::Block {
-                wake: hk,
-                send: false
-            }
+            plan_wait(800_000, Some(1_000_000), HK, p),
+            Wait::Glance { until: 1_000_000 }
+        );
+        // An overshoot equal to the budget leaves no slack: no coalescing either.
+        assert_eq!(
+            plan_wait(990_000, Some(1_000_000), HK, policy(200_000, 200_000)),
+            Wait::Glance { until: 1_000_000 }
         );
     }
 

@@ -1,13 +1,15 @@
 //! The stream transport: moves bytes between a non-blocking `TcpStream` and its
 //! [`StreamConn`]; every decision is the state machine's.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
 
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 
 use super::conn::{Ending, Outcomes, Received, StreamConn};
+use super::rxstamp;
 use crate::clock::now_ns;
 use crate::workload::StreamError;
 
@@ -67,6 +69,7 @@ impl StreamSlot {
             Some(local) => connect_from(local, addr)?,
         };
         registry.register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)?;
+        rxstamp::enable(stream.as_raw_fd());
         self.socket = Some(stream);
         self.conn.connecting(now);
         Ok(())
@@ -129,6 +132,7 @@ impl StreamSlot {
     }
 
     /// Read until the socket is drained, feeding the state machine; `received` counts bytes.
+    /// Bytes count as received when the kernel stamped their arrival ([`rxstamp`]).
     /// `peer_closed`: the readiness event already said the server closed its side, so a
     /// short read does not mean drained (the end of stream is still to be read).
     pub fn read(
@@ -142,8 +146,8 @@ impl StreamSlot {
             return ReadEnd::Drained;
         };
         loop {
-            match stream.read(scratch) {
-                Ok(0) => {
+            match rxstamp::recv(stream.as_raw_fd(), scratch) {
+                Ok(rxstamp::Received { len: 0, .. }) => {
                     return match self.conn.eof(now_ns(), out) {
                         Ending::Quiet => ReadEnd::Close(Ending::Quiet, None),
                         Ending::Broken | Ending::Unconnected => {
@@ -151,9 +155,9 @@ impl StreamSlot {
                         }
                     };
                 }
-                Ok(n) => {
+                Ok(rxstamp::Received { len: n, at, .. }) => {
                     *received += n as u64;
-                    match self.conn.received(&scratch[..n], now_ns(), out) {
+                    match self.conn.received(&scratch[..n], at, out) {
                         Ok(Received::Closing) => return ReadEnd::Close(Ending::Quiet, None),
                         Ok(Received::Open) => {}
                         Err(e) => {
