@@ -570,3 +570,46 @@ fn a_saturated_generator_is_invalid_and_names_itself() {
         "{summary}"
     );
 }
+
+#[test]
+fn a_generous_lateness_budget_coalesces_sends_and_still_times_responses_exactly() {
+    // With 20 ms of lateness allowed the open loop sleeps about 10 ms at a time through the
+    // arrival of responses, sending what fell due and reading what came back in one pass:
+    // far fewer wake-ups than requests. The responses carry the kernel's arrival stamps, so
+    // their service time stays the server's (this one answers at once), not the ~5 ms an
+    // average response waited to be read.
+    let addr = echo_server(|_, _| {});
+    let doc = loadgen_json(
+        "coalesced.json",
+        &[
+            "tcp",
+            &addr.to_string(),
+            "-c",
+            "64",
+            "--rate",
+            "2000",
+            "-d",
+            "2s",
+            "--max-lateness",
+            "20ms",
+        ],
+        Duration::from_secs(30),
+    );
+    let requests = num(&doc, &["requests"]);
+    assert!(requests > 2_000.0, "{doc}");
+    assert_eq!(num(&doc, &["verify_failures"]), 0.0, "{doc}");
+    let wakes = num(&doc, &["generator", "wake_overshoot_us", "count"]);
+    assert!(
+        wakes > 0.0 && wakes < requests / 5.0,
+        "{wakes} timed wake-ups for {requests} requests: sends were not coalesced; {doc}"
+    );
+    let service_p50 = num(&doc, &["service_time_us", "p50"]);
+    assert!(
+        service_p50 < 3_000.0,
+        "service p50 {service_p50} µs: responses were timed when read, not on arrival; {doc}"
+    );
+    // The lateness the generator chose is in the latency, not hidden.
+    let late_p50 = num(&doc, &["schedule_lateness_us", "p50"]);
+    assert!(late_p50 > 1_000.0, "lateness p50 {late_p50} µs; {doc}");
+    assert!(num(&doc, &["latency_us", "p50"]) >= late_p50, "{doc}");
+}

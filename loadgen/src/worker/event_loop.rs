@@ -634,8 +634,9 @@ impl Worker {
         Ok(exact)
     }
 
-    /// A coalesced sleep: block on the timer alone until `wake` (or housekeeping), then
-    /// collect, without blocking, whatever I/O became ready meanwhile.
+    /// A coalesced sleep: block on the timer alone until `wake` (housekeeping waits for it
+    /// too, late by at most the budget's slack), then collect, without blocking, whatever I/O
+    /// became ready meanwhile.
     fn sleep_through_io(&mut self, wake: u64, next_housekeeping: u64) -> io::Result<Option<u64>> {
         let (Some(timer), Some(timer_poll)) = (self.timer.as_mut(), self.timer_poll.as_mut())
         else {
@@ -644,7 +645,8 @@ impl Worker {
         if timer.arm_at(wake).is_err() {
             return self.block(Some(wake), next_housekeeping);
         }
-        let timeout = Duration::from_nanos(next_housekeeping.saturating_sub(now_ns()));
+        // The timer ends the wait; the timeout only guards against one that never fires.
+        let timeout = Duration::from_nanos(wake.saturating_sub(now_ns()) + HOUSEKEEPING_NS);
         poll_ignoring_eintr(timer_poll, &mut self.timer_events, timeout)?;
         poll_ignoring_eintr(&mut self.poll, &mut self.events, Duration::ZERO)?;
         Ok(Some(wake))
