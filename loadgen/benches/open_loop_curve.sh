@@ -28,7 +28,8 @@ done
 addr=$(awk '/^listening tcp/ {print $3; exit}' "$out/server.log")
 [ -n "$addr" ] || { echo "server did not start" >&2; exit 1; }
 
-probe() { # label
+probe() { # label (skipped for a build without the probe command)
+    "$loadgen" probe --help >/dev/null 2>&1 || return 0
     taskset -c 1 "$loadgen" probe -d 2s --json "$out/probe.json" >/dev/null
     jq -r --arg name "$1" '"probe (\($name)): spinning thread p99 late \(.spin.lateness_us.p99 | round) us, off its CPU \(.spin.stalled_share * 1000 | round / 10)% of the time (longest \(.spin.longest_stall_us | round) us); timed waits overshoot p90/p99 \([.timed_waits[] | "\(.overshoot_us.p90 | round)/\(.overshoot_us.p99 | round)"] | join(", ")) us, CPU per wait \([.timed_waits[].cpu_per_wait_us | round] | join("/")) us"' "$out/probe.json"
 }

@@ -15,16 +15,13 @@ use serde_json::{json, Value};
 
 use crate::clock::{now_ns, tighten_timer_slack, NS_PER_SEC};
 use crate::report::percentiles_us;
-use crate::stats::new_histogram;
+use crate::stats::{new_histogram, STALL_NS};
 use crate::units::{format_ns, percentile_row};
 
 /// Lengths of the timed waits measured.
 const SLEEPS_NS: [u64; 3] = [50_000, 200_000, 1_000_000];
 /// Period of the spinning thread's schedule.
 const SPIN_PERIOD_NS: u64 = 20_000;
-/// A gap this long between two reads of the clock in a spin loop means the thread was off
-/// its CPU.
-pub const STALL_NS: u64 = 20_000;
 
 /// Timed waits of one length.
 pub struct WaitProbe {

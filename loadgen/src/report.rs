@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 
 use crate::clock::NS_PER_SEC;
 use crate::run::{RunResult, Workload};
+use crate::stats::STALL_NS;
 use crate::units::{format_ns, percentile_row};
 
 /// Version of the JSON document; bumped on incompatible changes.
@@ -128,6 +129,16 @@ pub fn verdict(r: &RunResult) -> Verdict {
                         ": its timed waits returned p99 {} and at worst {} late",
                         format_ns(wake.value_at_quantile(0.99)),
                         format_ns(wake.max())
+                    );
+                }
+                let c = &r.total.counters;
+                if c.stalls > 0 {
+                    let _ = write!(
+                        cause,
+                        "; while spinning it was off its CPU {} times for over {}, {} in all",
+                        c.stalls,
+                        format_ns(STALL_NS),
+                        format_ns(c.stalled_ns)
                     );
                 }
                 cause.push_str("; `reactor-loadgen probe` measures what this machine allows)");
@@ -451,6 +462,8 @@ pub fn to_json(r: &RunResult, v: &Verdict) -> Value {
     });
     doc["generator"]["loop_busy_share"] = json!(loop_busy_share(r));
     doc["generator"]["spin_share"] = json!(spin_share(r));
+    doc["generator"]["stalls"] = json!(c.stalls);
+    doc["generator"]["stalled_s"] = json!(c.stalled_ns as f64 / NS_PER_SEC as f64);
     doc["generator"]["wake_overshoot_us"] = percentiles_us(&r.total.hist.wake_overshoot);
     if cfg.workload == Workload::Udp {
         let u = &c.udp;
@@ -565,6 +578,38 @@ mod tests {
             v.valid && v.reasons.is_empty() && v.warnings.is_empty(),
             "{v:?}"
         );
+    }
+
+    #[test]
+    fn cpu_spent_spinning_for_send_times_is_not_saturation() {
+        // All of its CPU, 60 % of it spinning by choice, and requests waiting for slots: the
+        // slots were busy at the server, not because the generator was out of CPU.
+        let mut r = open_run(1.0, 0.65, 20_000, 30_000_000);
+        r.total.counters.spin_ns = 600_000_000;
+        let v = verdict(&r);
+        assert!(v.valid, "{v:?}");
+        assert!(!v.generator_limited, "{v:?}");
+        assert!(
+            v.warnings.iter().any(|w| w.contains("add connections")),
+            "{v:?}"
+        );
+        // Without the spinning the same CPU is saturation.
+        r.total.counters.spin_ns = 0;
+        assert!(!verdict(&r).valid);
+    }
+
+    #[test]
+    fn lateness_with_cpu_to_spare_quotes_the_machines_wake_ups_and_stalls() {
+        let mut r = open_run(0.40, 0.50, 500_000, 1_000);
+        r.total.hist.wake_overshoot.saturating_record(3_000_000);
+        r.total.counters.stalls = 7;
+        r.total.counters.stalled_ns = 12_000_000;
+        let v = verdict(&r);
+        assert!(!v.valid);
+        let reason = &v.reasons[0];
+        assert!(reason.contains("had CPU to spare"), "{reason}");
+        assert!(reason.contains("returned p99 3.00 ms"), "{reason}");
+        assert!(reason.contains("off its CPU 7 times"), "{reason}");
     }
 
     #[test]

@@ -94,6 +94,11 @@ impl Schedule {
         }
     }
 
+    /// The mean time between two sends, ns.
+    pub fn mean_gap_ns(&self) -> f64 {
+        self.gap_ns
+    }
+
     /// The next intended send time, or `None` when the request limit is reached.
     pub fn peek(&self) -> Option<u64> {
         if self.limit.is_some_and(|l| self.index >= l) {

@@ -8,6 +8,10 @@ use std::ops::AddAssign;
 
 use hdrhistogram::Histogram;
 
+/// A gap this long between two clock reads of a thread spinning on the clock means it was
+/// off its CPU.
+pub const STALL_NS: u64 = 20_000;
+
 /// Significant decimal digits of every histogram.
 pub const SIGFIG: u8 = 3;
 
@@ -174,6 +178,11 @@ pub struct Counters {
     /// The part of `idle_ns` spent awake: looking at I/O without blocking and waiting on the
     /// clock for a send time too close to sleep for (CPU the engine spent on precision).
     pub spin_ns: u64,
+    /// While spinning, gaps of over [`STALL_NS`] between two clock reads: the thread was
+    /// off its CPU (on a VM, the host ran something else). Their count and total length.
+    pub stalls: u64,
+    /// Total length of those stalls, ns.
+    pub stalled_ns: u64,
     /// Largest open-loop backlog (requests due and waiting for a connection); the maximum
     /// over threads and intervals when added.
     pub backlog_peak: u64,
@@ -194,6 +203,8 @@ impl Default for Counters {
             status: vec![0; 600],
             idle_ns: 0,
             spin_ns: 0,
+            stalls: 0,
+            stalled_ns: 0,
             backlog_peak: 0,
             backlog_overflows: 0,
         }
@@ -211,6 +222,8 @@ impl AddAssign<&Counters> for Counters {
         self.udp += o.udp;
         self.idle_ns += o.idle_ns;
         self.spin_ns += o.spin_ns;
+        self.stalls += o.stalls;
+        self.stalled_ns += o.stalled_ns;
         self.backlog_peak = self.backlog_peak.max(o.backlog_peak);
         self.backlog_overflows += o.backlog_overflows;
         for (a, b) in self.status.iter_mut().zip(&o.status) {

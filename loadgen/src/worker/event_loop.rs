@@ -27,7 +27,7 @@ use super::wake::{WakeModel, WINDOW};
 use super::{Kind, Msg, Plan, StartGate, INTERVAL_NS};
 use crate::clock::{self, now_ns, Timer, NS_PER_SEC};
 use crate::schedule::{Rng, Schedule};
-use crate::stats::{new_histogram, ConnectFailure, Recorder};
+use crate::stats::{new_histogram, ConnectFailure, Recorder, STALL_NS};
 use crate::workload::http::HttpSession;
 use crate::workload::tcp::EchoStream;
 use crate::workload::udp::Reply;
@@ -587,7 +587,14 @@ impl Worker {
         let plan = plan_wait(now, self.next_send(), next_housekeeping, policy);
         let (deadline, after) = match plan {
             Wait::Coalesce { wake } if !self.per_request && !self.connecting => {
-                (self.sleep_through_io(wake, next_housekeeping)?, now_ns())
+                let through = self
+                    .pacer
+                    .as_ref()
+                    .and_then(|p| p.sleep_through_until(now, wake));
+                match through {
+                    Some(until) => (self.sleep_through_io(until, next_housekeeping)?, now_ns()),
+                    None => (self.block(Some(wake), next_housekeeping)?, now_ns()),
+                }
             }
             Wait::Coalesce { wake } | Wait::Block { wake, send: true } => {
                 (self.block(Some(wake), next_housekeeping)?, now_ns())
@@ -660,12 +667,21 @@ impl Worker {
             return now;
         }
         let until = until.min(now + SPIN_SLICE_NS);
+        let (mut stalls, mut stalled_ns) = (0, 0);
         while now < until {
             std::hint::spin_loop();
+            let last = now;
             now = now_ns();
+            if now - last > STALL_NS {
+                stalls += 1;
+                stalled_ns += now - last;
+            }
         }
         if began >= self.book.measure_start {
-            self.book.rec.counters.spin_ns += now.saturating_sub(began);
+            let c = &mut self.book.rec.counters;
+            c.spin_ns += now.saturating_sub(began);
+            c.stalls += stalls;
+            c.stalled_ns += stalled_ns;
         }
         now
     }

@@ -221,6 +221,24 @@ impl Pacer {
         self.free.pop()
     }
 
+    /// How long, from `now`, the loop may sleep towards `wake` without reading responses.
+    ///
+    /// Responses free the connection slots that later requests need, so a sleep that ignores
+    /// them must end before the free slots run out: with `f` free slots and sends every `g`
+    /// ns, by `now + f/2 * g` (half the slots kept in reserve for bursts and a late wake-up).
+    /// `None` when requests already wait for a slot, or the slots would not even last until
+    /// the next send: then every response must be read as it comes, or the generator's own
+    /// sleep would hold requests back (and cap the rate at slots per sleep).
+    pub fn sleep_through_until(&self, now: u64, wake: u64) -> Option<u64> {
+        if !self.backlog.is_empty() {
+            return None;
+        }
+        let next = self.next_send()?;
+        let lasts = (self.free.len() / 2) as f64 * self.schedule.mean_gap_ns();
+        let until = wake.min(now.saturating_add(lasts as u64));
+        (until > next).then_some(until)
+    }
+
     /// Largest backlog since the last call, and whether it ever hit [`BACKLOG_CAP`].
     pub fn take_peak(&mut self) -> (usize, bool) {
         let peak = std::mem::replace(&mut self.peak, self.backlog.len());
@@ -293,6 +311,38 @@ mod tests {
         assert_eq!(p.front().map(|d| d.intended), Some(5));
         p.pop();
         assert_eq!(p.front().map(|d| d.intended), Some(1_000_000));
+    }
+
+    #[test]
+    fn a_sleep_through_responses_ends_before_the_free_slots_run_out() {
+        // 100k/s (a send every 10 µs) from t = 1 ms, 4 slots of pipeline 1.
+        let mut p = pacer(100_000.0);
+        let now = 990_000;
+        assert_eq!(p.sleep_through_until(now, 2_000_000), None, "no free slot");
+        for idx in 0..4 {
+            p.release(idx);
+        }
+        // Four free slots last two sends (half in reserve): 20 µs.
+        assert_eq!(p.sleep_through_until(now, 2_000_000), Some(now + 20_000));
+        // A nearer wake-up stands.
+        assert_eq!(p.sleep_through_until(now, 1_005_000), Some(1_005_000));
+        // Requests waiting for a slot: responses must be read at once.
+        let mut late = Late::default();
+        p.take_due(1_000_000, |_| true, &mut late);
+        assert_eq!(p.sleep_through_until(1_000_000, 2_000_000), None);
+    }
+
+    #[test]
+    fn slots_that_would_not_last_past_the_next_send_forbid_the_sleep() {
+        // 1k/s: the next send is at 1 ms; two free slots last one gap, to 1 ms only.
+        let mut p = pacer(1_000.0);
+        p.release(0);
+        p.release(1);
+        assert_eq!(p.sleep_through_until(0, 1_500_000), None);
+        // Four last two gaps: the sleep may run to its wake-up.
+        p.release(2);
+        p.release(3);
+        assert_eq!(p.sleep_through_until(0, 1_500_000), Some(1_500_000));
     }
 
     const HK: u64 = 1_000_000_000;
