@@ -117,6 +117,25 @@ pub fn sleep_until(deadline_ns: u64) {
     }
 }
 
+/// Sleep until monotonic `deadline_ns` with one absolute `clock_nanosleep` (no spinning): the
+/// way a timer-woken thread waits, so its overshoot is the machine's wake-up latency. A signal
+/// may end it early; callers check the clock.
+pub fn sleep_until_exactly(deadline_ns: u64) {
+    let ts = libc::timespec {
+        tv_sec: (deadline_ns / NS_PER_SEC) as libc::time_t,
+        tv_nsec: (deadline_ns % NS_PER_SEC) as libc::c_long,
+    };
+    // SAFETY: a valid timespec; no remainder is asked for with TIMER_ABSTIME.
+    unsafe {
+        libc::clock_nanosleep(
+            libc::CLOCK_MONOTONIC,
+            libc::TIMER_ABSTIME,
+            &ts,
+            std::ptr::null_mut(),
+        )
+    };
+}
+
 /// A one-shot `timerfd` on `CLOCK_MONOTONIC`, readable when its absolute deadline passes.
 pub struct Timer {
     fd: OwnedFd,

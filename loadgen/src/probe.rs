@@ -13,7 +13,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
 
-use crate::clock::{now_ns, tighten_timer_slack, NS_PER_SEC};
+use crate::clock::{now_ns, sleep_until_exactly, tighten_timer_slack, NS_PER_SEC};
 use crate::report::percentiles_us;
 use crate::stats::{new_histogram, STALL_NS};
 use crate::units::{format_ns, percentile_row};
@@ -125,23 +125,6 @@ fn probe_spin(for_ns: u64) -> SpinProbe {
         longest_ns,
         wall_ns: now_ns() - start,
     }
-}
-
-/// `clock_nanosleep` to an absolute monotonic time, as a timer-woken generator would wait.
-fn sleep_until_exactly(deadline_ns: u64) {
-    let ts = libc::timespec {
-        tv_sec: (deadline_ns / NS_PER_SEC) as libc::time_t,
-        tv_nsec: (deadline_ns % NS_PER_SEC) as libc::c_long,
-    };
-    // SAFETY: a valid timespec; an interrupted sleep just ends early (and is measured so).
-    unsafe {
-        libc::clock_nanosleep(
-            libc::CLOCK_MONOTONIC,
-            libc::TIMER_ABSTIME,
-            &ts,
-            std::ptr::null_mut(),
-        )
-    };
 }
 
 fn thread_cpu_ns() -> u64 {

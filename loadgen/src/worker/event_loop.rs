@@ -199,10 +199,6 @@ struct Worker {
     book: Book,
     pacer: Option<Pacer>,
     timer: Option<Timer>,
-    /// A second epoll holding only the timer: a coalesced sleep blocks here, so responses
-    /// arriving meanwhile do not wake the thread.
-    timer_poll: Option<Poll>,
-    timer_events: Events,
     /// Some connection may be connecting (its completion must be seen at once, for the
     /// connect time); recomputed at housekeeping.
     connecting: bool,
@@ -254,19 +250,13 @@ impl Worker {
                 }
             })
             .collect();
-        let (timer, timer_poll) = if plan.rate.is_some() {
+        let timer = if plan.rate.is_some() {
             let timer = Timer::new()?;
             poll.registry()
                 .register(&mut SourceFd(&timer.raw_fd()), TIMER, Interest::READABLE)?;
-            let timer_poll = Poll::new()?;
-            timer_poll.registry().register(
-                &mut SourceFd(&timer.raw_fd()),
-                TIMER,
-                Interest::READABLE,
-            )?;
-            (Some(timer), Some(timer_poll))
+            Some(timer)
         } else {
-            (None, None)
+            None
         };
         Ok(Worker {
             thread,
@@ -281,8 +271,6 @@ impl Worker {
             },
             pacer: None,
             timer,
-            timer_poll,
-            timer_events: Events::with_capacity(4),
             connecting: true,
             wake: WakeModel::new(OVERSHOOT_PRIOR_NS),
             budget_ns: (plan.max_lateness_ns as f64 * BUDGET_SHARE) as u64,
@@ -592,7 +580,7 @@ impl Worker {
                     .as_ref()
                     .and_then(|p| p.sleep_through_until(now, wake));
                 match through {
-                    Some(until) => (self.sleep_through_io(until, next_housekeeping)?, now_ns()),
+                    Some(until) => (self.sleep_through_io(until)?, now_ns()),
                     None => (self.block(Some(wake), next_housekeeping)?, now_ns()),
                 }
             }
@@ -641,20 +629,11 @@ impl Worker {
         Ok(exact)
     }
 
-    /// A coalesced sleep: block on the timer alone until `wake` (housekeeping waits for it
-    /// too, late by at most the budget's slack), then collect, without blocking, whatever I/O
-    /// became ready meanwhile.
-    fn sleep_through_io(&mut self, wake: u64, next_housekeeping: u64) -> io::Result<Option<u64>> {
-        let (Some(timer), Some(timer_poll)) = (self.timer.as_mut(), self.timer_poll.as_mut())
-        else {
-            return self.block(Some(wake), next_housekeeping);
-        };
-        if timer.arm_at(wake).is_err() {
-            return self.block(Some(wake), next_housekeeping);
-        }
-        // The timer ends the wait; the timeout only guards against one that never fires.
-        let timeout = Duration::from_nanos(wake.saturating_sub(now_ns()) + HOUSEKEEPING_NS);
-        poll_ignoring_eintr(timer_poll, &mut self.timer_events, timeout)?;
+    /// A coalesced sleep: sleep until `wake`, deaf to I/O (housekeeping waits for it too,
+    /// late by at most the budget's slack), then collect, without blocking, whatever became
+    /// ready meanwhile. A plain absolute `clock_nanosleep`: no timer to arm or read back.
+    fn sleep_through_io(&mut self, wake: u64) -> io::Result<Option<u64>> {
+        clock::sleep_until_exactly(wake);
         poll_ignoring_eintr(&mut self.poll, &mut self.events, Duration::ZERO)?;
         Ok(Some(wake))
     }
