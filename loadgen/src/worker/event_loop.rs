@@ -573,18 +573,23 @@ impl Worker {
             overshoot_ns: self.wake.expected(),
         };
         let plan = plan_wait(now, self.next_send(), next_housekeeping, policy);
+        // Deaf to I/O only where nothing but a response can be waiting: a connect's completion
+        // must be seen at once (its time is measured), and so must a response while requests
+        // wait for the slot it frees.
+        let pacer = self
+            .pacer
+            .as_ref()
+            .filter(|_| !self.per_request && !self.connecting);
         let (deadline, after) = match plan {
-            Wait::Coalesce { wake } if !self.per_request && !self.connecting => {
-                let through = self
-                    .pacer
-                    .as_ref()
-                    .and_then(|p| p.sleep_through_until(now, wake));
-                match through {
-                    Some(until) => (self.sleep_through_io(until)?, now_ns()),
-                    None => (self.block(Some(wake), next_housekeeping)?, now_ns()),
-                }
+            Wait::Coalesce { wake } => match pacer.and_then(|p| p.sleep_through_until(now, wake)) {
+                Some(until) => (self.sleep_through_io(until)?, now_ns()),
+                None => (self.block(Some(wake), next_housekeeping)?, now_ns()),
+            },
+            // Waking early for a send: nothing falls due before it.
+            Wait::Block { wake, send: true } if pacer.is_some_and(|p| p.backlog_len() == 0) => {
+                (self.sleep_through_io(wake)?, now_ns())
             }
-            Wait::Coalesce { wake } | Wait::Block { wake, send: true } => {
+            Wait::Block { wake, send: true } => {
                 (self.block(Some(wake), next_housekeeping)?, now_ns())
             }
             Wait::Block { send: false, .. } => (self.block(None, next_housekeeping)?, now_ns()),
