@@ -259,6 +259,7 @@ pub fn summary(r: &RunResult, v: &Verdict) -> String {
     let row = percentile_row;
     s.push_str(&row("latency", &r.total.hist.latency));
     if cfg.rate.is_some() {
+        s.push_str(&row("server", &r.total.hist.server_latency));
         s.push_str(&row("service", &r.total.hist.service));
         s.push_str(&row("send lag", &r.total.hist.send_lag));
         s.push_str(&row("  late", &r.total.hist.schedule_lateness));
@@ -446,6 +447,7 @@ pub fn to_json(r: &RunResult, v: &Verdict) -> Value {
     });
     // Added after schema version 1's first fields; readers of those are unaffected.
     doc["conn_wait_us"] = percentiles_us(&r.total.hist.conn_wait);
+    doc["server_latency_us"] = percentiles_us(&r.total.hist.server_latency);
     doc["max_lateness_us"] = json!(cfg.max_lateness.as_nanos() as f64 / 1e3);
     doc["limited_by"] = json!(v.generator_limited.then_some("generator"));
     doc["backlog_peak"] = json!(c.backlog_peak);

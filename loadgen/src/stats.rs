@@ -239,6 +239,10 @@ pub struct Histograms {
     pub latency: Histogram<u64>,
     /// Response time minus actual send time.
     pub service: Histogram<u64>,
+    /// Response time minus the time the generator noticed the request was due: `latency`
+    /// without the generator's own schedule lateness (connection wait plus service time).
+    /// What `--find-max` judges the server by.
+    pub server_latency: Histogram<u64>,
     /// Actual minus intended send time (open loop).
     pub send_lag: Histogram<u64>,
     /// Time a due request waited in the backlog for a free connection slot (open loop).
@@ -256,6 +260,7 @@ impl Default for Histograms {
         Histograms {
             latency: new_histogram(),
             service: new_histogram(),
+            server_latency: new_histogram(),
             send_lag: new_histogram(),
             conn_wait: new_histogram(),
             schedule_lateness: new_histogram(),
@@ -271,6 +276,7 @@ impl Histograms {
         // Both auto-resize, so adding cannot fail for lack of range.
         let _ = self.latency.add(&o.latency);
         let _ = self.service.add(&o.service);
+        let _ = self.server_latency.add(&o.server_latency);
         let _ = self.send_lag.add(&o.send_lag);
         let _ = self.conn_wait.add(&o.conn_wait);
         let _ = self.schedule_lateness.add(&o.schedule_lateness);
@@ -289,27 +295,28 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Record one answered request.
+    /// Record one answered request: intended at `intended`, noticed due at `noticed`, sent
+    /// at `sent`, answered at `now`.
     #[inline]
-    pub fn response(&mut self, intended: u64, sent: u64, now: u64) {
+    pub fn response(&mut self, intended: u64, noticed: u64, sent: u64, now: u64) {
         self.counters.requests += 1;
-        self.hist
-            .latency
-            .saturating_record(now.saturating_sub(intended).max(1));
-        self.hist
-            .service
-            .saturating_record(now.saturating_sub(sent).max(1));
+        self.latencies(intended, noticed, sent, now);
     }
 
     /// Record a request that timed out at `now`: counted as an error, its latency kept.
-    pub fn timeout(&mut self, intended: u64, sent: u64, now: u64) {
+    pub fn timeout(&mut self, intended: u64, noticed: u64, sent: u64, now: u64) {
         self.counters.errors.timeout += 1;
-        self.hist
-            .latency
+        self.latencies(intended, noticed, sent, now);
+    }
+
+    #[inline]
+    fn latencies(&mut self, intended: u64, noticed: u64, sent: u64, now: u64) {
+        let h = &mut self.hist;
+        h.latency
             .saturating_record(now.saturating_sub(intended).max(1));
-        self.hist
-            .service
-            .saturating_record(now.saturating_sub(sent).max(1));
+        h.service.saturating_record(now.saturating_sub(sent).max(1));
+        h.server_latency
+            .saturating_record(now.saturating_sub(noticed).max(1));
     }
 
     /// Record one HTTP status code.
@@ -359,9 +366,9 @@ mod tests {
     fn merging_adds_counts() {
         let mut a = Recorder::default();
         let mut b = Recorder::default();
-        a.response(0, 0, 1_000);
-        b.response(0, 500, 3_000);
-        b.timeout(0, 0, 2_000_000_000);
+        a.response(0, 0, 0, 1_000);
+        b.response(0, 200, 500, 3_000);
+        b.timeout(0, 0, 0, 2_000_000_000);
         b.status(503);
         a.add(&b);
         assert_eq!(a.counters.requests, 2);
@@ -370,5 +377,12 @@ mod tests {
         assert_eq!(a.counters.status[503], 1);
         assert_eq!(a.hist.latency.len(), 3);
         assert!(a.hist.latency.max() >= 1_999_000_000);
+        // Server latency starts when the request was noticed due, not when it was intended.
+        assert!(a
+            .hist
+            .server_latency
+            .equivalent(a.hist.server_latency.min(), 1_000));
+        assert_eq!(a.hist.server_latency.count_between(2_790, 2_810), 1);
+        assert_eq!(a.hist.latency.count_between(2_990, 3_010), 1);
     }
 }

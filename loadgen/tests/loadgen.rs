@@ -613,3 +613,45 @@ fn a_generous_lateness_budget_coalesces_sends_and_still_times_responses_exactly(
     assert!(late_p50 > 1_000.0, "lateness p50 {late_p50} µs; {doc}");
     assert!(num(&doc, &["latency_us", "p50"]) >= late_p50, "{doc}");
 }
+
+#[test]
+fn find_max_finds_the_capacity_of_a_server_with_a_known_one() {
+    // Four connections to a server that takes 2 ms per message on each: it can answer 2,000
+    // messages a second, and beyond that the queue (connection wait) grows without bound.
+    // The search must end with a server-side answer near that capacity: above the 1,000/s it
+    // carries easily, and not far above 2,000/s.
+    let addr = echo_server(|_, _| std::thread::sleep(Duration::from_millis(2)));
+    let doc = loadgen_json(
+        "find-max.json",
+        &[
+            "tcp",
+            &addr.to_string(),
+            "-c",
+            "4",
+            "-d",
+            "500ms",
+            "--rate",
+            "500",
+            "--find-max",
+            "--slo",
+            "p99=20ms",
+            // Room for a scheduler hiccup on a loaded machine: the generator's own lateness
+            // is not what the search judges, and must not end it.
+            "--max-lateness",
+            "20ms",
+        ],
+        Duration::from_secs(120),
+    );
+    let fm = &doc["find_max"];
+    assert_eq!(fm["limited_by"], Value::Null, "{fm}");
+    let max = num(fm, &["max_rps"]);
+    assert!(
+        (1_000.0..=2_300.0).contains(&max),
+        "max {max} req/s for a 2,000 req/s server; {fm}"
+    );
+    let steps = fm["steps"].as_array().expect("steps");
+    assert!(
+        steps.iter().any(|s| s["pass"] == Value::Bool(false)),
+        "{fm}"
+    );
+}

@@ -32,6 +32,9 @@ pub enum Phase {
 pub struct InFlight {
     /// Intended send time (open loop) or submission time (closed loop).
     pub intended: u64,
+    /// When the loop noticed it was due (open loop; = `intended` in closed loop): the
+    /// server's share of the latency counts from here.
+    pub noticed: u64,
     /// When the write carrying its last byte began; 0 while unsent.
     pub sent: u64,
     /// Stream offset just past its last byte.
@@ -148,8 +151,9 @@ impl StreamConn {
         Some(now.saturating_sub(since).max(1))
     }
 
-    /// Queue one request of `size` payload bytes intended at `intended`.
-    pub fn submit(&mut self, intended: u64, size: usize) {
+    /// Queue one request of `size` payload bytes intended at `intended`, noticed due at
+    /// `noticed`.
+    pub fn submit(&mut self, intended: u64, noticed: u64, size: usize) {
         let before = self.out.len();
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -157,6 +161,7 @@ impl StreamConn {
         self.enqueued += (self.out.len() - before) as u64;
         self.inflight.push_back(InFlight {
             intended,
+            noticed,
             sent: 0,
             end: self.enqueued,
         });
@@ -307,8 +312,8 @@ mod tests {
         let mut c = echo();
         up(&mut c);
         let mut log = Log::default();
-        c.submit(1_000, 64);
-        c.submit(2_000, 64);
+        c.submit(1_000, 1_000, 64);
+        c.submit(2_000, 2_000, 64);
         assert_eq!(c.pending().len(), 128);
         c.wrote(63, 5_000, &mut log);
         assert!(log.sent.is_empty(), "one byte of the first is still queued");
@@ -322,8 +327,8 @@ mod tests {
         let mut c = echo();
         up(&mut c);
         let mut log = Log::default();
-        c.submit(1, 64);
-        c.submit(2, 64);
+        c.submit(1, 1, 64);
+        c.submit(2, 2, 64);
         let wire = c.pending().to_vec();
         c.wrote(wire.len(), 10, &mut log);
         assert_eq!(c.received(&wire[..100], 20, &mut log), Ok(Received::Open));
@@ -338,8 +343,8 @@ mod tests {
         let mut c = echo();
         up(&mut c);
         let mut log = Log::default();
-        c.submit(1, 64);
-        c.submit(2, 64);
+        c.submit(1, 1, 64);
+        c.submit(2, 2, 64);
         let mut wire = c.pending().to_vec();
         c.wrote(wire.len(), 10, &mut log);
         wire[20] ^= 0xFF;
@@ -357,7 +362,7 @@ mod tests {
         up(&mut c);
         let mut log = Log::default();
         assert_eq!(c.eof(5, &mut log), Ending::Quiet);
-        c.submit(1, 64);
+        c.submit(1, 1, 64);
         let wire = c.pending().to_vec();
         c.wrote(wire.len(), 10, &mut log);
         assert_eq!(c.eof(20, &mut log), Ending::Broken);
@@ -368,7 +373,7 @@ mod tests {
         let mut c = echo();
         up(&mut c);
         let mut log = Log::default();
-        c.submit(1, 64);
+        c.submit(1, 1, 64);
         assert_eq!(c.expired(1_000), None, "unsent requests never expire");
         let n = c.pending().len();
         c.wrote(n, 500, &mut log);
@@ -383,7 +388,7 @@ mod tests {
         let mut c = StreamConn::new(StreamSession::Http(HttpSession::new(request, false)), 0, 2);
         up(&mut c);
         let mut log = Log::default();
-        c.submit(7, 0);
+        c.submit(7, 7, 0);
         let n = c.pending().len();
         c.wrote(n, 10, &mut log);
         let reply = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
@@ -400,7 +405,7 @@ mod tests {
         let mut c = one_shot_echo();
         let mut log = Log::default();
         assert!(c.is_idle());
-        c.submit(1_000, 64);
+        c.submit(1_000, 1_000, 64);
         assert!(!c.is_idle(), "a request is waiting for its connection");
         assert_eq!(
             c.pending().len(),
@@ -434,7 +439,7 @@ mod tests {
     fn per_request_a_wrong_echo_is_not_a_close_but_an_error() {
         let mut c = one_shot_echo();
         let mut log = Log::default();
-        c.submit(1, 64);
+        c.submit(1, 1, 64);
         up(&mut c);
         let mut wire = c.pending().to_vec();
         c.wrote(wire.len(), 10, &mut log);
@@ -450,13 +455,13 @@ mod tests {
     fn per_request_eof_before_the_answer_is_broken_and_a_failed_connect_is_unconnected() {
         let mut c = one_shot_echo();
         let mut log = Log::default();
-        c.submit(1, 64);
+        c.submit(1, 1, 64);
         up(&mut c);
         let n = c.pending().len();
         c.wrote(n, 10, &mut log);
         assert_eq!(c.eof(20, &mut log), Ending::Broken);
         c.close(Ending::Broken, 20, &mut log);
-        c.submit(2, 64);
+        c.submit(2, 2, 64);
         c.connecting(30);
         c.close(Ending::Unconnected, 40, &mut log);
         assert_eq!(
@@ -475,7 +480,7 @@ mod tests {
         let session = StreamSession::Http(HttpSession::new(request, false));
         let mut c = StreamConn::new(session, 0, 1).per_request();
         let mut log = Log::default();
-        c.submit(5, 0);
+        c.submit(5, 5, 0);
         up(&mut c);
         let n = c.pending().len();
         c.wrote(n, 10, &mut log);

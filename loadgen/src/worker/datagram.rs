@@ -76,8 +76,8 @@ impl DatagramSlot {
         self.up = false;
     }
 
-    /// Send one datagram of `size` bytes intended at `intended`.
-    pub fn send(&mut self, intended: u64, size: usize) -> Sent {
+    /// Send one datagram of `size` bytes intended at `intended`, noticed due at `noticed`.
+    pub fn send(&mut self, intended: u64, noticed: u64, size: usize) -> Sent {
         let Some(socket) = self.socket.as_ref() else {
             return Sent::WouldBlock;
         };
@@ -85,7 +85,7 @@ impl DatagramSlot {
         let at = now_ns();
         match socket.send(&self.buf) {
             Ok(bytes) => {
-                self.tracker.on_sent(intended, at, size);
+                self.tracker.on_sent(intended, noticed, at, size);
                 Sent::Ok { at, bytes }
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => Sent::WouldBlock,

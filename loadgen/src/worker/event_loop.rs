@@ -131,7 +131,7 @@ impl Outcomes for Tally<'_> {
 
     fn answered(&mut self, f: &InFlight, status: Option<u16>, now: u64) {
         if self.book.recording(f.intended) {
-            self.book.rec.response(f.intended, f.sent, now);
+            self.book.rec.response(f.intended, f.noticed, f.sent, now);
             if let Some(code) = status {
                 self.book.rec.status(code);
             }
@@ -571,6 +571,7 @@ impl Worker {
         let policy = WaitPolicy {
             budget_ns: self.budget_ns,
             overshoot_ns: self.wake.expected(),
+            gap_ns: self.pacer.as_ref().map_or(u64::MAX, Pacer::mean_gap_ns),
         };
         let plan = plan_wait(now, self.next_send(), next_housekeeping, policy);
         // Deaf to I/O only where nothing but a response can be waiting: a connect's completion
@@ -590,6 +591,11 @@ impl Worker {
                 (self.sleep_through_io(wake)?, now_ns())
             }
             Wait::Block { wake, send: true } => {
+                (self.block(Some(wake), next_housekeeping)?, now_ns())
+            }
+            // Open loop: housekeeping by the timer too, so that the send after it is planned
+            // on time (epoll's own timeout rounds up to the next millisecond).
+            Wait::Block { wake, send: false } if self.timer.is_some() => {
                 (self.block(Some(wake), next_housekeeping)?, now_ns())
             }
             Wait::Block { send: false, .. } => (self.block(None, next_housekeeping)?, now_ns()),
@@ -726,7 +732,7 @@ impl Worker {
                 self.flush(t);
                 touched = None;
             }
-            if !self.submit(idx, due.intended) {
+            if !self.submit(idx, due.intended, due.noticed) {
                 if let Some(p) = self.pacer.as_mut() {
                     p.release(idx);
                 }
@@ -767,7 +773,7 @@ impl Worker {
                 }
                 self.issued += 1;
             }
-            if !self.submit(idx, now) {
+            if !self.submit(idx, now, now) {
                 break;
             }
             added = true;
@@ -793,15 +799,16 @@ impl Worker {
     }
 
     /// Queue one request on connection `idx` (UDP sends it at once). False when it cannot go.
-    fn submit(&mut self, idx: usize, intended: u64) -> bool {
+    /// (`noticed`: when the loop saw it due; the server's share of its latency starts there.)
+    fn submit(&mut self, idx: usize, intended: u64, noticed: u64) -> bool {
         let size = self.rng.in_range(self.plan.size.min, self.plan.size.max);
         let recording = self.book.recording(intended);
         match &mut self.slots[idx] {
             Slot::Stream(s) => {
-                s.conn.submit(intended, size);
+                s.conn.submit(intended, noticed, size);
                 true
             }
-            Slot::Datagram(d) => match d.send(intended, size) {
+            Slot::Datagram(d) => match d.send(intended, noticed, size) {
                 Sent::Ok { at, bytes } => {
                     if recording {
                         let rec = &mut self.book.rec;
@@ -966,6 +973,7 @@ impl Worker {
                     match reply {
                         Reply::Matched {
                             intended,
+                            noticed,
                             sent,
                             reordered,
                         } => {
@@ -974,7 +982,7 @@ impl Worker {
                                 rec.counters.udp.received += 1;
                                 rec.counters.bytes_received += n as u64;
                                 rec.counters.udp.reordered += u64::from(reordered);
-                                rec.response(intended, sent, now.max(sent));
+                                rec.response(intended, noticed, sent, now.max(sent));
                             }
                         }
                         Reply::Duplicate if recording => rec.counters.udp.duplicated += 1,
@@ -1117,7 +1125,7 @@ impl Worker {
                     return;
                 };
                 if f.intended >= measure_start {
-                    self.book.rec.timeout(f.intended, f.sent, now);
+                    self.book.rec.timeout(f.intended, f.noticed, f.sent, now);
                 }
                 self.book.note("request timed out");
                 // The stream is out of step now; start over on a fresh connection.
@@ -1128,7 +1136,9 @@ impl Worker {
                 while let Some(lost) = d.tracker.expire_before(cutoff) {
                     freed += 1;
                     if lost.intended >= measure_start {
-                        self.book.rec.timeout(lost.intended, lost.sent, now);
+                        self.book
+                            .rec
+                            .timeout(lost.intended, lost.noticed, lost.sent, now);
                         self.book.rec.counters.udp.lost += 1;
                     }
                 }

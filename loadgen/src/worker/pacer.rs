@@ -42,6 +42,8 @@ pub struct WaitPolicy {
     pub budget_ns: u64,
     /// Expected (90th percentile) overshoot of a timed wait on this machine.
     pub overshoot_ns: u64,
+    /// Mean time between two sends.
+    pub gap_ns: u64,
 }
 
 /// How the loop should wait before its next turn.
@@ -77,7 +79,7 @@ pub enum Wait {
 /// - it fits (`overshoot < budget`): sleep past the send time by the slack the budget leaves,
 ///   through I/O, so that one wake-up sends every request that fell due meanwhile and reads
 ///   every response that came back (the CPU cost follows the number of wake-ups, not of
-///   requests);
+///   requests); when sends are further apart than the slack, sleep just to the send time;
 /// - it does not: sleep only until the expected overshoot before the send time, and wait
 ///   the rest on the clock (the CPU spent spinning is reported as such).
 pub fn plan_wait(now: u64, next_send: Option<u64>, housekeeping: u64, policy: WaitPolicy) -> Wait {
@@ -99,10 +101,12 @@ pub fn plan_wait(now: u64, next_send: Option<u64>, housekeeping: u64, policy: Wa
         }
     };
     if policy.overshoot_ns < policy.budget_ns {
+        // Sends further apart than the slack would each get a wake-up of their own anyway:
+        // then sleeping past the send time only adds lateness.
+        let slack = policy.budget_ns - policy.overshoot_ns;
+        let past = if policy.gap_ns >= slack { 0 } else { slack };
         // Housekeeping may wait too: it runs late by at most the slack, within the budget.
-        Wait::Coalesce {
-            wake: due + (policy.budget_ns - policy.overshoot_ns),
-        }
+        Wait::Coalesce { wake: due + past }
     } else {
         let early = policy.overshoot_ns + EARLY_MARGIN_NS;
         if due > now + early + EARLY_MARGIN_NS {
@@ -239,6 +243,11 @@ impl Pacer {
         (until > next).then_some(until)
     }
 
+    /// Mean time between two sends, ns.
+    pub fn mean_gap_ns(&self) -> u64 {
+        self.schedule.mean_gap_ns() as u64
+    }
+
     /// Largest backlog since the last call, and whether it ever hit [`BACKLOG_CAP`].
     pub fn take_peak(&mut self) -> (usize, bool) {
         let peak = std::mem::replace(&mut self.peak, self.backlog.len());
@@ -347,10 +356,12 @@ mod tests {
 
     const HK: u64 = 1_000_000_000;
 
+    /// Sends every 10 µs.
     fn policy(budget_ns: u64, overshoot_ns: u64) -> WaitPolicy {
         WaitPolicy {
             budget_ns,
             overshoot_ns,
+            gap_ns: 10_000,
         }
     }
 
@@ -401,6 +412,19 @@ mod tests {
         assert_eq!(
             plan_wait(9_999, Some(10_000), HK, policy(600_000, 200_000)),
             Wait::Coalesce { wake: 410_000 }
+        );
+    }
+
+    #[test]
+    fn sends_further_apart_than_the_slack_are_not_held_back() {
+        // Budget 600 µs, wake-ups 200 µs late, a send every 1 ms: no batch to wait for.
+        let sparse = WaitPolicy {
+            gap_ns: 1_000_000,
+            ..policy(600_000, 200_000)
+        };
+        assert_eq!(
+            plan_wait(0, Some(10_000), HK, sparse),
+            Wait::Coalesce { wake: 10_000 }
         );
     }
 

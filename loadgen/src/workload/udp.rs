@@ -13,6 +13,8 @@ pub struct Outstanding {
     pub seq: u64,
     /// Intended send time (ns).
     pub intended: u64,
+    /// When the generator noticed it was due (ns).
+    pub noticed: u64,
     /// Actual send time (ns).
     pub sent: u64,
     /// Payload size.
@@ -27,6 +29,8 @@ pub enum Reply {
     Matched {
         /// Intended send time.
         intended: u64,
+        /// When the generator noticed it was due.
+        noticed: u64,
         /// Actual send time.
         sent: u64,
         /// It overtook a datagram sent after it... or rather arrived after a later one.
@@ -78,10 +82,11 @@ impl UdpTracker {
     }
 
     /// Record that the datagram built by the last [`UdpTracker::encode`] left at `sent`.
-    pub fn on_sent(&mut self, intended: u64, sent: u64, size: usize) {
+    pub fn on_sent(&mut self, intended: u64, noticed: u64, sent: u64, size: usize) {
         self.window.push_back(Outstanding {
             seq: self.next,
             intended,
+            noticed,
             sent,
             size: size.max(8),
             answered: false,
@@ -112,13 +117,14 @@ impl UdpTracker {
             return Reply::Corrupt;
         }
         slot.answered = true;
-        let (intended, sent) = (slot.intended, slot.sent);
+        let (intended, noticed, sent) = (slot.intended, slot.noticed, slot.sent);
         let reordered = self.highest_answered.is_some_and(|h| seq < h);
         self.highest_answered = Some(self.highest_answered.map_or(seq, |h| h.max(seq)));
         self.answered_ring[(seq % RING as u64) as usize] = seq;
         self.trim();
         Reply::Matched {
             intended,
+            noticed,
             sent,
             reordered,
         }
@@ -160,7 +166,7 @@ mod tests {
     fn send(t: &mut UdpTracker, at: u64) -> Vec<u8> {
         let mut buf = Vec::new();
         t.encode(32, &mut buf);
-        t.on_sent(at, at, 32);
+        t.on_sent(at, at, at, 32);
         buf
     }
 
