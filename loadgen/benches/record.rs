@@ -40,7 +40,12 @@ fn record(c: &mut Criterion) {
             let latency = samples[i & 4095];
             i += 1;
             now += 1_000;
-            recorder.response(black_box(now - latency), black_box(now - latency / 2), now);
+            recorder.response(
+                black_box(now - latency),
+                black_box(now - latency + latency / 4),
+                black_box(now - latency / 2),
+                now,
+            );
         })
     });
 }
@@ -50,7 +55,7 @@ fn merge(c: &mut Criterion) {
     let mut one = Recorder::default();
     for (n, &l) in samples.iter().enumerate() {
         let now = 1_000_000_000 + n as u64 * 1_000;
-        one.response(now - l, now - l / 2, now);
+        one.response(now - l, now - l + l / 4, now - l / 2, now);
     }
     c.bench_function("loadgen/merge_thread_histograms", |b| {
         b.iter(|| {
