@@ -106,8 +106,10 @@ pub struct RunArgs {
     #[arg(long, value_enum, default_value_t = Arrival::Uniform)]
     pub arrival: Arrival,
 
-    /// Open-loop self-check: the run is invalid when the p99 schedule lateness (or, with the
-    /// generator saturated, the p99 wait for a connection) exceeds this.
+    /// Open-loop lateness limit: the run is invalid when the p99 schedule lateness (or, with
+    /// the generator saturated, the p99 wait for a connection) exceeds this. The engine paces
+    /// by half of it: it sleeps past a send time by what that leaves after the machine's
+    /// wake-up overshoot, batching sends into fewer wake-ups, or spins when nothing is left.
     #[arg(long, default_value = "1ms", value_parser = duration_arg)]
     pub max_lateness: humantime::Duration,
 

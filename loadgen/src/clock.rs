@@ -2,9 +2,9 @@
 //!
 //! Every timestamp in the generator is `CLOCK_MONOTONIC` in nanoseconds (read through the vDSO,
 //! no system call), so times taken on different threads compare directly and a schedule can be
-//! absolute. Waiting for a send time that is far enough away is done with one `timerfd`
-//! (nanosecond resolution, registered in the mio poll so I/O still wakes the loop): no
-//! millisecond timers anywhere on that path.
+//! absolute. Waiting for a send time is done with one `timerfd` (nanosecond resolution,
+//! registered in the mio poll so I/O still wakes the loop) or, when no I/O needs the loop
+//! meanwhile, one absolute `clock_nanosleep`: no millisecond timers anywhere on that path.
 
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};

@@ -12,7 +12,7 @@
 //!   an intended send time on an absolute schedule ([`schedule`]); the loop checks the vDSO
 //!   clock between batches of I/O and paces by its lateness budget (`--max-lateness`) and the
 //!   machine's measured wake-up overshoot: when a sleep fits the budget it sleeps through I/O
-//!   on one `timerfd` and sends every request due by then in one pass; when it does not, it
+//!   (`clock_nanosleep`) and sends every request due by then in one pass; when it does not, it
 //!   wakes early and waits the rest on the clock. Responses carry the kernel's arrival stamps
 //!   (`SO_TIMESTAMPNS`), so reading them late changes nothing. Latency is measured from the
 //!   intended time (coordinated omission corrected), beside service time (from the actual send)

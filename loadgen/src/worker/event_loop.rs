@@ -2,11 +2,13 @@
 //! machines and the pacer, and records what they report.
 //!
 //! Open loop, per turn: read the vDSO clock, move every due request into the backlog and hand
-//! the backlog to free connections in one pass, then wait as [`plan_wait`] decides: block in
-//! `epoll` (one `timerfd` armed for the next send) when that send is far enough away, else
-//! glance at ready I/O without blocking and wait the last few microseconds on the clock. While
-//! handling a batch of events the clock is checked between events, so a send that comes due
-//! in the middle of a batch is not held up by the rest of it.
+//! the backlog to free connections in one pass, then wait as [`plan_wait`] decides: a
+//! coalesced sleep (one absolute `clock_nanosleep`, deaf to I/O, when nothing but responses
+//! can be waiting: they carry kernel arrival stamps), a block in `epoll` (one `timerfd` armed
+//! for the wake-up) when I/O must be seen at once, or a glance at ready I/O without blocking
+//! followed by a few microseconds' wait on the clock. While handling a batch of events the
+//! clock is checked between events, so a send that comes due in the middle of a batch is not
+//! held up by the rest of it.
 
 use std::fmt::Display;
 use std::io;

@@ -3,7 +3,7 @@
 //!
 //! The loop never spins in the kernel and never arms a timer per send: it checks the (vDSO)
 //! clock between batches of I/O, sends every due request in one pass, and blocks in `epoll`
-//! (woken by one `timerfd`) as [`plan_wait`] decides from the lateness budget and the
+//! or sleeps as [`plan_wait`] decides from the lateness budget and the
 //! machine's measured wake-up overshoot.
 //! A request's send lag is split in two: the **schedule lateness** (due, but the loop had not
 //! looked yet: the generator's fault) and the **connection wait** (noticed, but every
