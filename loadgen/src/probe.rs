@@ -13,7 +13,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use serde_json::{json, Value};
 
-use crate::clock::{now_ns, sleep_until_exactly, tighten_timer_slack, NS_PER_SEC};
+use crate::clock::{now_ns, sleep_until_exactly, thread_cpu_ns, tighten_timer_slack};
 use crate::report::percentiles_us;
 use crate::stats::{new_histogram, STALL_NS};
 use crate::units::{format_ns, percentile_row};
@@ -125,16 +125,6 @@ fn probe_spin(for_ns: u64) -> SpinProbe {
         longest_ns,
         wall_ns: now_ns() - start,
     }
-}
-
-fn thread_cpu_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: a valid timespec out-pointer.
-    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    ts.tv_sec as u64 * NS_PER_SEC + ts.tv_nsec as u64
 }
 
 impl SpinProbe {

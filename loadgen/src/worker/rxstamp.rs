@@ -16,7 +16,7 @@
 use std::io;
 use std::os::fd::RawFd;
 
-use crate::clock::{now_ns, NS_PER_SEC};
+use crate::clock::{now_ns, realtime_ns, NS_PER_SEC};
 
 /// Ask the kernel to stamp what `fd` receives. False when it refuses (the read time is used).
 pub fn enable(fd: RawFd) -> bool {
@@ -94,16 +94,6 @@ fn stamp(msg: &libc::msghdr) -> Option<u64> {
         }
     }
     None
-}
-
-fn realtime_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: a valid timespec out-pointer; CLOCK_REALTIME always exists.
-    unsafe { libc::clock_gettime(libc::CLOCK_REALTIME, &mut ts) };
-    ts.tv_sec as u64 * NS_PER_SEC + ts.tv_nsec as u64
 }
 
 /// A realtime `stamp` on the monotonic clock, given both clocks read at (about) the same
