@@ -2,9 +2,10 @@
 //! should wait for the next send time, as plain decisions without I/O.
 //!
 //! The loop never spins in the kernel and never arms a timer per send: it checks the (vDSO)
-//! clock between batches of I/O, sends every due request in one pass, and blocks in `epoll`
-//! or sleeps as [`plan_wait`] decides from the lateness budget and the
-//! machine's measured wake-up overshoot.
+//! clock between batches of I/O, sends every due request in one pass, and sleeps as
+//! [`plan_wait`] decides from the lateness budget and the machine's measured wake-up
+//! overshoot (and, for a sleep deaf to I/O, as [`Pacer::sleep_through_until`] allows).
+//!
 //! A request's send lag is split in two: the **schedule lateness** (due, but the loop had not
 //! looked yet: the generator's fault) and the **connection wait** (noticed, but every
 //! connection's pipeline was full: the server is slow, or there are too few connections, or
@@ -55,9 +56,10 @@ pub enum Wait {
         /// Next send time.
         until: u64,
     },
-    /// Sleep until `wake` through any I/O, then send every request due by then in one pass
-    /// and read what arrived meanwhile. Nothing needs the loop sooner: responses carry the
-    /// kernel's arrival stamps, so reading them later changes no measurement.
+    /// Sleep until `wake`, then send every request due by then in one pass and read what
+    /// arrived meanwhile. Responses carry the kernel's arrival stamps, so the sleep may be
+    /// deaf to them (reading later changes no measurement) for as long as
+    /// [`Pacer::sleep_through_until`] allows; beyond that the loop blocks and reads them.
     Coalesce {
         /// Monotonic deadline (past the next send time by the budget's slack).
         wake: u64,
