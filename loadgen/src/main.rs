@@ -26,7 +26,7 @@
 //!   naming itself, when it rather than the server was the bottleneck ([`report`]).
 //! - **Outputs.** Human summary and versioned JSON ([`report`]), standard HdrHistogram interval
 //!   logs and their merge ([`hdrlog`]), the `--find-max` search ([`findmax`]), and `probe`
-//!   ([`probe`]): what the machine itself allows (wake-up overshoot, CPU stalls).
+//!   ([`mod@probe`]): what the machine itself allows (wake-up overshoot, CPU stalls).
 
 #![warn(missing_docs)]
 
