@@ -1,11 +1,11 @@
 //! Kernel receive timestamps: when a response reached this host, not when the loop read it.
 //!
 //! With `SO_TIMESTAMPNS` the kernel stamps every incoming packet as it is received and hands
-//! the stamp of the last one a `recvmsg` consumed back in a control message (TCP included,
-//! since Linux 4.x). A response's time is then independent of when the generator got round to
-//! reading it: the generator's own wake-up latency stays out of the latency it reports, and
-//! an open loop that sleeps through the arrival of responses (to save wake-ups) still
-//! measures them exactly.
+//! the stamp of the last one a `recvmsg` consumed back in a control message (TCP included;
+//! seen working on Linux 6.18). A response's time is then independent of when the generator
+//! got round to reading it: the generator's own wake-up latency stays out of the latency it
+//! reports, and an open loop that sleeps through the arrival of responses (to save wake-ups)
+//! still measures them exactly.
 //!
 //! Stamps are `CLOCK_REALTIME`; they are moved onto the monotonic clock with the offset
 //! between the two clocks read right after the `recvmsg`, and never placed after that read.
