@@ -586,21 +586,13 @@ impl Worker {
         let (deadline, after) = match plan {
             Wait::Coalesce { wake } => match pacer.and_then(|p| p.sleep_through_until(now, wake)) {
                 Some(until) => (self.sleep_through_io(until)?, now_ns()),
-                None => (self.block(Some(wake), next_housekeeping)?, now_ns()),
+                None => (self.block(wake, next_housekeeping)?, now_ns()),
             },
             // Waking early for a send: nothing falls due before it.
             Wait::Block { wake, send: true } if pacer.is_some_and(|p| p.backlog_len() == 0) => {
                 (self.sleep_through_io(wake)?, now_ns())
             }
-            Wait::Block { wake, send: true } => {
-                (self.block(Some(wake), next_housekeeping)?, now_ns())
-            }
-            // Open loop: housekeeping by the timer too, so that the send after it is planned
-            // on time (epoll's own timeout rounds up to the next millisecond).
-            Wait::Block { wake, send: false } if self.timer.is_some() => {
-                (self.block(Some(wake), next_housekeeping)?, now_ns())
-            }
-            Wait::Block { send: false, .. } => (self.block(None, next_housekeeping)?, now_ns()),
+            Wait::Block { wake, .. } => (self.block(wake, next_housekeeping)?, now_ns()),
             Wait::Glance { until } => {
                 poll_ignoring_eintr(&mut self.poll, &mut self.events, Duration::ZERO)?;
                 (None, self.spin_if_quiet(now, until))
@@ -624,19 +616,17 @@ impl Worker {
         Ok(())
     }
 
-    /// Block until I/O, the timer (armed for `send`, if any) or housekeeping. Returns the
-    /// exact deadline to learn the wake-up overshoot from: only the timer's is exact (epoll's
-    /// own timeout is in whole milliseconds, rounded up).
-    fn block(&mut self, send: Option<u64>, next_housekeeping: u64) -> io::Result<Option<u64>> {
-        let mut exact = None;
-        let mut until = next_housekeeping;
-        if let Some(wake) = send {
-            // One timer, re-armed only when the wake-up time changes.
-            match self.timer.as_mut().map(|t| t.arm_at(wake)) {
-                Some(Ok(())) => exact = Some(wake),
-                _ => until = until.min(wake),
-            }
-        }
+    /// Block until I/O, or until `wake` by the timer (or housekeeping, whichever comes
+    /// first). Returns the exact deadline to learn the wake-up overshoot from: only the
+    /// timer's is exact (epoll's own timeout is in whole milliseconds, rounded up). In open
+    /// loop housekeeping too waits on the timer, so that a send just after it is planned on
+    /// time; closed loop has no timer and waits on epoll's timeout.
+    fn block(&mut self, wake: u64, next_housekeeping: u64) -> io::Result<Option<u64>> {
+        // One timer, re-armed only when the wake-up time changes.
+        let (exact, until) = match self.timer.as_mut().map(|t| t.arm_at(wake)) {
+            Some(Ok(())) => (Some(wake), next_housekeeping),
+            _ => (None, next_housekeeping.min(wake)),
+        };
         let timeout = Duration::from_nanos(until.saturating_sub(now_ns()));
         poll_ignoring_eintr(&mut self.poll, &mut self.events, timeout)?;
         Ok(exact)
