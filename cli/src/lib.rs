@@ -5,7 +5,8 @@
 //! - [`Generate`]: `--generate man|complete-bash|complete-zsh|complete-fish` writes a man page
 //!   or a shell completion script built from the binary's own clap definition (as ripgrep's
 //!   `--generate` does), so they can never drift from `--help`;
-//! - [`VERSION`]: the crate version and the commit the binary was built from.
+//! - [`VERSION`]: the crate version and the commit the binary was built from;
+//! - [`raise_fd_limit`]: at start-up, the soft open-file limit raised to the hard one.
 
 use std::io::{self, Write};
 use std::time::Duration;
@@ -19,6 +20,23 @@ pub const VERSION: &str = concat!(
     env!("REACTOR_BUILD_COMMIT"),
     ")"
 );
+
+/// Raises the soft open-file limit to the hard limit: a thousand connections need more
+/// descriptors than the usual soft default of 1,024 (children inherit the raised limit).
+/// Failure is not fatal: a run that then runs out of descriptors says so.
+pub fn raise_fd_limit() {
+    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
+    unsafe {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
+            lim.rlim_cur = lim.rlim_max;
+            let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
+        }
+    }
+}
 
 /// Parses a duration flag: a bare number is seconds (`30`, `0.5`), anything else goes to
 /// humantime (`250ms`, `1m30s`, `2h`). `0` is a valid duration (most flags read it as "off").

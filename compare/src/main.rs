@@ -18,7 +18,7 @@ use reactor_compare::measurement::{self, perf, Setup};
 use reactor_compare::plan::{
     self, designs, placeholders, scenarios, Design, Load, Profile, Scenario,
 };
-use reactor_compare::processes::{available_cores, raise_fd_limit, Pinning};
+use reactor_compare::processes::{available_cores, Pinning};
 use reactor_compare::progress::Shown;
 use reactor_compare::report::{self, Machine, Report};
 
@@ -107,7 +107,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
         signal_hook::flag::register(signal, Arc::clone(&stop)).context("installing signals")?;
     }
-    raise_fd_limit();
+    // Children (the designs under test) inherit the raised limit.
+    reactor_cli::raise_fd_limit();
     let old_rows = match &cli.baseline {
         Some(path) => Some(baseline::load(path)?),
         None => None,

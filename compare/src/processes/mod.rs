@@ -202,23 +202,6 @@ fn rusage_cpu(usage: &libc::rusage) -> Duration {
     tv(usage.ru_utime) + tv(usage.ru_stime)
 }
 
-/// Raises the soft open-file limit to the hard limit: the 1,000-connection scenario needs more
-/// descriptors than the usual soft default of 1,024 (children inherit it). Failure is not
-/// fatal (the run shows it).
-pub fn raise_fd_limit() {
-    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
-    unsafe {
-        let mut lim = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) == 0 && lim.rlim_cur < lim.rlim_max {
-            lim.rlim_cur = lim.rlim_max;
-            let _ = libc::setrlimit(libc::RLIMIT_NOFILE, &lim);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
