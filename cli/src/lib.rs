@@ -6,12 +6,15 @@
 //!   or a shell completion script built from the binary's own clap definition (as ripgrep's
 //!   `--generate` does), so they can never drift from `--help`;
 //! - [`VERSION`]: the crate version and the commit the binary was built from;
-//! - [`raise_fd_limit`]: at start-up, the soft open-file limit raised to the hard one.
+//! - [`raise_fd_limit`]: at start-up, the soft open-file limit raised to the hard one;
+//! - [`idle_poll`]: `--idle-poll`, idle CPUs kept polling for a measurement (PM QoS).
 
 use std::io::{self, Write};
 use std::time::Duration;
 
 use clap::ValueEnum;
+
+pub mod idle_poll;
 
 /// `--version` text: the package version and the commit it was built from.
 pub const VERSION: &str = concat!(

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
+use reactor_cli::idle_poll;
 use reactor_compare::baseline;
 use reactor_compare::measurement::{self, perf, Setup};
 use reactor_compare::plan::{
@@ -84,6 +85,11 @@ struct Cli {
     /// Do not count system calls and context switches with perf (saves one run per row).
     #[arg(long)]
     no_perf: bool,
+    /// Keep idle CPUs polling instead of halting for the whole comparison, through the
+    /// kernel's PM QoS (needs root): wake-ups, the servers' and the generator's alike, get
+    /// cheaper and more punctual where a halt is expensive, as on a VM. The report says so.
+    #[arg(long)]
+    idle_poll: bool,
 }
 
 fn main() -> ExitCode {
@@ -109,6 +115,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     // Children (the designs under test) inherit the raised limit.
     reactor_cli::raise_fd_limit();
+    let _idle_poll = idle_poll::hold_if(cli.idle_poll).context("--idle-poll")?;
+    let idle_polling = idle_poll::in_force();
     let old_rows = match &cli.baseline {
         Some(path) => Some(baseline::load(path)?),
         None => None,
@@ -166,7 +174,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let report = Report {
         command: std::env::var("COMPARE_COMMAND")
             .unwrap_or_else(|_| std::env::args().collect::<Vec<_>>().join(" ")),
-        machine: Machine::probe(cores.len()),
+        machine: Machine::probe(cores.len(), idle_polling),
         pinning: &setup.pinning,
         profile: &setup.profile,
         perf_note: Some(perf_note),

@@ -113,6 +113,13 @@ pub struct RunArgs {
     #[arg(long, default_value = "1ms", value_parser = duration_arg)]
     pub max_lateness: humantime::Duration,
 
+    /// Keep idle CPUs polling instead of halting for the run, through the kernel's PM QoS
+    /// (`/dev/cpu_dma_latency` held at 0 µs, as cyclictest does; needs root). Timed waits then
+    /// cost less CPU and return sooner where a halt is expensive, as on a VM. The request
+    /// covers every CPU, the server's too, and burns power while idle; the report says so.
+    #[arg(long)]
+    pub idle_poll: bool,
+
     /// Exit non-zero when the self-check marks the run invalid.
     #[arg(long)]
     pub strict: bool,
@@ -188,6 +195,10 @@ pub struct ProbeArgs {
     /// How long to probe: half in timed waits, half spinning.
     #[arg(short = 'd', long, default_value = "2s", value_parser = duration_arg)]
     pub duration: humantime::Duration,
+
+    /// Probe with idle CPUs polling instead of halting, as `--idle-poll` runs them.
+    #[arg(long)]
+    pub idle_poll: bool,
 
     /// Write the measurements as JSON here.
     #[arg(long)]

@@ -49,6 +49,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{CommandFactory, Parser};
+use reactor_cli::idle_poll;
 use serde_json::{json, Value};
 
 use cli::{Cli, Command, MergeArgs, ProbeArgs, RunArgs};
@@ -165,11 +166,14 @@ fn config_from(workload: Workload, a: &RunArgs, http: HttpOptions) -> Result<Run
         http,
         progress: run::stdout_is_terminal(),
         max_lateness: a.max_lateness.into(),
+        idle_poll: a.idle_poll,
     })
 }
 
 fn load(workload: Workload, args: RunArgs, http: HttpOptions) -> Result<Result<(), Failure>> {
-    let config = config_from(workload, &args, http)?;
+    let mut config = config_from(workload, &args, http)?;
+    let _idle_poll = idle_poll::hold_if(args.idle_poll).context("--idle-poll")?;
+    config.idle_poll = idle_poll::in_force();
     let max_error_rate = args.max_error_rate.unwrap_or(1.0);
     let (result, extra) = if args.find_max {
         let Some(slo) = args.slo else {
@@ -337,7 +341,8 @@ fn merge(m: &MergeArgs) -> Result<()> {
 }
 
 fn probe(p: &ProbeArgs) -> Result<()> {
-    let result = probe::run(p.duration.into());
+    let _idle_poll = idle_poll::hold_if(p.idle_poll).context("--idle-poll")?;
+    let result = probe::run(p.duration.into(), idle_poll::in_force());
     print!("{}", probe::summary(&result));
     if let Some(path) = &p.json {
         write_json(path, &probe::to_json(&result))?;

@@ -53,10 +53,13 @@ pub struct ProbeResult {
     pub waits: Vec<WaitProbe>,
     /// The spin phase.
     pub spin: SpinProbe,
+    /// Idle CPUs were held polling meanwhile (`--idle-poll`).
+    pub idle_poll: bool,
 }
 
-/// Probe for about `duration`: half of it in timed waits, half spinning.
-pub fn run(duration: Duration) -> ProbeResult {
+/// Probe for about `duration`: half of it in timed waits, half spinning. `idle_poll` says
+/// whether the caller holds idle CPUs polling meanwhile; it is only reported.
+pub fn run(duration: Duration, idle_poll: bool) -> ProbeResult {
     tighten_timer_slack();
     let total = duration.as_nanos() as u64;
     let per_length = total / 2 / SLEEPS_NS.len() as u64;
@@ -67,6 +70,7 @@ pub fn run(duration: Duration) -> ProbeResult {
     ProbeResult {
         waits,
         spin: probe_spin(total / 2),
+        idle_poll,
     }
 }
 
@@ -137,8 +141,13 @@ impl SpinProbe {
 
 /// The human report.
 pub fn summary(p: &ProbeResult) -> String {
-    let mut s = String::from(
-        "probe: what this machine allows an open-loop generator\n  timed waits, how late they returned:\n",
+    let idle = if p.idle_poll {
+        " (idle CPUs polling, not halting)"
+    } else {
+        ""
+    };
+    let mut s = format!(
+        "probe: what this machine allows an open-loop generator{idle}\n  timed waits, how late they returned:\n",
     );
     for w in &p.waits {
         s.push_str(&percentile_row(&format_ns(w.sleep_ns), &w.overshoot));
@@ -181,6 +190,7 @@ pub fn to_json(p: &ProbeResult) -> Value {
     json!({
         "schema": "reactor-loadgen-probe",
         "schema_version": crate::report::SCHEMA_VERSION,
+        "idle_poll": p.idle_poll,
         "timed_waits": p.waits.iter().map(|w| json!({
             "sleep_us": w.sleep_ns as f64 / 1e3,
             "overshoot_us": percentiles_us(&w.overshoot),
@@ -202,7 +212,7 @@ mod tests {
 
     #[test]
     fn a_short_probe_measures_every_wait_length_and_the_spin() {
-        let p = run(Duration::from_millis(60));
+        let p = run(Duration::from_millis(60), false);
         assert_eq!(p.waits.len(), SLEEPS_NS.len());
         for w in &p.waits {
             assert!(

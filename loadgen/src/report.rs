@@ -77,6 +77,13 @@ pub fn spin_share(r: &RunResult) -> f64 {
     (r.total.counters.spin_ns as f64 / wall).clamp(0.0, 1.0)
 }
 
+/// Wake-ups (waits that slept or blocked) per completed request: below 1 when the open
+/// loop batched sends, about 1 when each send had its own, 2 when responses woke it too.
+pub fn wakeups_per_request(r: &RunResult) -> f64 {
+    let c = &r.total.counters;
+    c.wakeups as f64 / c.requests.max(1) as f64
+}
+
 /// Share of the wall time the generator's loops had work (were not waiting for I/O or for a
 /// send time), over all threads.
 pub fn loop_busy_share(r: &RunResult) -> f64 {
@@ -141,7 +148,14 @@ pub fn verdict(r: &RunResult) -> Verdict {
                         format_ns(c.stalled_ns)
                     );
                 }
-                cause.push_str("; `reactor-loadgen probe` measures what this machine allows)");
+                cause.push_str("; `reactor-loadgen probe` measures what this machine allows");
+                if !r.config.idle_poll {
+                    cause.push_str(
+                        "; --idle-poll, as root, makes wake-ups cheaper and more punctual where \
+                         idle CPUs halt, as on a VM",
+                    );
+                }
+                cause.push(')');
                 cause
             };
             v.invalid(
@@ -234,6 +248,11 @@ pub fn summary(r: &RunResult, v: &Verdict) -> String {
     };
     let mode = if cfg.connect_per_request {
         format!("{mode}, a new connection per request")
+    } else {
+        mode
+    };
+    let mode = if cfg.idle_poll {
+        format!("{mode}, idle CPUs polling, not halting")
     } else {
         mode
     };
@@ -330,6 +349,9 @@ pub fn summary(r: &RunResult, v: &Verdict) -> String {
     let spin = spin_share(r);
     if spin >= 0.01 {
         let _ = write!(s, ", spinning {:.0}% (waiting on the clock)", spin * 100.0);
+    }
+    if cfg.rate.is_some() {
+        let _ = write!(s, ", {:.2} wake-ups per request", wakeups_per_request(r));
     }
     s.push('\n');
     if v.valid {
@@ -464,9 +486,12 @@ pub fn to_json(r: &RunResult, v: &Verdict) -> Value {
     });
     doc["generator"]["loop_busy_share"] = json!(loop_busy_share(r));
     doc["generator"]["spin_share"] = json!(spin_share(r));
+    doc["generator"]["wakeups"] = json!(c.wakeups);
+    doc["generator"]["wakeups_per_request"] = json!(wakeups_per_request(r));
     doc["generator"]["stalls"] = json!(c.stalls);
     doc["generator"]["stalled_s"] = json!(c.stalled_ns as f64 / NS_PER_SEC as f64);
     doc["generator"]["wake_overshoot_us"] = percentiles_us(&r.total.hist.wake_overshoot);
+    doc["generator"]["idle_poll"] = json!(cfg.idle_poll);
     if cfg.workload == Workload::Udp {
         let u = &c.udp;
         doc["udp"] = json!({
@@ -526,6 +551,7 @@ mod tests {
                 http: HttpOptions::default(),
                 progress: false,
                 max_lateness: Duration::from_micros(100),
+                idle_poll: false,
             },
             addr: "127.0.0.1:1".parse().unwrap(),
             measured_ns: NS_PER_SEC,
@@ -612,6 +638,11 @@ mod tests {
         assert!(reason.contains("had CPU to spare"), "{reason}");
         assert!(reason.contains("returned p99 3.00 ms"), "{reason}");
         assert!(reason.contains("off its CPU 7 times"), "{reason}");
+        assert!(reason.contains("--idle-poll"), "{reason}");
+        // Once idle CPUs poll, the advice has been taken.
+        r.config.idle_poll = true;
+        let reason = &verdict(&r).reasons[0];
+        assert!(!reason.contains("--idle-poll"), "{reason}");
     }
 
     #[test]

@@ -93,6 +93,9 @@ pub struct RunConfig {
     pub progress: bool,
     /// Self-check limit on schedule lateness (p99).
     pub max_lateness: Duration,
+    /// Idle CPUs were polling when the run began: `--idle-poll`, or another process's PM QoS
+    /// request (reported either way, since it changes what a wake-up costs).
+    pub idle_poll: bool,
 }
 
 /// Failures that end a run before it measured anything.

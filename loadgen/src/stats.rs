@@ -178,6 +178,9 @@ pub struct Counters {
     /// The part of `idle_ns` spent awake: looking at I/O without blocking and waiting on the
     /// clock for a send time too close to sleep for (CPU the engine spent on precision).
     pub spin_ns: u64,
+    /// Waits that slept or blocked (not a glance at ready I/O): each ends in a wake-up, the
+    /// open loop's main cost beyond the requests themselves.
+    pub wakeups: u64,
     /// While spinning, gaps of over [`STALL_NS`] between two clock reads: the thread was
     /// off its CPU (on a VM, the host ran something else). Their count and total length.
     pub stalls: u64,
@@ -203,6 +206,7 @@ impl Default for Counters {
             status: vec![0; 600],
             idle_ns: 0,
             spin_ns: 0,
+            wakeups: 0,
             stalls: 0,
             stalled_ns: 0,
             backlog_peak: 0,
@@ -222,6 +226,7 @@ impl AddAssign<&Counters> for Counters {
         self.udp += o.udp;
         self.idle_ns += o.idle_ns;
         self.spin_ns += o.spin_ns;
+        self.wakeups += o.wakeups;
         self.stalls += o.stalls;
         self.stalled_ns += o.stalled_ns;
         self.backlog_peak = self.backlog_peak.max(o.backlog_peak);

@@ -615,6 +615,78 @@ fn a_generous_lateness_budget_coalesces_sends_and_still_times_responses_exactly(
 }
 
 #[test]
+fn sparse_sends_cost_one_wake_up_each_not_one_more_per_response() {
+    // 1,000 req/s on 8 connections: a send every millisecond, further apart than the default
+    // budget's slack, so nothing coalesces. The loop sleeps deaf to responses until each send
+    // time (they carry arrival stamps and are read on waking), and housekeeping comes every
+    // 10 ms: about 1.1 wake-ups per request. Woken by every response too, it would be 2.
+    let addr = echo_server(|_, _| {});
+    let doc = loadgen_json(
+        "sparse.json",
+        &[
+            "tcp",
+            &addr.to_string(),
+            "-c",
+            "8",
+            "--rate",
+            "1000",
+            "-d",
+            "1s",
+        ],
+        Duration::from_secs(30),
+    );
+    let requests = num(&doc, &["requests"]);
+    assert!(requests >= 900.0, "{doc}");
+    let per_request = num(&doc, &["generator", "wakeups_per_request"]);
+    assert!(
+        per_request > 0.5 && per_request < 1.5,
+        "{per_request} wake-ups per request; {doc}"
+    );
+    let service_p50 = num(&doc, &["service_time_us", "p50"]);
+    assert!(
+        service_p50 < 900.0,
+        "service p50 {service_p50} µs: a response was timed when read, not on arrival; {doc}"
+    );
+}
+
+#[test]
+fn idle_poll_holds_idle_cpus_polling_for_the_run_or_says_why_not() {
+    let addr = echo_server(|_, _| {});
+    let json = temp_path("idle-poll.json");
+    let target = addr.to_string();
+    let out = loadgen(
+        &[
+            "tcp",
+            &target,
+            "-c",
+            "4",
+            "--rate",
+            "500",
+            "-d",
+            "500ms",
+            "--idle-poll",
+            "--json",
+            json.to_str().expect("utf-8 temp path"),
+        ],
+        Duration::from_secs(30),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if out.status.success() {
+        let doc = read_json(&json);
+        assert_eq!(doc["generator"]["idle_poll"], Value::Bool(true), "{doc}");
+        assert!(stdout.contains("idle CPUs polling"), "{stdout}");
+    } else {
+        // Not root, or no PM QoS: a clear error, and no run pretending otherwise.
+        assert!(
+            stderr.contains("--idle-poll") && stderr.contains("/dev/cpu_dma_latency"),
+            "{stderr}"
+        );
+        assert!(!json.exists(), "a report was written: {stdout}");
+    }
+}
+
+#[test]
 fn find_max_finds_the_capacity_of_a_server_with_a_known_one() {
     // Four connections to a server that takes 2 ms per message on each: it can answer 2,000
     // messages a second, and beyond that the queue (connection wait) grows without bound.

@@ -27,11 +27,14 @@ pub struct Machine {
     pub kernel: String,
     /// Memory in GiB.
     pub memory_gib: f64,
+    /// Idle CPUs were held polling, not halting (`--idle-poll` or another process's request).
+    pub idle_poll: bool,
 }
 
 impl Machine {
-    /// Reads `/proc/cpuinfo`, `/proc/sys/kernel/osrelease` and `/proc/meminfo`.
-    pub fn probe(cores: usize) -> Machine {
+    /// Reads `/proc/cpuinfo`, `/proc/sys/kernel/osrelease` and `/proc/meminfo`; `idle_poll`
+    /// as found when the comparison began.
+    pub fn probe(cores: usize, idle_poll: bool) -> Machine {
         let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
         let cpu = read("/proc/cpuinfo")
             .lines()
@@ -48,6 +51,7 @@ impl Machine {
             cores,
             kernel: read("/proc/sys/kernel/osrelease").trim().to_string(),
             memory_gib: mem_kib as f64 / (1024.0 * 1024.0),
+            idle_poll,
         }
     }
 }
@@ -284,8 +288,16 @@ pub fn markdown(report: &Report) -> String {
     let _ = writeln!(md, "- Command: `{}`", report.command);
     let _ = writeln!(
         md,
-        "- Machine: {}, {} CPU(s), {:.0} GiB, Linux {}",
-        m.cpu, m.cores, m.memory_gib, m.kernel
+        "- Machine: {}, {} CPU(s), {:.0} GiB, Linux {}{}",
+        m.cpu,
+        m.cores,
+        m.memory_gib,
+        m.kernel,
+        if m.idle_poll {
+            "; idle CPUs held polling, not halting (`--idle-poll`)"
+        } else {
+            ""
+        }
     );
     let _ = writeln!(md, "- Pinning: {}", report.pinning.describe());
     let _ = writeln!(

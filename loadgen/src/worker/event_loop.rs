@@ -37,8 +37,12 @@ use crate::workload::StreamSession;
 
 /// Token of the schedule timer; connections use their index.
 const TIMER: Token = Token(usize::MAX - 1);
-/// Housekeeping period: timeouts, reconnects, interval roll-over, end of run.
+/// Housekeeping period: timeouts, reconnects, interval roll-over, end of run (which is
+/// also a deadline of its own, so a run ends on time whatever the period).
 const HOUSEKEEPING_NS: u64 = 1_000_000;
+/// Housekeeping period in open loop: each round is a wake-up of its own where sends are
+/// sparse, so it comes no oftener than a reconnect's back-off needs.
+const OPEN_LOOP_HOUSEKEEPING_NS: u64 = 10_000_000;
 /// Pause before reconnecting after a failure.
 const RECONNECT_BACKOFF_NS: u64 = 10_000_000;
 /// Wake-up overshoot assumed before the machine was measured (deliberately pessimistic).
@@ -541,7 +545,12 @@ impl Worker {
                 if self.housekeeping(now) {
                     break;
                 }
-                next_housekeeping = now + HOUSEKEEPING_NS;
+                let period = if self.pacer.is_some() {
+                    OPEN_LOOP_HOUSEKEEPING_NS
+                } else {
+                    HOUSEKEEPING_NS
+                };
+                next_housekeeping = (now + period).min(self.measure_end);
             }
             self.pace(now);
             if let Err(e) = self.wait(next_housekeeping) {
@@ -584,15 +593,12 @@ impl Worker {
             .as_ref()
             .filter(|_| !self.per_request && !self.connecting);
         let (deadline, after) = match plan {
-            Wait::Coalesce { wake } => match pacer.and_then(|p| p.sleep_through_until(now, wake)) {
-                Some(until) => (self.sleep_through_io(until)?, now_ns()),
-                None => (self.block(wake, next_housekeeping)?, now_ns()),
-            },
-            // Waking early for a send: nothing falls due before it.
-            Wait::Block { wake, send: true } if pacer.is_some_and(|p| p.backlog_len() == 0) => {
-                (self.sleep_through_io(wake)?, now_ns())
+            Wait::Coalesce { wake } | Wait::Block { wake, .. } => {
+                match pacer.and_then(|p| p.sleep_through_until(now, wake)) {
+                    Some(until) => (self.sleep_through_io(until)?, now_ns()),
+                    None => (self.block(wake, next_housekeeping)?, now_ns()),
+                }
             }
-            Wait::Block { wake, .. } => (self.block(wake, next_housekeeping)?, now_ns()),
             Wait::Glance { until } => {
                 poll_ignoring_eintr(&mut self.poll, &mut self.events, Duration::ZERO)?;
                 (None, self.spin_if_quiet(now, until))
@@ -609,9 +615,13 @@ impl Worker {
                     .saturating_record((after - wanted).max(1));
             }
         }
-        let idled = !matches!(plan, Wait::Glance { .. }) || self.events.is_empty();
-        if idled && measuring {
-            self.book.rec.counters.idle_ns += after.saturating_sub(now);
+        let slept = !matches!(plan, Wait::Glance { .. });
+        if measuring {
+            let c = &mut self.book.rec.counters;
+            if slept || self.events.is_empty() {
+                c.idle_ns += after.saturating_sub(now);
+            }
+            c.wakeups += u64::from(slept);
         }
         Ok(())
     }

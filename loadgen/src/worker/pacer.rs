@@ -61,10 +61,11 @@ pub enum Wait {
     /// deaf to them (reading later changes no measurement) for as long as
     /// [`Pacer::sleep_through_until`] allows; beyond that the loop blocks and reads them.
     Coalesce {
-        /// Monotonic deadline (past the next send time by the budget's slack).
+        /// Monotonic deadline: the next send time, or past it by the budget's slack.
         wake: u64,
     },
-    /// Block in `epoll` until I/O, or until `wake` (by timer or poll timeout).
+    /// Wait until `wake`: blocked in `epoll`, so that I/O ends the wait early, unless
+    /// [`Pacer::sleep_through_until`] lets the loop sleep through responses until then.
     Block {
         /// Monotonic deadline.
         wake: u64,
@@ -229,20 +230,22 @@ impl Pacer {
 
     /// How long, from `now`, the loop may sleep towards `wake` without reading responses.
     ///
-    /// Responses free the connection slots that later requests need, so a sleep that ignores
-    /// them must end before the free slots run out: with `f` free slots and sends every `g`
-    /// ns, by `now + f/2 * g` (half the slots kept in reserve for bursts and a late wake-up).
-    /// `None` when requests already wait for a slot, or the slots would not even last until
-    /// the next send: then every response must be read as it comes, or the generator's own
-    /// sleep would hold requests back (and cap the rate at slots per sleep).
+    /// A sleep deaf to responses costs nothing until the next send: they carry their arrival
+    /// stamps, and are read on waking before anything is sent. Past the next send, though,
+    /// the requests falling due meanwhile all go out on waking, on the slots free now; with
+    /// `f` free slots and sends every `g` ns the sleep must end by `next + f/2 * g` (half the
+    /// slots kept in reserve for bursts and a late wake-up). `None` when requests already
+    /// wait for a slot, or no send is coming (draining): then every response must be read as
+    /// it comes, or the generator's own sleep would hold requests back (and cap the rate at
+    /// slots per sleep).
     pub fn sleep_through_until(&self, now: u64, wake: u64) -> Option<u64> {
         if !self.backlog.is_empty() {
             return None;
         }
         let next = self.next_send()?;
         let lasts = (self.free.len() / 2) as f64 * self.schedule.mean_gap_ns();
-        let until = wake.min(now.saturating_add(lasts as u64));
-        (until > next).then_some(until)
+        let until = wake.min(next.saturating_add(lasts as u64));
+        (until > now).then_some(until)
     }
 
     /// Mean time between two sends, ns.
@@ -329,12 +332,13 @@ mod tests {
         // 100k/s (a send every 10 µs) from t = 1 ms, 4 slots of pipeline 1.
         let mut p = pacer(100_000.0);
         let now = 990_000;
-        assert_eq!(p.sleep_through_until(now, 2_000_000), None, "no free slot");
+        // No free slot: the sleep may last until the next send, not past it.
+        assert_eq!(p.sleep_through_until(now, 2_000_000), Some(1_000_000));
         for idx in 0..4 {
             p.release(idx);
         }
-        // Four free slots last two sends (half in reserve): 20 µs.
-        assert_eq!(p.sleep_through_until(now, 2_000_000), Some(now + 20_000));
+        // Four free slots last two sends past the next one (half in reserve): 20 µs.
+        assert_eq!(p.sleep_through_until(now, 2_000_000), Some(1_020_000));
         // A nearer wake-up stands.
         assert_eq!(p.sleep_through_until(now, 1_005_000), Some(1_005_000));
         // Requests waiting for a slot: responses must be read at once.
@@ -344,16 +348,20 @@ mod tests {
     }
 
     #[test]
-    fn slots_that_would_not_last_past_the_next_send_forbid_the_sleep() {
-        // 1k/s: the next send is at 1 ms; two free slots last one gap, to 1 ms only.
+    fn a_sleep_before_the_next_send_needs_no_free_slot_and_a_stopped_pacer_forbids_it() {
+        // 1k/s: the next send is at 1 ms; housekeeping at 0.8 ms comes first.
         let mut p = pacer(1_000.0);
+        assert_eq!(p.sleep_through_until(0, 800_000), Some(800_000));
+        // One free slot is all reserve: to the send, not past it.
         p.release(0);
+        assert_eq!(p.sleep_through_until(0, 1_500_000), Some(1_000_000));
+        // Two last one gap past it: the sleep may run to its wake-up.
         p.release(1);
-        assert_eq!(p.sleep_through_until(0, 1_500_000), None);
-        // Four last two gaps: the sleep may run to its wake-up.
-        p.release(2);
-        p.release(3);
         assert_eq!(p.sleep_through_until(0, 1_500_000), Some(1_500_000));
+        assert_eq!(p.sleep_through_until(0, 2_500_000), Some(2_000_000));
+        // Draining: the last responses end the run, so they are read as they come.
+        p.stop();
+        assert_eq!(p.sleep_through_until(0, 800_000), None);
     }
 
     const HK: u64 = 1_000_000_000;
