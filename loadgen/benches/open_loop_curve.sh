@@ -2,11 +2,13 @@
 # The open-loop curve of one generator thread against the reactor: closed-loop capacity, then
 # open-loop runs at fractions of it, each with schedule lateness p99, connection wait p99,
 # generator CPU per request (and its ratio to the closed loop's), the share of the time it spun
-# on the clock, its timed waits' overshoot p99 and the self-check verdict. Server pinned to
-# CPU 0, generator to CPU 1; `reactor-loadgen probe` runs on CPU 1 before and after, to show
-# what the machine itself allowed meanwhile. MAX_LATENESS (default 100us) is the self-check
-# limit, which also steers the engine. IDLE_POLL=1 runs every step, closed loop and probes
-# included, with --idle-poll (idle CPUs polling instead of halting; needs root). Run under the exclusive CPU lock on a shared machine:
+# on the clock, its timed waits' overshoot p99, its wake-ups per request and the self-check
+# verdict. Server pinned to CPU 0, generator to CPU 1; `reactor-loadgen probe` runs on CPU 1
+# before and after, to show what the machine itself allowed meanwhile. MAX_LATENESS (default
+# 100us) is the self-check limit, which also steers the engine. IDLE_POLL=1 runs every step,
+# closed loop and probes included, with --idle-poll (idle CPUs polling instead of halting;
+# needs root). LOADGEN=PATH measures another build. Run under the exclusive CPU lock on a
+# shared machine:
 #   flock -x -w 1800 /work/locks/cpu loadgen/benches/open_loop_curve.sh 3s 0.1 0.25 0.5 0.7
 # Build first: cargo build --release -p reactor-server -p reactor-loadgen
 set -euo pipefail
@@ -47,10 +49,11 @@ row() { # label json closed_cpu_per_req
         ((.generator.cpu_share_of_threads * 100) | round),
         ((.generator.spin_share // 0) * 100 | round),
         (.generator.wake_overshoot_us.p99 // "-"),
+        (if .generator.wakeups_per_request then (.generator.wakeups_per_request * 100 | round) / 100 else "-" end),
         (if .valid then "valid" else "INVALID: " + (.invalid_reasons | join("; ")) end)] | @tsv' "$2"
 }
 probe before
-echo -e "run\toffered/s\tachieved/s\tlateness_p99_us\tconn_wait_p99_us\tcpu_us_per_req\tvs_closed\tcpu_%\tspin_%\twake_p99_us\tverdict"
+echo -e "run\toffered/s\tachieved/s\tlateness_p99_us\tconn_wait_p99_us\tcpu_us_per_req\tvs_closed\tcpu_%\tspin_%\twake_p99_us\twakeups_per_req\tverdict"
 taskset -c 1 "$loadgen" tcp "$addr" -c "$conns" -d "$duration" "${idle[@]}" --json "$out/closed.json" >/dev/null
 base=$(cpu_per_req "$out/closed.json")
 row closed "$out/closed.json" "$base"
