@@ -620,6 +620,7 @@ fn sparse_sends_cost_one_wake_up_each_not_one_more_per_response() {
     // budget's slack, so nothing coalesces. The loop sleeps deaf to responses until each send
     // time (they carry arrival stamps and are read on waking), and housekeeping comes every
     // 10 ms: about 1.1 wake-ups per request. Woken by every response too, it would be 2.
+    // (That responses read late are still timed on arrival is the coalescing test's part.)
     let addr = echo_server(|_, _| {});
     let doc = loadgen_json(
         "sparse.json",
@@ -641,11 +642,6 @@ fn sparse_sends_cost_one_wake_up_each_not_one_more_per_response() {
     assert!(
         per_request > 0.5 && per_request < 1.5,
         "{per_request} wake-ups per request; {doc}"
-    );
-    let service_p50 = num(&doc, &["service_time_us", "p50"]);
-    assert!(
-        service_p50 < 900.0,
-        "service p50 {service_p50} µs: a response was timed when read, not on arrival; {doc}"
     );
 }
 
