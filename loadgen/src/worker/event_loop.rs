@@ -593,12 +593,10 @@ impl Worker {
             .as_ref()
             .filter(|_| !self.per_request && !self.connecting);
         let (deadline, after) = match plan {
-            Wait::Coalesce { wake } | Wait::Block { wake, .. } => {
-                match pacer.and_then(|p| p.sleep_through_until(now, wake)) {
-                    Some(until) => (self.sleep_through_io(until)?, now_ns()),
-                    None => (self.block(wake, next_housekeeping)?, now_ns()),
-                }
-            }
+            Wait::Sleep { wake } => match pacer.and_then(|p| p.sleep_through_until(now, wake)) {
+                Some(until) => (self.sleep_through_io(until)?, now_ns()),
+                None => (self.block(wake, next_housekeeping)?, now_ns()),
+            },
             Wait::Glance { until } => {
                 poll_ignoring_eintr(&mut self.poll, &mut self.events, Duration::ZERO)?;
                 (None, self.spin_if_quiet(now, until))

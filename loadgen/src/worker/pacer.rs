@@ -59,18 +59,12 @@ pub enum Wait {
     /// Sleep until `wake`, then send every request due by then in one pass and read what
     /// arrived meanwhile. Responses carry the kernel's arrival stamps, so the sleep may be
     /// deaf to them (reading later changes no measurement) for as long as
-    /// [`Pacer::sleep_through_until`] allows; beyond that the loop blocks and reads them.
-    Coalesce {
-        /// Monotonic deadline: the next send time, or past it by the budget's slack.
+    /// [`Pacer::sleep_through_until`] allows; otherwise the loop blocks in `epoll`, so that
+    /// I/O ends the wait early.
+    Sleep {
+        /// Monotonic deadline: housekeeping; or a send time, past it by the budget's slack
+        /// or before it by the expected overshoot.
         wake: u64,
-    },
-    /// Wait until `wake`: blocked in `epoll`, so that I/O ends the wait early, unless
-    /// [`Pacer::sleep_through_until`] lets the loop sleep through responses until then.
-    Block {
-        /// Monotonic deadline.
-        wake: u64,
-        /// The deadline is a send time (arm the timer) rather than housekeeping.
-        send: bool,
     },
 }
 
@@ -86,34 +80,23 @@ pub enum Wait {
 /// - it does not: sleep only until the expected overshoot before the send time, and wait
 ///   the rest on the clock (the CPU spent spinning is reported as such).
 pub fn plan_wait(now: u64, next_send: Option<u64>, housekeeping: u64, policy: WaitPolicy) -> Wait {
-    let idle = Wait::Block {
-        wake: housekeeping,
-        send: false,
-    };
     let Some(due) = next_send.filter(|&due| due < housekeeping) else {
-        return idle;
+        return Wait::Sleep { wake: housekeeping };
     };
     if due <= now {
         return Wait::Glance { until: due };
     }
-    let send_at = |wake: u64| {
-        if wake >= housekeeping {
-            idle
-        } else {
-            Wait::Block { wake, send: true }
-        }
-    };
     if policy.overshoot_ns < policy.budget_ns {
         // Sends further apart than the slack would each get a wake-up of their own anyway:
         // then sleeping past the send time only adds lateness.
         let slack = policy.budget_ns - policy.overshoot_ns;
         let past = if policy.gap_ns >= slack { 0 } else { slack };
         // Housekeeping may wait too: it runs late by at most the slack, within the budget.
-        Wait::Coalesce { wake: due + past }
+        Wait::Sleep { wake: due + past }
     } else {
         let early = policy.overshoot_ns + EARLY_MARGIN_NS;
         if due > now + early + EARLY_MARGIN_NS {
-            send_at(due - early)
+            Wait::Sleep { wake: due - early }
         } else {
             Wait::Glance { until: due }
         }
@@ -377,10 +360,7 @@ mod tests {
 
     #[test]
     fn with_no_send_before_housekeeping_the_loop_sleeps_until_then() {
-        let idle = Wait::Block {
-            wake: HK,
-            send: false,
-        };
+        let idle = Wait::Sleep { wake: HK };
         assert_eq!(plan_wait(0, None, HK, policy(600_000, 50_000)), idle);
         // A send after housekeeping needs no timer: housekeeping wakes the loop first.
         assert_eq!(
@@ -390,7 +370,7 @@ mod tests {
         // A coalesced sleep for a send before housekeeping may end after it.
         assert_eq!(
             plan_wait(0, Some(HK - 5), HK, policy(600_000, 50_000)),
-            Wait::Coalesce {
+            Wait::Sleep {
                 wake: HK - 5 + 550_000
             }
         );
@@ -416,12 +396,12 @@ mod tests {
         // due then is noticed about 600 µs late at worst and every one due meanwhile with it.
         assert_eq!(
             plan_wait(0, Some(10_000), HK, policy(600_000, 200_000)),
-            Wait::Coalesce { wake: 410_000 }
+            Wait::Sleep { wake: 410_000 }
         );
         // However close the send: the sleep still fits.
         assert_eq!(
             plan_wait(9_999, Some(10_000), HK, policy(600_000, 200_000)),
-            Wait::Coalesce { wake: 410_000 }
+            Wait::Sleep { wake: 410_000 }
         );
     }
 
@@ -434,7 +414,7 @@ mod tests {
         };
         assert_eq!(
             plan_wait(0, Some(10_000), HK, sparse),
-            Wait::Coalesce { wake: 10_000 }
+            Wait::Sleep { wake: 10_000 }
         );
     }
 
@@ -444,9 +424,8 @@ mod tests {
         let p = policy(60_000, 200_000);
         assert_eq!(
             plan_wait(0, Some(1_000_000), HK, p),
-            Wait::Block {
-                wake: 1_000_000 - 200_000 - EARLY_MARGIN_NS,
-                send: true
+            Wait::Sleep {
+                wake: 1_000_000 - 200_000 - EARLY_MARGIN_NS
             }
         );
         // Too close for any sleep: glance at I/O and wait on the clock.
