@@ -640,9 +640,18 @@ fn sparse_sends_cost_one_wake_up_each_not_one_more_per_response() {
     assert!(requests >= 900.0, "{doc}");
     let per_request = num(&doc, &["generator", "wakeups_per_request"]);
     assert!(
-        per_request > 0.5 && per_request < 1.5,
+        per_request > 0.0 && per_request < 1.5,
         "{per_request} wake-ups per request; {doc}"
     );
+    // About one each while the loop sleeps between sends. On a machine loaded enough that
+    // its wake-ups overshoot the budget, the loop waits on the clock instead (a glance is no
+    // wake-up), and fewer is right.
+    if num(&doc, &["generator", "spin_share"]) < 0.05 {
+        assert!(
+            per_request > 0.5,
+            "{per_request} wake-ups per request; {doc}"
+        );
+    }
 }
 
 #[test]
