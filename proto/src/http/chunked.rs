@@ -30,8 +30,8 @@ pub enum ChunkError {
 enum State {
     /// Reading the hex size.
     Size,
-    /// After the size, in `;ext=value` pairs (ignored, as the RFC allows).
-    Extension { quoted: bool, escaped: bool },
+    /// After the size, in `;name=value` extensions (checked, then ignored as the RFC allows).
+    Extension(Ext),
     /// Saw the CR ending a size line.
     SizeLf,
     /// Inside chunk data, this many bytes left.
@@ -50,6 +50,37 @@ enum State {
     FinalLf,
     /// The body is complete.
     Done,
+}
+
+/// Where the decoder is inside `chunk-ext` (RFC 9112 §7.1.1):
+/// `*( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )`, the value a token or a
+/// quoted string. Whitespace is allowed only around `;` and `=`, so a line may end (CR) only
+/// right after the size, a name, or a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ext {
+    /// Whitespace after the size or a value: only more whitespace or `;` may follow.
+    BeforeSemicolon,
+    /// After `;` (and any whitespace): a name must start.
+    NameStart,
+    /// Inside a name; the line may end here.
+    Name,
+    /// Whitespace after a name: `=`, `;` or more whitespace may follow.
+    AfterName,
+    /// After `=` (and any whitespace): a value must start.
+    ValueStart,
+    /// Inside a token value; the line may end here.
+    Token,
+    /// Inside a quoted value (`escaped`: right after a backslash).
+    Quoted { escaped: bool },
+    /// Right after a closing quote; the line may end here.
+    Closed,
+}
+
+impl Ext {
+    /// Whether a CR may end the size line in this state.
+    fn may_end_line(self) -> bool {
+        matches!(self, Ext::Name | Ext::Token | Ext::Closed)
+    }
 }
 
 /// Incremental decoder of one chunked body.
@@ -126,13 +157,21 @@ impl ChunkedDecoder {
     /// One framing byte (anything but chunk data).
     fn step(&mut self, byte: u8) -> Result<(), ChunkError> {
         use ChunkError::Malformed;
+        let in_trailers = matches!(
+            self.state,
+            State::TrailerStart | State::Trailer | State::TrailerLf | State::FinalLf
+        );
+        if in_trailers {
+            self.count_trailer_byte()?;
+        }
         self.state = match self.state {
-            State::Size | State::Extension { quoted: false, .. } if byte == b'\r' => {
+            State::Size if byte == b'\r' => {
                 if self.digits == 0 {
                     return Err(Malformed);
                 }
                 State::SizeLf
             }
+            State::Extension(ext) if byte == b'\r' && ext.may_end_line() => State::SizeLf,
             State::Size => {
                 self.count_line_byte()?;
                 match hex_value(byte) {
@@ -144,15 +183,16 @@ impl ChunkedDecoder {
                         self.size = self.size * 16 + u64::from(digit);
                         State::Size
                     }
-                    None if self.digits > 0 && matches!(byte, b';' | b' ' | b'\t') => {
-                        self.extension_byte(false, false, byte)?
+                    None if self.digits > 0 && byte == b';' => State::Extension(Ext::NameStart),
+                    None if self.digits > 0 && is_bws(byte) => {
+                        State::Extension(Ext::BeforeSemicolon)
                     }
                     None => return Err(Malformed),
                 }
             }
-            State::Extension { quoted, escaped } => {
+            State::Extension(ext) => {
                 self.count_line_byte()?;
-                self.extension_byte(quoted, escaped, byte)?
+                State::Extension(extension_byte(ext, byte)?)
             }
             State::SizeLf if byte == b'\n' => self.start_chunk()?,
             State::DataCr if byte == b'\r' => State::DataLf,
@@ -180,26 +220,14 @@ impl ChunkedDecoder {
         Ok(())
     }
 
-    /// A byte of `chunk-ext` (RFC 9112 §7.1.1): tokens, `;`, `=`, whitespace, quoted strings.
-    fn extension_byte(&self, quoted: bool, escaped: bool, byte: u8) -> Result<State, ChunkError> {
-        let next = |quoted, escaped| Ok(State::Extension { quoted, escaped });
-        if quoted {
-            return match byte {
-                _ if escaped && (byte == b'\t' || byte >= b' ') && byte != 0x7f => {
-                    next(true, false)
-                }
-                b'\\' => next(true, true),
-                b'"' => next(false, false),
-                b'\t' | b' '..=b'~' | 0x80..=0xff => next(true, false),
-                _ => Err(ChunkError::Malformed),
-            };
+    /// Counts a byte of the trailer section (field lines and their CRLFs, and the final CRLF)
+    /// against its limit.
+    fn count_trailer_byte(&mut self) -> Result<(), ChunkError> {
+        self.trailers += 1;
+        if self.trailers > self.max_trailers {
+            return Err(ChunkError::Malformed);
         }
-        match byte {
-            b'"' => next(true, false),
-            b';' | b'=' | b' ' | b'\t' => next(false, false),
-            _ if is_tchar(byte) => next(false, false),
-            _ => Err(ChunkError::Malformed),
-        }
+        Ok(())
     }
 
     /// A size line ended: a data chunk follows, or (size 0) the trailer section.
@@ -224,10 +252,6 @@ impl ChunkedDecoder {
     /// A byte of a trailer field line: field syntax is checked only as far as framing needs
     /// (a name before a `:`, no control bytes); trailer fields are then discarded.
     fn trailer_byte(&mut self, byte: u8) -> Result<State, ChunkError> {
-        self.trailers += 1;
-        if self.trailers > self.max_trailers {
-            return Err(ChunkError::Malformed);
-        }
         if self.state == State::TrailerStart {
             self.colon = false;
         }
@@ -240,6 +264,39 @@ impl ChunkedDecoder {
         }
         Ok(State::Trailer)
     }
+}
+
+/// One byte of `chunk-ext` (not the CR ending the line) in state `ext`: the next state.
+fn extension_byte(ext: Ext, byte: u8) -> Result<Ext, ChunkError> {
+    let next = match ext {
+        Ext::Quoted { escaped: true } if byte == b'\t' || (byte >= b' ' && byte != 0x7f) => {
+            Ext::Quoted { escaped: false }
+        }
+        Ext::Quoted { escaped: true } => return Err(ChunkError::Malformed),
+        Ext::Quoted { escaped: false } => match byte {
+            b'\\' => Ext::Quoted { escaped: true },
+            b'"' => Ext::Closed,
+            b'\t' | b' '..=b'~' | 0x80..=0xff => Ext::Quoted { escaped: false },
+            _ => return Err(ChunkError::Malformed),
+        },
+        Ext::BeforeSemicolon | Ext::Closed | Ext::Token if byte == b';' => Ext::NameStart,
+        Ext::BeforeSemicolon | Ext::Closed | Ext::Token if is_bws(byte) => Ext::BeforeSemicolon,
+        Ext::NameStart if is_bws(byte) => Ext::NameStart,
+        Ext::NameStart | Ext::Name if is_tchar(byte) => Ext::Name,
+        Ext::Name | Ext::AfterName if byte == b';' => Ext::NameStart,
+        Ext::Name | Ext::AfterName if byte == b'=' => Ext::ValueStart,
+        Ext::Name | Ext::AfterName if is_bws(byte) => Ext::AfterName,
+        Ext::ValueStart if is_bws(byte) => Ext::ValueStart,
+        Ext::ValueStart if byte == b'"' => Ext::Quoted { escaped: false },
+        Ext::ValueStart | Ext::Token if is_tchar(byte) => Ext::Token,
+        _ => return Err(ChunkError::Malformed),
+    };
+    Ok(next)
+}
+
+/// `BWS` (RFC 9110 §5.6.3): spaces and tabs.
+fn is_bws(byte: u8) -> bool {
+    byte == b' ' || byte == b'\t'
 }
 
 fn hex_value(byte: u8) -> Option<u8> {
@@ -320,6 +377,70 @@ mod tests {
             let result = decoder.decode(bad, &mut Vec::new());
             assert_eq!(result, Err(ChunkError::Malformed), "{bad:?}");
         }
+    }
+
+    /// RFC 9112 §7.1.1: whitespace only around `;` and `=`, names are tokens, values tokens or
+    /// quoted strings. Anything looser is how two parsers come to frame a body differently.
+    #[test]
+    fn chunk_size_lines_follow_the_grammar() {
+        for good in [
+            &b"5"[..],
+            b"5;a",
+            b"5 ;a",
+            b"5\t; a",
+            b"5;a=b",
+            b"5;a = b",
+            b"5 ; a\t=\t\"q v\" ; c",
+            b"5;a=\"\\\"\";b",
+        ] {
+            let input = [good, b"\r\nhello\r\n0\r\n\r\n"].concat();
+            assert!(
+                decode_all(&input).is_ok(),
+                "{:?}",
+                String::from_utf8_lossy(good)
+            );
+        }
+        for bad in [
+            &b"1 2"[..],
+            b"5 hello",
+            b"5 ",
+            b"5\t",
+            b"5 = ",
+            b"5;",
+            b"5;=",
+            b"5; ",
+            b"5;a ",
+            b"5;a=",
+            b"5;a=b ",
+            b"5;a=\"b\" ",
+            b"5;a=\"b\"c",
+            b"5;a b",
+            b"5;a=b c",
+            b"5;=b",
+            b"5;a=@",
+            b"5;@",
+        ] {
+            let input = [bad, b"\r\nhello\r\n0\r\n\r\n"].concat();
+            let mut decoder = ChunkedDecoder::new(1000, 100);
+            let result = decoder.decode(&input, &mut Vec::new());
+            let shown = String::from_utf8_lossy(bad);
+            assert_eq!(result, Err(ChunkError::Malformed), "{shown:?}");
+        }
+    }
+
+    /// The trailer limit counts the whole trailer section, line endings included.
+    #[test]
+    fn the_trailer_limit_counts_line_endings() {
+        // `X: 1` + CRLF is 6 bytes, the final CRLF 2 more: 8 in all.
+        let body = b"0\r\nX: 1\r\n\r\n";
+        assert!(ChunkedDecoder::new(10, 8)
+            .decode(body, &mut Vec::new())
+            .is_ok());
+        let result = ChunkedDecoder::new(10, 7).decode(body, &mut Vec::new());
+        assert_eq!(result, Err(ChunkError::Malformed));
+        // Empty lines alone are bytes too: a bare final CRLF needs room for 2.
+        let result = ChunkedDecoder::new(10, 1).decode(b"0\r\n\r\n", &mut Vec::new());
+        assert_eq!(result, Err(ChunkError::Malformed));
     }
 
     #[test]

@@ -119,3 +119,5 @@ impl std::fmt::Debug for HttpEnv<'_> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_refusals;

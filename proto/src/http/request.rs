@@ -377,6 +377,10 @@ fn list_members(value: &[u8]) -> impl Iterator<Item = &[u8]> {
 /// `https` scheme (whose authority replaces `Host`). `*` is only for `OPTIONS`, which the server
 /// does not implement; authority-form only for `CONNECT`, likewise. `None`: a malformed target.
 fn parse_target(method: &str, target: &[u8]) -> Option<Target> {
+    if target.contains(&b'#') {
+        // A fragment is the client's business and never part of a request target (§3.2).
+        return None;
+    }
     if target.first() == Some(&b'/') {
         return Some(Target::from_path(path_of(target)));
     }
@@ -536,10 +540,16 @@ static UNRESERVED_OR_SUB: [bool; 256] = {
     table
 };
 
-/// A `Content-Length` value: ASCII digits only (no sign, no list), at most 18 of them.
+/// A `Content-Length` value: `1*DIGIT` (no sign, no list), any number of leading zeros, then
+/// at most 18 significant digits (so the value cannot overflow).
 fn parse_content_length(value: &[u8]) -> Option<usize> {
     let digits = value.trim_ascii();
-    if digits.is_empty() || digits.len() > 18 || !digits.iter().all(u8::is_ascii_digit) {
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let zeros = digits.iter().take_while(|&&d| d == b'0').count();
+    let digits = &digits[zeros..];
+    if digits.len() > 18 {
         return None;
     }
     let value = digits
@@ -587,6 +597,9 @@ mod tests {
         let same_twice =
             b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\n";
         assert_eq!(head(same_twice).body_len(), 5);
+        // `1*DIGIT`: leading zeros are valid, however many.
+        let zeros = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0000000000000000005\r\n\r\n";
+        assert_eq!(head(zeros).body_len(), 5);
         let limits = HttpLimits::default();
         for bad in [
             &b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"[..],
@@ -670,6 +683,11 @@ mod tests {
         assert_eq!(get("http://x/healthz?y"), Some(Target::Healthz));
         assert_eq!(get("http://x/other"), Some(Target::Other));
         for bad in [
+            "/#frag",
+            "/healthz#x",
+            "/?q#x",
+            "http://x/#f",
+            "http://x#f",
             "http://",
             "http:///",
             "ftp://x/",

@@ -38,6 +38,15 @@ impl Target {
     }
 }
 
+/// Which routes a session serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Routes {
+    /// Every route.
+    All,
+    /// `/metrics` and `/healthz` only (a listener for scrapers and probes); the rest is 404.
+    Monitoring,
+}
+
 /// Append the response to a complete request (`body` is exactly its decoded body).
 #[inline]
 pub(crate) fn respond(
@@ -46,10 +55,16 @@ pub(crate) fn respond(
     head: &Head,
     body: &[u8],
     conn: Connection,
+    routes: Routes,
 ) {
     let with_body = head.method != Method::Head;
     let readable = matches!(head.method, Method::Get | Method::Head);
-    match head.target {
+    let target = match head.target {
+        Target::Metrics | Target::Healthz => head.target,
+        _ if routes == Routes::Monitoring => Target::Other,
+        target => target,
+    };
+    match target {
         _ if head.method == Method::Other => {
             // RFC 9110 §9.1: an unrecognised (or lower-case) method is 501, not 405.
             let response = plain("HTTP/1.1 501 Not Implemented", b"Not Implemented\n");

@@ -3,7 +3,7 @@
 use super::chunked::{ChunkError, ChunkedDecoder};
 use super::request::{parse_head, partial_verdict, Framing, Head, Method, Parsed, Reject};
 use super::response::{write_reject, Connection, CONTINUE};
-use super::routes::respond;
+use super::routes::{respond, Routes};
 use super::HttpEnv;
 
 /// What the caller does next after handing bytes to an [`HttpSession`].
@@ -26,6 +26,8 @@ const PEER_CLOSED: u8 = 1 << 3;
 /// The server is shutting down: answer the complete requests already buffered, mark the last
 /// response `Connection: close`, then close.
 const DRAINING: u8 = 1 << 4;
+/// Only the monitoring routes are served (see [`HttpSession::monitoring_only`]).
+const MONITORING: u8 = 1 << 5;
 
 /// Smallest step by which a chunked body's buffer commitment grows.
 const CHUNKED_COMMIT_STEP: usize = 16 * 1024;
@@ -107,6 +109,24 @@ impl HttpSession {
         Self::default()
     }
 
+    /// A connection to a monitoring listener: `GET /metrics` and `GET /healthz` are served,
+    /// every other target is `404`, so a port opened for scrapers exposes nothing else
+    /// (`/echo`, `/stats`).
+    pub fn monitoring_only() -> Self {
+        Self {
+            flags: MONITORING,
+            ..Self::default()
+        }
+    }
+
+    fn routes(&self) -> Routes {
+        if self.has(MONITORING) {
+            Routes::Monitoring
+        } else {
+            Routes::All
+        }
+    }
+
     /// Feed freshly read bytes; append the responses to every complete request to `out`, in
     /// order. Stops early once `out.len() >= out_budget`, keeping the rest of `input` inside the
     /// session, and returns [`Step::Paused`]. While paused the caller should stop reading (input
@@ -126,7 +146,8 @@ impl HttpSession {
         if self.chunked.is_some() {
             match self.feed_chunked(input, out, env) {
                 Some(used) => input = &input[used..],
-                None => return self.finish(Step::Continue),
+                // A refusal found in this read closes like one found with the head.
+                None => return self.finish(self.step_after_chunked()),
             }
             if self.has(CLOSED) {
                 return Step::CloseAfterFlush;
@@ -135,10 +156,18 @@ impl HttpSession {
         if self.pending.is_empty() {
             let (used, step) = self.serve(input, out, env, out_budget);
             if step != Step::CloseAfterFlush && used < input.len() {
+                let rest = &input[used..];
+                if step == Step::Continue && !self.head_fits(rest.len(), env) {
+                    return self.reject(out, env, Reject::Overloaded, starts_as_head(rest));
+                }
                 self.reserve_body();
                 self.pending.extend_from_slice(&input[used..]);
             }
             return self.finish(step);
+        }
+        if !self.has(PAUSED) && !self.head_fits(input.len(), env) {
+            let head_request = starts_as_head(&self.pending);
+            return self.reject(out, env, Reject::Overloaded, head_request);
         }
         self.pending.extend_from_slice(input);
         if self.has(PAUSED) || self.worth_parsing(input) {
@@ -272,6 +301,13 @@ impl HttpSession {
 
     fn has(&self, flag: u8) -> bool {
         self.flags & flag != 0
+    }
+
+    /// Whether `extra` more bytes of an unfinished head may be buffered: head bytes are booked
+    /// in the server-wide budget like body bytes, so they are refused by it likewise. (A head
+    /// already complete waits for a body whose room was checked when the head was parsed.)
+    fn head_fits(&self, extra: usize, env: &HttpEnv<'_>) -> bool {
+        self.need > 0 || extra <= env.budget.room()
     }
 
     /// Whether new bytes can change the verdict on the buffered unfinished request: its body is
@@ -462,7 +498,7 @@ impl HttpSession {
         let done = self.chunked.take()?;
         let conn = self.connection_for(&done.head, &input[used..], env);
         let start = out.len();
-        respond(out, env, &done.head, &done.body, conn);
+        respond(out, env, &done.head, &done.body, conn, self.routes());
         self.count_response(out, start, env);
         if conn == Connection::Close {
             let _ = self.close();
@@ -504,7 +540,8 @@ impl HttpSession {
         }
         let conn = self.connection_for(head, &data[total..], env);
         let start = out.len();
-        respond(out, env, head, &data[head.len..total], conn);
+        let routes = self.routes();
+        respond(out, env, head, &data[head.len..total], conn, routes);
         self.count_response(out, start, env);
         self.need = 0;
         self.flags &= !CONTINUE_SENT;
