@@ -26,6 +26,7 @@ use reactor_proto::outbuf::OutBuf;
 
 use crate::bufpool::BufPool;
 use crate::protocol::{Output, Protocol, ProtocolCtx, Reaction};
+use crate::staging::Staging;
 use crate::stats::{CloseReason, Stats};
 use crate::timers::{Millis, TimerKind, Timers};
 
@@ -84,7 +85,9 @@ pub struct ConnCtx<'a> {
     pub pool: &'a mut BufPool,
     /// Limits and timeouts.
     pub limits: &'a ConnLimits,
-    /// Protocol-level context (HTTP date, stats, limits, response staging buffer).
+    /// The loop's response staging buffer, lent to one protocol call at a time.
+    pub staging: &'a mut Staging,
+    /// Protocol-level context (HTTP date, stats, limits, buffer budget).
     pub proto: ProtocolCtx<'a>,
 }
 
@@ -297,38 +300,53 @@ impl Connection {
     /// Gives `scratch[..n]` to the protocol and sends what it answers. `Some(flow)` ends the
     /// pump (close, or stop reading).
     fn handle_input(&mut self, n: usize, token: Token, ctx: &mut ConnCtx<'_>) -> Option<Flow> {
-        let budget = ctx.limits.max_output.saturating_sub(self.out.len());
-        let reaction = self
-            .protocol
-            .on_input(&ctx.scratch[..n], &mut ctx.proto, ctx.stats, budget);
-        self.apply(reaction, token, ctx)
+        self.exchange(Call::Input(n), token, ctx)
     }
 
     /// Lets the protocol continue with input it buffered earlier.
     fn continue_buffered(&mut self, token: Token, ctx: &mut ConnCtx<'_>) -> Option<Flow> {
+        self.exchange(Call::Resume, token, ctx)
+    }
+
+    /// One protocol call and the sending of its answer, as one turn of the loop's staging
+    /// buffer: the turn is dropped, and the staged bytes with it, before anything else can
+    /// happen, whether the send succeeded or not, so no other connection can ever see them.
+    fn exchange(&mut self, call: Call, token: Token, ctx: &mut ConnCtx<'_>) -> Option<Flow> {
         let budget = ctx.limits.max_output.saturating_sub(self.out.len());
-        let reaction = self.protocol.resume(&mut ctx.proto, ctx.stats, budget);
+        let mut turn = ctx.staging.turn();
+        let (proto, stats) = (&ctx.proto, &mut *ctx.stats);
+        let reaction = match call {
+            Call::Input(n) => {
+                let input = &ctx.scratch[..n];
+                self.protocol
+                    .on_input(input, turn.buf(), proto, stats, budget)
+            }
+            Call::Resume => self.protocol.resume(turn.buf(), proto, stats, budget),
+            Call::HeaderTimeout => self.protocol.on_header_timeout(turn.buf(), proto, stats),
+            Call::BodyTimeout => self.protocol.on_body_timeout(turn.buf(), proto, stats),
+        };
+        let output = match reaction.output {
+            Output::Input(n) => &ctx.scratch[..n],
+            Output::Staged => turn.bytes(),
+        };
+        let sent = send(&mut self.stream, &mut self.out, output, ctx.stats, ctx.pool);
+        drop(turn);
+        if let Err(e) = sent {
+            return Some(Flow::Close(close_reason_for(&e)));
+        }
         self.apply(reaction, token, ctx)
     }
 
-    /// Sends a protocol's output and acts on its decision.
+    /// Acts on a protocol's decision once its output was sent or queued.
     fn apply(&mut self, reaction: Reaction, token: Token, ctx: &mut ConnCtx<'_>) -> Option<Flow> {
         let Reaction {
-            output,
+            output: _,
             close,
             paused,
             awaiting_headers,
             awaiting_body,
             answered,
         } = reaction;
-        let output = match output {
-            Output::Input(n) => &ctx.scratch[..n],
-            Output::Staged => ctx.proto.staged(),
-        };
-        if let Err(e) = send(&mut self.stream, &mut self.out, output, ctx.stats, ctx.pool) {
-            return Some(Flow::Close(close_reason_for(&e)));
-        }
-        ctx.proto.clear_staged();
         self.track_header_timer(awaiting_headers, token, ctx);
         if answered {
             self.body_since = NEVER; // a body still awaited is the next request's
@@ -587,11 +605,8 @@ impl Connection {
             self.track_header_timer(true, token, ctx);
             return Flow::Open;
         }
-        let reaction = self.protocol.on_header_timeout(&mut ctx.proto, ctx.stats);
-        match self.apply(reaction, token, ctx) {
-            Some(flow) => flow,
-            None => Flow::Open,
-        }
+        self.exchange(Call::HeaderTimeout, token, ctx)
+            .unwrap_or(Flow::Open)
     }
 }
 
@@ -621,15 +636,28 @@ impl Connection {
             self.track_body_timer(true, token, ctx);
             return Flow::Open;
         }
-        let reaction = self.protocol.on_body_timeout(&mut ctx.proto, ctx.stats);
-        self.apply(reaction, token, ctx).unwrap_or(Flow::Open)
+        self.exchange(Call::BodyTimeout, token, ctx)
+            .unwrap_or(Flow::Open)
     }
+}
+
+/// Which protocol call an [`Connection::exchange`] makes.
+#[derive(Debug, Clone, Copy)]
+enum Call {
+    /// Input read into `scratch[..n]`.
+    Input(usize),
+    /// Input the protocol held back while output was at the cap.
+    Resume,
+    /// The header timeout fired.
+    HeaderTimeout,
+    /// The body timeout fired.
+    BodyTimeout,
 }
 
 /// Writes `data` behind anything already queued: straight to the socket when nothing is
 /// queued (the common case: no copy), and queues whatever the kernel does not take.
 fn send(
-    stream: &mut TcpStream,
+    stream: &mut impl Write,
     out: &mut OutBuf,
     data: &[u8],
     stats: &mut Stats,

@@ -29,6 +29,7 @@ pub mod mmsg;
 pub mod protocol;
 pub mod reactor;
 pub mod signals;
+pub mod staging;
 pub mod stats;
 pub mod timers;
 pub mod token;

@@ -3,8 +3,8 @@
 //! A connection speaks either TCP echo or HTTP/1.1. Both are driven the same way: input bytes
 //! go in, and a [`Reaction`] comes back saying what to send and whether to close. Echo's answer
 //! is the input itself, so its bytes are written straight from the read buffer with no copy;
-//! HTTP's responses are staged in one per-loop buffer (pipelined responses batched into one
-//! write).
+//! HTTP's responses are appended to `out`, the loop's staging buffer as lent to one
+//! connection's turn ([`crate::staging::Turn`]; pipelined responses batched into one write).
 
 use std::cell::Cell;
 
@@ -29,7 +29,7 @@ pub enum Protocol {
 pub enum Output {
     /// The first `n` bytes of the read buffer (echo).
     Input(usize),
-    /// The staging buffer in [`ProtocolCtx`].
+    /// What the call appended to `out`.
     Staged,
 }
 
@@ -51,10 +51,9 @@ pub struct Reaction {
     pub answered: bool,
 }
 
-/// Loop-wide state the protocols share: the HTTP date, limits and the response staging buffer.
+/// Loop-wide state the protocols read: the HTTP date, limits, metrics and the buffer budget.
+/// It holds no bytes of any connection (those live in the staging [`crate::staging::Turn`]).
 pub struct ProtocolCtx<'a> {
-    /// Responses are built here, then written by the connection.
-    pub staged: &'a mut Vec<u8>,
     /// The cached `Date` header.
     pub date: &'a DateCache,
     /// HTTP request limits.
@@ -65,18 +64,6 @@ pub struct ProtocolCtx<'a> {
     /// session's [`HttpSession::buffered_commitment`] is booked here after every call, and
     /// released by [`Protocol::release`] when the connection goes.
     pub budget: &'a BufferBudget,
-}
-
-impl ProtocolCtx<'_> {
-    /// The staged response bytes.
-    pub fn staged(&self) -> &[u8] {
-        self.staged
-    }
-
-    /// Empties the staging buffer (keeping its storage) once its bytes were sent or queued.
-    pub fn clear_staged(&mut self) {
-        self.staged.clear();
-    }
 }
 
 /// `GET /stats` is answered with this reactor's live counters, `GET /metrics` with every
@@ -105,11 +92,13 @@ impl StatsSource for ServerStats<'_> {
 }
 
 impl Protocol {
-    /// Handles `input`; `out_budget` bounds the output produced by this call.
+    /// Handles `input`, appending any answer to `out`; `out_budget` bounds the output produced
+    /// by this call.
     pub fn on_input(
         &mut self,
         input: &[u8],
-        ctx: &mut ProtocolCtx<'_>,
+        out: &mut Vec<u8>,
+        ctx: &ProtocolCtx<'_>,
         stats: &mut Stats,
         out_budget: usize,
     ) -> Reaction {
@@ -124,8 +113,8 @@ impl Protocol {
             },
             Protocol::Http(session) => {
                 let before = session.responses();
-                let step = serve_http(session, ctx, stats, |session, staged, env| {
-                    session.on_input(input, staged, env, out_budget)
+                let step = serve_http(session, out, ctx, stats, |session, out, env| {
+                    session.on_input(input, out, env, out_budget)
                 });
                 http_reaction(session, step, before)
             }
@@ -135,7 +124,8 @@ impl Protocol {
     /// Continues with input held back by an earlier pause.
     pub fn resume(
         &mut self,
-        ctx: &mut ProtocolCtx<'_>,
+        out: &mut Vec<u8>,
+        ctx: &ProtocolCtx<'_>,
         stats: &mut Stats,
         out_budget: usize,
     ) -> Reaction {
@@ -143,8 +133,8 @@ impl Protocol {
             Protocol::Echo => idle_reaction(),
             Protocol::Http(session) => {
                 let before = session.responses();
-                let step = serve_http(session, ctx, stats, |session, staged, env| {
-                    session.resume(staged, env, out_budget)
+                let step = serve_http(session, out, ctx, stats, |session, out, env| {
+                    session.resume(out, env, out_budget)
                 });
                 http_reaction(session, step, before)
             }
@@ -191,27 +181,41 @@ impl Protocol {
         }
     }
 
-    /// The header timeout fired: HTTP answers 408 and closes.
-    pub fn on_header_timeout(&mut self, ctx: &mut ProtocolCtx<'_>, stats: &mut Stats) -> Reaction {
-        self.on_timeout(ctx, stats, CloseReason::HeaderTimeout)
+    /// The header timeout fired: HTTP appends 408 to `out` and closes.
+    pub fn on_header_timeout(
+        &mut self,
+        out: &mut Vec<u8>,
+        ctx: &ProtocolCtx<'_>,
+        stats: &mut Stats,
+    ) -> Reaction {
+        self.on_timeout(out, ctx, stats, CloseReason::HeaderTimeout)
     }
 
-    /// The body timeout fired: HTTP answers 408 and closes.
-    pub fn on_body_timeout(&mut self, ctx: &mut ProtocolCtx<'_>, stats: &mut Stats) -> Reaction {
-        self.on_timeout(ctx, stats, CloseReason::BodyTimeout)
+    /// The body timeout fired: HTTP appends 408 to `out` and closes.
+    pub fn on_body_timeout(
+        &mut self,
+        out: &mut Vec<u8>,
+        ctx: &ProtocolCtx<'_>,
+        stats: &mut Stats,
+    ) -> Reaction {
+        self.on_timeout(out, ctx, stats, CloseReason::BodyTimeout)
     }
 
     fn on_timeout(
         &mut self,
-        ctx: &mut ProtocolCtx<'_>,
+        out: &mut Vec<u8>,
+        ctx: &ProtocolCtx<'_>,
         stats: &mut Stats,
         reason: CloseReason,
     ) -> Reaction {
         match self {
             Protocol::Echo => idle_reaction(),
             Protocol::Http(session) => {
-                let step = serve_http(session, ctx, stats, |session, staged, env| {
-                    session.on_header_timeout(staged, env);
+                let step = serve_http(session, out, ctx, stats, |session, out, env| {
+                    match reason {
+                        CloseReason::BodyTimeout => session.on_body_timeout(out, env),
+                        _ => session.on_header_timeout(out, env),
+                    }
                     Step::CloseAfterFlush
                 });
                 Reaction {
@@ -242,7 +246,8 @@ fn idle_reaction() -> Reaction {
 /// counts the responses it wrote into `stats` and books the change of its buffered bytes.
 fn serve_http(
     session: &mut HttpSession,
-    ctx: &mut ProtocolCtx<'_>,
+    out: &mut Vec<u8>,
+    ctx: &ProtocolCtx<'_>,
     stats: &mut Stats,
     call: impl FnOnce(&mut HttpSession, &mut Vec<u8>, &HttpEnv<'_>) -> Step,
 ) -> Step {
@@ -260,7 +265,7 @@ fn serve_http(
             limits: ctx.http_limits,
             budget: ctx.budget,
         };
-        let step = call(session, ctx.staged, &env);
+        let step = call(session, out, &env);
         (step, source.statuses)
     };
     ctx.budget.settle(committed, session.buffered_commitment());

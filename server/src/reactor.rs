@@ -26,6 +26,7 @@ use crate::listeners::ReactorSockets;
 use crate::logging;
 use crate::metrics::{LoopStats, Metrics, Snapshot, PUBLISH_EVERY_MS};
 use crate::protocol::{Protocol, ProtocolCtx};
+use crate::staging::Staging;
 use crate::stats::{CloseReason, Stats};
 use crate::timers::{duration_to_millis, poll_timeout, Clock, Millis, Timers};
 use crate::token;
@@ -103,6 +104,8 @@ impl ReactorConfig {
 enum Service {
     Echo,
     Http,
+    /// `--metrics`: HTTP serving `/metrics` and `/healthz` only.
+    Monitoring,
 }
 
 /// A TCP listener and its accept-pause state.
@@ -132,7 +135,7 @@ pub struct Reactor {
     revisit: Vec<Token>,
     revisit_now: Vec<Token>,
     scratch: Vec<u8>,
-    staged: Vec<u8>,
+    staging: Staging,
     pool: BufPool,
     stats: Stats,
     date: DateCache,
@@ -166,7 +169,11 @@ impl Reactor {
         for (socket, service, token) in [
             (sockets.tcp, Service::Echo, token::TCP_LISTENER),
             (sockets.http, Service::Http, token::HTTP_LISTENER),
-            (sockets.metrics, Service::Http, token::METRICS_LISTENER),
+            (
+                sockets.metrics,
+                Service::Monitoring,
+                token::METRICS_LISTENER,
+            ),
         ] {
             if let Some(mut socket) = socket {
                 registry.register(&mut socket, token, Interest::READABLE)?;
@@ -203,7 +210,7 @@ impl Reactor {
             revisit: Vec::new(),
             revisit_now: Vec::new(),
             scratch: vec![0; SCRATCH_BYTES],
-            staged: Vec::with_capacity(SCRATCH_BYTES),
+            staging: Staging::with_capacity(SCRATCH_BYTES),
             pool: BufPool::new(),
             stats: Stats::default(),
             date: DateCache::new(SystemTime::now()),
@@ -311,7 +318,7 @@ impl Reactor {
             timers,
             revisit,
             scratch,
-            staged,
+            staging,
             pool,
             cfg,
             date,
@@ -333,8 +340,8 @@ impl Reactor {
             scratch,
             pool,
             limits: &cfg.limits,
+            staging,
             proto: ProtocolCtx {
-                staged,
                 date,
                 http_limits: &cfg.http_limits,
                 metrics,
@@ -457,6 +464,7 @@ impl Reactor {
         let protocol = match service {
             Service::Echo => Protocol::Echo,
             Service::Http => Protocol::Http(HttpSession::new()),
+            Service::Monitoring => Protocol::Http(HttpSession::monitoring_only()),
         };
         entry.insert(Connection::new(
             stream,
@@ -614,15 +622,39 @@ impl Reactor {
     fn close_remaining(&mut self) {
         let keys: Vec<usize> = self.conns.iter().map(|(key, _)| key).collect();
         if !keys.is_empty() {
+            let (owing, owed) = self
+                .conns
+                .iter()
+                .map(|(_, conn)| conn.queued_bytes())
+                .filter(|&queued| queued > 0)
+                .fold((0usize, 0usize), |(n, bytes), queued| {
+                    (n + 1, bytes + queued)
+                });
             log::warn!(
-                "{}: drain timeout: closing {} connections with output still owed",
+                "{}: drain timeout: {}",
                 self.name,
-                keys.len()
+                drain_summary(keys.len(), owing, owed)
             );
         }
         for key in keys {
             self.close(key, CloseReason::Shutdown);
         }
+    }
+}
+
+/// What the drain-timeout log says about the connections it closes: how many still owed output
+/// (and how much), and how many owed nothing (idle, or waiting for the peer's FIN).
+fn drain_summary(open: usize, owing: usize, owed_bytes: usize) -> String {
+    let idle = open - owing;
+    match (owing, idle) {
+        (0, _) => format!("closing {open} connections that owed no output"),
+        (_, 0) => {
+            format!("closing {open} connections with {owed_bytes} bytes of output still owed")
+        }
+        _ => format!(
+            "closing {open} connections: {owing} with {owed_bytes} bytes of output still owed, \
+             {idle} that owed none"
+        ),
     }
 }
 
