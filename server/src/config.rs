@@ -111,8 +111,12 @@ pub struct Config {
     #[arg(long, value_name = "BYTES", env = "REACTOR_MAX_BUFFERED", default_value_t = 256 * 1024 * 1024)]
     pub max_buffered: usize,
 
-    /// HTTP: largest request head (request line plus headers) before 431.
-    #[arg(long, value_name = "BYTES", env = "REACTOR_MAX_HEADER_BYTES", default_value_t = 8 * 1024)]
+    /// HTTP: largest request head (request line plus headers) before 431; 1 to 1048576 (1 MiB,
+    /// the ceiling: a head is buffered whole until complete).
+    #[arg(long, value_name = "BYTES", env = "REACTOR_MAX_HEADER_BYTES", default_value_t = 8 * 1024,
+          value_parser = clap::value_parser!(u32)
+              .range(1..=reactor_proto::http::MAX_HEADER_BYTES_CEILING as i64)
+              .map(|v| v as usize))]
     pub max_header_bytes: usize,
 
     /// HTTP: largest request body (`Content-Length` or decoded chunked) before 413.

@@ -16,6 +16,8 @@ pub struct HttpLimits {
     /// Longest header section (request line, headers and the empty line) in bytes.
     /// Longer → `431 Request Header Fields Too Large` and close.
     ///
+    /// Values above [`MAX_HEADER_BYTES_CEILING`] are treated as that ceiling.
+    ///
     /// Default: 8 KiB.
     pub max_header_bytes: usize,
     /// Most header fields in one request. More → `431` and close.
@@ -35,6 +37,11 @@ pub struct HttpLimits {
 
 /// Hard ceiling on [`HttpLimits::max_headers`]: the header slots live on the stack while parsing.
 pub const MAX_HEADERS_CEILING: usize = 128;
+
+/// Hard ceiling on [`HttpLimits::max_header_bytes`] (1 MiB): an unfinished head is buffered
+/// whole and re-parsed as lines arrive, so a head may not grow without bound however the limit
+/// is set (real clients send a few KiB; servers commonly refuse beyond 8 to 64 KiB).
+pub const MAX_HEADER_BYTES_CEILING: usize = 1 << 20;
 
 /// Hard ceiling on [`HttpLimits::max_body_bytes`] (1 GiB): bodies are buffered whole.
 pub const MAX_BODY_CEILING: usize = 1 << 30;
@@ -56,8 +63,14 @@ impl HttpLimits {
         self.max_headers.min(MAX_HEADERS_CEILING)
     }
 
+    /// The header section limit actually used: `max_header_bytes` capped at
+    /// [`MAX_HEADER_BYTES_CEILING`].
+    pub(crate) fn header_bytes(&self) -> usize {
+        self.max_header_bytes.min(MAX_HEADER_BYTES_CEILING)
+    }
+
     /// Most bytes one unfinished request may occupy in a session's buffer.
     pub fn max_request_bytes(&self) -> usize {
-        self.max_header_bytes.saturating_add(self.max_body_bytes)
+        self.header_bytes().saturating_add(self.max_body_bytes)
     }
 }

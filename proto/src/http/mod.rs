@@ -62,7 +62,7 @@ mod session;
 pub use budget::BufferBudget;
 pub use chunked::{ChunkError, ChunkedDecoder, MAX_CHUNK_LINE};
 pub use date::DateCache;
-pub use limits::{HttpLimits, MAX_BODY_CEILING, MAX_HEADERS_CEILING};
+pub use limits::{HttpLimits, MAX_BODY_CEILING, MAX_HEADERS_CEILING, MAX_HEADER_BYTES_CEILING};
 pub use response::{HELLO_BODY, SERVER_NAME};
 pub use session::{HttpSession, Step};
 

@@ -108,7 +108,7 @@ pub(crate) enum Parsed {
 
 /// Parse the head at the start of `data`, looking at no more than the header limit.
 pub(crate) fn parse_head(data: &[u8], limits: &HttpLimits) -> Parsed {
-    let window = &data[..data.len().min(limits.max_header_bytes)];
+    let window = &data[..data.len().min(limits.header_bytes())];
     match parse_window(window, limits) {
         Err(httparse::Error::Version) => parse_other_version(data, window, limits),
         Err(httparse::Error::TooManyHeaders) => Parsed::Reject(Reject::HeadersTooLarge),
@@ -204,7 +204,7 @@ pub(crate) fn partial_verdict(data: &[u8], limits: &HttpLimits) -> Parsed {
             return Parsed::Reject(Reject::RequestLineTooLong);
         }
     }
-    if data.len() >= limits.max_header_bytes {
+    if data.len() >= limits.header_bytes() {
         return Parsed::Reject(Reject::HeadersTooLarge);
     }
     Parsed::Partial

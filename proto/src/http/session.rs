@@ -447,7 +447,7 @@ impl HttpSession {
         let max_body = limits.max_body_bytes.min(super::MAX_BODY_CEILING);
         self.chunked = Some(Box::new(ChunkedBody {
             head,
-            decoder: ChunkedDecoder::new(max_body, limits.max_header_bytes),
+            decoder: ChunkedDecoder::new(max_body, limits.header_bytes()),
             body: Vec::new(),
             committed: 0,
         }));
@@ -590,7 +590,7 @@ fn starts_with_complete_request(data: &[u8], env: &HttpEnv<'_>) -> bool {
     match parse_head(data, env.limits) {
         Parsed::Head(head) if head.framing == Framing::Chunked => {
             let limits = env.limits;
-            let mut decoder = ChunkedDecoder::new(limits.max_body_bytes, limits.max_header_bytes);
+            let mut decoder = ChunkedDecoder::new(limits.max_body_bytes, limits.header_bytes());
             let decoded = decoder.decode(&data[head.len..], &mut Vec::new());
             decoded.is_ok() && decoder.is_done()
         }
