@@ -3,23 +3,7 @@
 
 mod common;
 
-use common::Server;
-
-/// The designs under test: binary path and extra arguments.
-fn designs() -> Vec<(&'static str, Vec<&'static str>)> {
-    vec![
-        (env!("CARGO_BIN_EXE_design-threads"), vec![]),
-        (
-            env!("CARGO_BIN_EXE_design-tokio"),
-            vec!["--flavor", "current"],
-        ),
-        (
-            env!("CARGO_BIN_EXE_design-tokio"),
-            vec!["--flavor", "multi", "--workers", "2"],
-        ),
-        (env!("CARGO_BIN_EXE_design-uring"), vec![]),
-    ]
-}
+use common::{designs, Server};
 
 #[test]
 fn tcp_echo_returns_every_byte() {

@@ -14,6 +14,22 @@ const START_TIMEOUT: Duration = Duration::from_secs(20);
 /// Socket timeout for every read in the tests, so a broken design fails instead of hanging.
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The designs under test: binary path and extra arguments.
+pub fn designs() -> Vec<(&'static str, Vec<&'static str>)> {
+    vec![
+        (env!("CARGO_BIN_EXE_design-threads"), vec![]),
+        (
+            env!("CARGO_BIN_EXE_design-tokio"),
+            vec!["--flavor", "current"],
+        ),
+        (
+            env!("CARGO_BIN_EXE_design-tokio"),
+            vec!["--flavor", "multi", "--workers", "2"],
+        ),
+        (env!("CARGO_BIN_EXE_design-uring"), vec![]),
+    ]
+}
+
 /// A running design process, killed (by PID) when dropped.
 pub struct Server {
     child: Child,
