@@ -25,7 +25,8 @@ use mio::{Interest, Registry, Token};
 use reactor_proto::outbuf::OutBuf;
 
 use crate::bufpool::BufPool;
-use crate::protocol::{Output, Protocol, ProtocolCtx, Reaction};
+use crate::exchange::{exchange, Call as ProtocolCall, Wire};
+use crate::protocol::{Protocol, ProtocolCtx, Reaction};
 use crate::staging::Staging;
 use crate::stats::{CloseReason, Stats};
 use crate::timers::{Millis, TimerKind, Timers};
@@ -309,32 +310,33 @@ impl Connection {
     }
 
     /// One protocol call and the sending of its answer, as one turn of the loop's staging
-    /// buffer: the turn is dropped, and the staged bytes with it, before anything else can
-    /// happen, whether the send succeeded or not, so no other connection can ever see them.
+    /// buffer (see [`exchange`]).
     fn exchange(&mut self, call: Call, token: Token, ctx: &mut ConnCtx<'_>) -> Option<Flow> {
         let budget = ctx.limits.max_output.saturating_sub(self.out.len());
-        let mut turn = ctx.staging.turn();
-        let (proto, stats) = (&ctx.proto, &mut *ctx.stats);
-        let reaction = match call {
-            Call::Input(n) => {
-                let input = &ctx.scratch[..n];
-                self.protocol
-                    .on_input(input, turn.buf(), proto, stats, budget)
-            }
-            Call::Resume => self.protocol.resume(turn.buf(), proto, stats, budget),
-            Call::HeaderTimeout => self.protocol.on_header_timeout(turn.buf(), proto, stats),
-            Call::BodyTimeout => self.protocol.on_body_timeout(turn.buf(), proto, stats),
+        let call = match call {
+            Call::Input(n) => ProtocolCall::Input(&ctx.scratch[..n]),
+            Call::Resume => ProtocolCall::Resume,
+            Call::HeaderTimeout => ProtocolCall::HeaderTimeout,
+            Call::BodyTimeout => ProtocolCall::BodyTimeout,
         };
-        let output = match reaction.output {
-            Output::Input(n) => &ctx.scratch[..n],
-            Output::Staged => turn.bytes(),
+        let mut wire = Wire {
+            socket: &mut self.stream,
+            out: &mut self.out,
+            pool: ctx.pool,
         };
-        let sent = send(&mut self.stream, &mut self.out, output, ctx.stats, ctx.pool);
-        drop(turn);
-        if let Err(e) = sent {
-            return Some(Flow::Close(close_reason_for(&e)));
+        let exchanged = exchange(
+            &mut self.protocol,
+            call,
+            ctx.staging,
+            &ctx.proto,
+            ctx.stats,
+            &mut wire,
+            budget,
+        );
+        match exchanged {
+            Ok(reaction) => self.apply(reaction, token, ctx),
+            Err(e) => Some(Flow::Close(close_reason_for(&e))),
         }
-        self.apply(reaction, token, ctx)
     }
 
     /// Acts on a protocol's decision once its output was sent or queued.
@@ -641,7 +643,8 @@ impl Connection {
     }
 }
 
-/// Which protocol call an [`Connection::exchange`] makes.
+/// Which protocol call a [`Connection::exchange`] makes (input named by its length in
+/// `scratch`, so the call does not borrow the context).
 #[derive(Debug, Clone, Copy)]
 enum Call {
     /// Input read into `scratch[..n]`.
@@ -652,45 +655,6 @@ enum Call {
     HeaderTimeout,
     /// The body timeout fired.
     BodyTimeout,
-}
-
-/// Writes `data` behind anything already queued: straight to the socket when nothing is
-/// queued (the common case: no copy), and queues whatever the kernel does not take.
-fn send(
-    stream: &mut impl Write,
-    out: &mut OutBuf,
-    data: &[u8],
-    stats: &mut Stats,
-    pool: &mut BufPool,
-) -> io::Result<()> {
-    if data.is_empty() {
-        return Ok(());
-    }
-    if !out.is_empty() {
-        // Bytes are already waiting for WRITABLE: the socket is full, and order matters.
-        out.push(data);
-        return Ok(());
-    }
-    let mut written = 0;
-    while written < data.len() {
-        match stream.write(&data[written..]) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => {
-                written += n;
-                stats.tcp_bytes_out += n as u64;
-                if written < data.len() {
-                    // Short write: the send buffer is full (see `Connection::flush`).
-                    break;
-                }
-            }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    let rest = &data[written..];
-    out.push_with_storage(rest, || pool.take(rest.len().max(16 * 1024)));
-    Ok(())
 }
 
 /// Maps a socket error to the reason reported in the stats.

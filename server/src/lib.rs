@@ -21,6 +21,7 @@
 pub mod bufpool;
 pub mod config;
 pub mod connection;
+pub mod exchange;
 pub mod health;
 pub mod listeners;
 pub mod logging;

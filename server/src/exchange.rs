@@ -1,0 +1,104 @@
+//! One protocol call and the sending of its answer: the heart of a connection's turn, written
+//! against [`std::io::Write`] so it runs without sockets too (the `connections` fuzz target
+//! drives it with many interleaved connections and failing writes).
+//!
+//! The answer is staged in the loop's shared buffer through a [`Turn`](crate::staging::Turn)
+//! that lives exactly as long as this call: whether the write succeeds, is refused in part, or
+//! fails, the staged bytes are gone when [`exchange`] returns, so they can only ever have gone
+//! to this connection's socket or its own output queue.
+
+use std::io::{self, Write};
+
+use reactor_proto::outbuf::OutBuf;
+
+use crate::bufpool::BufPool;
+use crate::protocol::{Output, Protocol, ProtocolCtx, Reaction};
+use crate::staging::Staging;
+use crate::stats::Stats;
+
+/// What the protocol is asked to do.
+#[derive(Debug, Clone, Copy)]
+pub enum Call<'a> {
+    /// Bytes just read.
+    Input(&'a [u8]),
+    /// Continue with input held back while output was at the cap.
+    Resume,
+    /// The header timeout fired.
+    HeaderTimeout,
+    /// The body timeout fired.
+    BodyTimeout,
+}
+
+/// Where one connection's answer goes: its socket, then its own output queue for what the
+/// socket refuses.
+pub struct Wire<'a, W: Write> {
+    /// The connection's socket (anything that writes, without blocking).
+    pub socket: &'a mut W,
+    /// Output the socket refused earlier, owed before anything new.
+    pub out: &'a mut OutBuf,
+    /// Where the queue borrows storage from.
+    pub pool: &'a mut BufPool,
+}
+
+/// Makes `call` on `protocol` and sends its answer on `wire`; `out_budget` bounds the output
+/// the call may produce. An error is the socket's: the connection must close (its staged
+/// answer is already dropped).
+pub fn exchange<W: Write>(
+    protocol: &mut Protocol,
+    call: Call<'_>,
+    staging: &mut Staging,
+    ctx: &ProtocolCtx<'_>,
+    stats: &mut Stats,
+    wire: &mut Wire<'_, W>,
+    out_budget: usize,
+) -> io::Result<Reaction> {
+    let mut turn = staging.turn();
+    let reaction = match call {
+        Call::Input(input) => protocol.on_input(input, turn.buf(), ctx, stats, out_budget),
+        Call::Resume => protocol.resume(turn.buf(), ctx, stats, out_budget),
+        Call::HeaderTimeout => protocol.on_header_timeout(turn.buf(), ctx, stats),
+        Call::BodyTimeout => protocol.on_body_timeout(turn.buf(), ctx, stats),
+    };
+    let output = match (reaction.output, call) {
+        (Output::Input(n), Call::Input(input)) => &input[..n.min(input.len())],
+        (Output::Input(_), _) => &[][..],
+        (Output::Staged, _) => turn.bytes(),
+    };
+    send(wire, output, stats)?;
+    Ok(reaction)
+}
+
+/// Writes `data` behind anything already queued: straight to the socket when nothing is
+/// queued (the common case: no copy), and queues whatever the kernel does not take.
+fn send<W: Write>(wire: &mut Wire<'_, W>, data: &[u8], stats: &mut Stats) -> io::Result<()> {
+    if data.is_empty() {
+        return Ok(());
+    }
+    if !wire.out.is_empty() {
+        // Bytes are already waiting for WRITABLE: the socket is full, and order matters.
+        wire.out.push(data);
+        return Ok(());
+    }
+    let mut written = 0;
+    while written < data.len() {
+        match wire.socket.write(&data[written..]) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => {
+                written += n;
+                stats.tcp_bytes_out += n as u64;
+                if written < data.len() {
+                    // Short write: the send buffer is full (see `Connection::flush`).
+                    break;
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    let rest = &data[written..];
+    let pool = &mut *wire.pool;
+    wire.out
+        .push_with_storage(rest, || pool.take(rest.len().max(16 * 1024)));
+    Ok(())
+}
