@@ -58,6 +58,7 @@ mod request;
 mod response;
 mod routes;
 mod session;
+mod target;
 
 pub use budget::BufferBudget;
 pub use chunked::{ChunkError, ChunkedDecoder, MAX_CHUNK_LINE};

@@ -6,7 +6,7 @@ use std::mem::MaybeUninit;
 
 use super::chunked::is_tchar;
 use super::limits::{HttpLimits, MAX_BODY_CEILING, MAX_HEADERS_CEILING};
-use super::routes::Target;
+use super::target::Target;
 
 /// Longest method accepted before the request line is complete; longer ones get `501` at once
 /// (RFC 9112 §3: a method longer than any the server implements). Registered methods are at

@@ -1,42 +1,13 @@
-//! The routes: which response a complete request gets.
+//! The routes: which response a complete request gets. Above the parser: routes read what it
+//! parsed ([`Head`]), it never reads routes.
 
 use super::request::{Head, Method};
 use super::response::{write_hello, write_response, Connection, Response};
+use super::target::Target;
 use super::HttpEnv;
 
 const ALLOW_READ: &str = "Allow: GET, HEAD\r\n";
 const ALLOW_POST: &str = "Allow: POST\r\n";
-
-/// The resources the server knows, resolved from the request target's path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Target {
-    /// `/`
-    Root,
-    /// `/healthz`
-    Healthz,
-    /// `/stats`
-    Stats,
-    /// `/metrics`
-    Metrics,
-    /// `/echo`
-    Echo,
-    /// Anything else.
-    Other,
-}
-
-impl Target {
-    /// The resource a path (without query) names.
-    pub(crate) fn from_path(path: &[u8]) -> Self {
-        match path {
-            b"/" => Self::Root,
-            b"/healthz" => Self::Healthz,
-            b"/stats" => Self::Stats,
-            b"/metrics" => Self::Metrics,
-            b"/echo" => Self::Echo,
-            _ => Self::Other,
-        }
-    }
-}
 
 /// Which routes a session serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
