@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use serde::Serialize;
-use serde_json::Value;
 
 /// Latency percentiles in microseconds, as the load generator reports them.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
@@ -22,14 +21,15 @@ pub struct Percentiles {
 }
 
 impl Percentiles {
-    fn from_json(v: &Value) -> Percentiles {
-        let f = |k: &str| v.get(k).and_then(Value::as_f64).unwrap_or(f64::NAN);
+    /// The comparison's five from the generator's report; unmeasured values are NaN.
+    fn from_report(p: &reactor_report::Percentiles) -> Percentiles {
+        let f = |v: Option<f64>| v.unwrap_or(f64::NAN);
         Percentiles {
-            p50: f("p50"),
-            p90: f("p90"),
-            p99: f("p99"),
-            p999: f("p999"),
-            max: f("max"),
+            p50: f(p.p50),
+            p90: f(p.p90),
+            p99: f(p.p99),
+            p999: f(p.p999),
+            max: f(p.max),
         }
     }
 
@@ -70,43 +70,22 @@ pub struct GenReport {
     pub connect_us: Option<Percentiles>,
 }
 
-impl GenReport {
-    /// Reads the fields of the load generator's `--json` output (schema in loadgen/README.md);
-    /// missing numbers read as 0 and a missing `valid` as true. `errors` is either a count or
-    /// an object of counts by kind with a `total`. Fields the generator adds later are ignored.
-    pub fn from_json(v: &Value) -> GenReport {
-        let u = |v: &Value, k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
-        let errors = match v.get("errors") {
-            Some(Value::Object(by_kind)) => {
-                by_kind.get("total").and_then(Value::as_u64).unwrap_or(0)
-            }
-            Some(n) => n.as_u64().unwrap_or(0),
-            None => 0,
-        };
-        let valid = match v.get("valid") {
-            Some(Value::Bool(b)) => *b,
-            Some(Value::Object(o)) => o.get("ok").and_then(Value::as_bool).unwrap_or(true),
-            _ => true,
-        };
+impl From<&reactor_report::RunReport> for GenReport {
+    /// The fields of the generator's typed report (`reactor-report`) that the comparison uses.
+    fn from(r: &reactor_report::RunReport) -> GenReport {
         GenReport {
-            requests: u(v, "requests"),
-            errors,
-            rps: v.get("rps").and_then(Value::as_f64).unwrap_or(0.0),
-            valid,
-            verify_failures: u(v, "verify_failures"),
-            latency_us: Percentiles::from_json(v.get("latency_us").unwrap_or(&Value::Null)),
-            udp_lost: v.get("udp").map_or(0, |udp| u(udp, "lost")),
-            invalid_reasons: v
-                .get("invalid_reasons")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|r| r.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            connects: v.get("connects").and_then(Value::as_u64),
-            connect_us: v.get("connect_us").map(Percentiles::from_json),
+            requests: r.requests,
+            errors: r.errors.total,
+            rps: r.rps,
+            valid: r.valid,
+            verify_failures: r.verify_failures,
+            latency_us: Percentiles::from_report(&r.latency_us),
+            udp_lost: r.udp.map_or(0, |u| u.lost),
+            invalid_reasons: r.invalid_reasons.clone(),
+            connects: r.connect_per_request.then_some(r.connects),
+            connect_us: r
+                .connect_per_request
+                .then(|| Percentiles::from_report(&r.connect_us)),
         }
     }
 }
@@ -400,32 +379,6 @@ mod tests {
         assert_eq!(classify_limit(0.95, 0.9, false), Limit::Server);
         assert_eq!(classify_limit(0.3, 0.4, false), Limit::RoundTrip);
         assert_eq!(classify_limit(0.3, 0.4, true), Limit::OfferedRate);
-    }
-
-    #[test]
-    fn generator_json_reads_the_documented_fields() {
-        let v: Value = serde_json::from_str(
-            r#"{"requests": 1000, "errors": 2, "rps": 500.5, "valid": false,
-                "latency_us": {"p50": 10, "p90": 20, "p99": 30, "p999": 40, "max": 50},
-                "verify_failures": 1, "udp": {"sent": 10, "received": 9, "lost": 1},
-                "connects": 900, "connect_us": {"p50": 5, "p99": 9}, "new_field": 1}"#,
-        )
-        .unwrap();
-        let g = GenReport::from_json(&v);
-        assert_eq!(
-            (g.requests, g.errors, g.verify_failures, g.udp_lost),
-            (1000, 2, 1, 1)
-        );
-        assert!(!g.valid);
-        assert_eq!(g.latency_us.p999, 40.0);
-        assert_eq!(g.connects, Some(900));
-        assert_eq!(g.connect_us.unwrap().p99, 9.0);
-        assert!(GenReport::from_json(&serde_json::json!({})).valid);
-        assert!(GenReport::from_json(&serde_json::json!({}))
-            .connects
-            .is_none());
-        let by_kind = serde_json::json!({"errors": {"timeout": 3, "total": 3}});
-        assert_eq!(GenReport::from_json(&by_kind).errors, 3);
     }
 
     fn sample(requests: u64, user: f64, sys: f64) -> Sample {
