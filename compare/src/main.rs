@@ -227,7 +227,7 @@ fn plan_of(
     cli: &Cli,
     profile: &str,
 ) -> anyhow::Result<(Vec<Design>, Vec<Scenario>, Vec<plan::Disabled>)> {
-    let mut all = designs::parse("compare/designs.toml (built in)", designs::BUILT_IN, None)?;
+    let mut all = designs::parse_built_in()?;
     for d in &mut all {
         d.source = "built-in".into();
     }

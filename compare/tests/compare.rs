@@ -398,3 +398,83 @@ fn a_costlier_server_under_the_same_name_is_a_regression_and_the_same_one_is_sam
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A user's asyncio echo server as one would write it: no signal handler, so SIGTERM ends it
+/// by the signal, with no exit status.
+const ASYNCIO_ECHO: &str = r#"
+import asyncio, sys
+
+async def echo(reader, writer):
+    try:
+        while data := await reader.read(1024):
+            writer.write(data)
+            await writer.drain()
+    except ConnectionError:
+        pass
+    writer.close()
+
+async def main():
+    server = await asyncio.start_server(echo, "127.0.0.1", int(sys.argv[1]))
+    async with server:
+        await server.serve_forever()
+
+asyncio.run(main())
+"#;
+
+#[test]
+fn a_users_python_server_runs_end_to_end_and_stopping_it_is_fine_unless_it_asks_for_exit_0() {
+    let dir = scratch("asyncio");
+    write(&dir, "echo_asyncio.py", ASYNCIO_ECHO);
+    let design = |extra: &str| {
+        format!(
+            "[[design]]\nname = \"py-asyncio\"\nabout = \"asyncio echo\"\n\
+             command = [\"python3\", \"{{designs_dir}}/echo_asyncio.py\", \"{{tcp_port}}\"]\n\
+             serves = [\"tcp\"]\n{extra}"
+        )
+    };
+    let args = |file: &str| {
+        [
+            "--designs-file".to_string(),
+            file.to_string(),
+            "--designs".into(),
+            "py-asyncio".into(),
+            "--scenarios".into(),
+            "tcp-64b-1c,tcp-64b-64c".into(),
+        ]
+    };
+    let file = write(&dir, "mine.toml", &design(""));
+    let a = args(&file);
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let (out, md) = compare(&dir, "default", loadgen(), &a);
+    assert!(out.status.success(), "{md}");
+    for scenario in ["tcp-64b-1c", "tcp-64b-64c"] {
+        assert!(md.contains(&format!("`{scenario}`")), "{md}");
+    }
+    assert_eq!(md.matches("| 1 | py-asyncio | ").count(), 2, "{md}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("default/report.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        json["outcome"]["exits"][0],
+        serde_json::json!(["py-asyncio", null]),
+        "ended by SIGTERM itself"
+    );
+    // The same server held to this project's contract fails it, saying why.
+    let strict = write(&dir, "strict.toml", &design("clean_exit = \"zero\"\n"));
+    let a = args(&strict);
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let (out, md) = compare(&dir, "strict", loadgen(), &a);
+    assert_eq!(out.status.code(), Some(1), "{md}");
+    assert!(
+        md.contains("py-asyncio did not stop cleanly on SIGTERM (ended by signal 15"),
+        "{md}"
+    );
+    // And asked to stop with SIGINT, asyncio.run ends... with a traceback and status 1:
+    // stopped is still fine.
+    let int = write(&dir, "int.toml", &design("stop_signal = \"SIGINT\"\n"));
+    let a = args(&int);
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let (out, md) = compare(&dir, "int", loadgen(), &a);
+    assert!(out.status.success(), "{md}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

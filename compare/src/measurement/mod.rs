@@ -26,8 +26,8 @@ use std::time::Duration;
 use anyhow::bail;
 use serde::Serialize;
 
-use crate::plan::{Design, Disabled, Load, Profile, Proto, Scenario};
-use crate::processes::{self, procfs, Pinning, Places, Server, StartError};
+use crate::plan::{CleanExit, Design, Disabled, Load, Profile, Proto, Scenario};
+use crate::processes::{self, procfs, Ended, Pinning, Places, Server, StartError};
 use results::{secs, GenReport, Sample, Summary};
 
 /// Where things are and how to pin them.
@@ -152,7 +152,7 @@ pub struct Outcome {
     pub scenarios: Vec<ScenarioResult>,
     /// Failures outside any one scenario (a design that did not start, a bad exit).
     pub failures: Vec<String>,
-    /// Exit code of each design after SIGTERM (the contract says 0).
+    /// Exit code of each design after its stop signal (None: ended by a signal, or killed).
     pub exits: Vec<(String, Option<i32>)>,
 }
 
@@ -263,14 +263,24 @@ pub fn run(
         });
     }
     for (design, server) in running {
-        let code = server.terminate(Duration::from_secs(3));
-        if code != Some(0) {
+        let ended = server.terminate(design.stop_signal.number(), Duration::from_secs(3));
+        let clean = match design.clean_exit {
+            CleanExit::Zero => ended == Ended::Exited(0),
+            CleanExit::Stopped => ended != Ended::Killed,
+        };
+        if !clean {
             outcome.failures.push(format!(
-                "{} did not exit 0 on SIGTERM (exit code {code:?})",
-                design.name
+                "{} did not stop cleanly on {} ({}; clean_exit = \"{}\")",
+                design.name,
+                design.stop_signal.name(),
+                ended.describe(),
+                match design.clean_exit {
+                    CleanExit::Zero => "zero",
+                    CleanExit::Stopped => "stopped",
+                }
             ));
         }
-        outcome.exits.push((design.name, code));
+        outcome.exits.push((design.name, ended.code()));
     }
     let _ = std::fs::remove_dir_all(&tmp_root);
     Ok(outcome)

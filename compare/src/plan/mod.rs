@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use designs::{Design, Readiness};
+pub use designs::{CleanExit, Design, Readiness, StopSignal};
 pub use error::PlanError;
 pub use scenarios::{CurvePoint, Disabled, Load, Scenario, Scenarios};
 
