@@ -2,6 +2,7 @@
 //! self-contained page), from an [`Outcome`].
 
 pub mod html;
+pub mod ratios;
 
 use std::fmt::Write;
 use std::path::Path;
@@ -376,6 +377,7 @@ pub fn markdown(report: &Report) -> String {
     }
     let _ = writeln!(md, "\n{}\n", READING);
     overview(&mut md, o);
+    ratios::section(&mut md, o, &plain(o).collect::<Vec<_>>());
     if let Some(b) = report.baseline {
         md.push_str(&baseline::markdown(b));
     }
