@@ -478,3 +478,112 @@ fn a_users_python_server_runs_end_to_end_and_stopping_it_is_fine_unless_it_asks_
     assert!(out.status.success(), "{md}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `dir/NAME.json`'s `started_unix_s`, the generator's own record of when a run began.
+fn started(dir: &Path, name: &str) -> f64 {
+    let text = std::fs::read_to_string(dir.join(format!("{name}.json"))).unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+    doc["started_unix_s"].as_f64().unwrap()
+}
+
+#[test]
+fn designs_take_turns_within_each_repeat() {
+    let dir = scratch("interleave");
+    write(&dir, "echo.py", ECHO);
+    let entry = |name: &str| {
+        format!(
+            "[[design]]\nname = \"{name}\"\nabout = \"threaded echo\"\n\
+             command = [\"python3\", \"{{designs_dir}}/echo.py\", \"{{tcp_port}}\"]\n\
+             serves = [\"tcp\"]\n"
+        )
+    };
+    let file = write(&dir, "two.toml", &(entry("one") + &entry("two")));
+    let (out, md) = compare(
+        &dir,
+        "out",
+        loadgen(),
+        &[
+            "--designs-file",
+            &file,
+            "--designs",
+            "one,two",
+            "--scenarios",
+            "tcp-64b-1c",
+            "--repeats",
+            "2",
+        ],
+    );
+    assert!(out.status.success(), "{md}");
+    let runs = dir.join("out/runs/tcp-64b-1c");
+    let order = [
+        "one-warmup",
+        "two-warmup",
+        "one-0",
+        "two-0",
+        "one-1",
+        "two-1",
+    ];
+    let times: Vec<f64> = order.iter().map(|n| started(&runs, n)).collect();
+    assert!(
+        times.windows(2).all(|w| w[0] < w[1]),
+        "runs in the order {order:?}: {times:?}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn invalid_runs_are_retried_a_bounded_number_of_times_and_never_enter_a_figure() {
+    let dir = scratch("invalid");
+    write(&dir, "echo.py", ECHO);
+    let designs = write(
+        &dir,
+        "mine.toml",
+        "[[design]]\nname = \"mine\"\nabout = \"threaded echo\"\n\
+         command = [\"python3\", \"{designs_dir}/echo.py\", \"{tcp_port}\"]\nserves = [\"tcp\"]\n",
+    );
+    let args = [
+        "--designs-file",
+        &designs,
+        "--designs",
+        "mine",
+        "--scenarios",
+        "tcp-64b-1c",
+        "--repeats",
+        "3",
+    ];
+    let row = |name: &str| {
+        let text = std::fs::read_to_string(dir.join(name).join("report.json")).unwrap();
+        let doc: serde_json::Value = serde_json::from_str(&text).unwrap();
+        doc["outcome"]["scenarios"][0]["rows"][0].clone()
+    };
+    // The first try of repeat 1 is marked invalid (with a latency no valid run has): retried once.
+    let once = edited_loadgen(
+        &dir,
+        "if p.endswith('mine-1.json'):\n    d['valid'] = False\n    \
+         d['invalid_reasons'] = ['marked by the test']\n    d['latency_us']['p99'] = 1e9",
+    );
+    let (out, md) = compare(&dir, "once", &once, &args);
+    assert!(out.status.success(), "{md}");
+    let r = row("once");
+    assert_eq!(r["samples"].as_array().map(Vec::len), Some(4), "{r}");
+    assert_eq!(r["summary"]["invalid_runs"], 1, "{r}");
+    assert_eq!(r["summary"]["valid_runs"], 3, "{r}");
+    assert!(
+        r["summary"]["latency_us"]["p99"].as_f64().unwrap() < 1e9,
+        "{r}"
+    );
+    assert!(md.contains("| 3/4 |"), "valid runs counted: {md}");
+    assert!(md.contains("marked by the test"), "{md}");
+    // Every run invalid: two retries in all, then no figure at all, and the charts say so.
+    let always = edited_loadgen(&dir, "d['valid'] = False");
+    let (out, md) = compare(&dir, "always", &always, &args);
+    assert!(out.status.success(), "invalid runs are not errors: {md}");
+    let r = row("always");
+    assert_eq!(r["samples"].as_array().map(Vec::len), Some(5), "{r}");
+    assert_eq!(r["summary"]["valid_runs"], 0, "{r}");
+    assert!(r["summary"]["rps"]["median"].is_null(), "{r}");
+    assert!(md.contains("no valid run"), "{md}");
+    let chart = std::fs::read_to_string(dir.join("always/throughput.svg")).unwrap();
+    assert!(chart.contains("left out: 5 invalid"), "{chart}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
