@@ -18,8 +18,8 @@
 #   syscall  the same build with one extra system call (getppid) after every response.
 # and prints, per series, how many runs had a regression verdict, an unclear one, or none.
 # The targets: at most 1 of 20 A/A runs, at least 19 of 20 slowed runs, and 20 of 20
-# extra-syscall runs called a regression. Each run takes about a minute; 3 series of 20 runs
-# take about an hour on a quiet machine (on a busy one, noisy repeats are retried or left out).
+# extra-syscall runs called a regression. Each run takes about 15 s; 3 series of 20 runs take
+# about 15 minutes on a quiet machine (on a busy one, noisy repeats are retried or left out).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

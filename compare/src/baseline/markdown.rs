@@ -42,7 +42,8 @@ pub fn markdown(b: &BaselineComparison) -> String {
          machine's noise is alike in both runs. `unclear`: the interval reaches past the \
          threshold but the test cannot decide; the note says how many repeats per side \
          would likely resolve it (`--repeats`). System calls and context switches per request \
-         come from one perf run per row on each side: judged by the threshold alone. Verdicts \
+         come from one perf run per row on each side: judged by a {:.0}% threshold alone (they \
+         move with the kernel's batching, not with a neighbour). Verdicts \
          are decided by: {} (`--gate`); the other figures are shown only.\n",
         b.path,
         count(Verdict::Regression),
@@ -53,6 +54,7 @@ pub fn markdown(b: &BaselineComparison) -> String {
         b.alpha,
         b.alpha * 100.0,
         b.alpha * 200.0,
+        super::COUNT_THRESHOLD * 100.0,
         b.gates
             .iter()
             .map(|g| g.name())
