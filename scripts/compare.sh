@@ -21,8 +21,14 @@
 #   - records server CPU time per request split into user and system (/proc/PID/stat), system
 #     calls and context switches per request (perf stat, in one extra run per row, where perf
 #     works), peak RSS (VmHWM), generator CPU, and which side was the limit;
-#   - writes target/compare/report.md, report.json and SVG charts, and prints the report;
-#     with --baseline, adds regression/improvement/same verdicts against an earlier report.json.
+#   - runs the designs in turn within each repeat; a repeat the generator marks invalid, or taken
+#     while other processes held the cores (--max-outside-load), is retried at most twice and
+#     never enters a figure (the report counts them);
+#   - writes target/compare/report.md, report.json and SVG charts, and prints the report: medians
+#     with 95% intervals, and conclusions against the reactor only where an interval allows one;
+#     with --baseline, adds regression/improvement/unclear/same verdicts against an earlier
+#     report.json (a rank test over the repeats, at most 1% false alarms per figure; --gate picks
+#     the figures that decide; scripts/aa-ab.sh measures how often the verdicts are right).
 #
 # --quick takes a few minutes (what CI runs); without it each scenario runs longer (about 25
 # minutes with every peer). Exit status: 0 when everything that ran passed; 1 when a design

@@ -19,12 +19,24 @@ pub fn colour(i: usize) -> &'static str {
     PALETTE[i % PALETTE.len()]
 }
 
-/// One panel of a bar chart: a title and a value per design (NaN: no bar).
+/// One bar: a design's median, with its 95% interval drawn as a whisker.
+pub struct Bar {
+    /// Design index (its colour).
+    pub index: usize,
+    /// Design name.
+    pub name: String,
+    /// The median; NaN: no valid run, no bar (the label says so).
+    pub value: f64,
+    /// The median's 95% interval, when there were repeats to compute it from.
+    pub interval: Option<(f64, f64)>,
+}
+
+/// One panel of a bar chart: a title and a bar per design.
 pub struct BarPanel {
     /// Panel title (the scenario).
     pub title: String,
-    /// (design index, design name, value).
-    pub bars: Vec<(usize, String, f64)>,
+    /// The bars.
+    pub bars: Vec<Bar>,
 }
 
 /// Horizontal bar charts, one panel per scenario, each scaled to its own maximum.
@@ -37,28 +49,54 @@ pub fn bar_panels(title: &str, unit: &str, panels: &[BarPanel]) -> String {
         let max = panel
             .bars
             .iter()
-            .map(|b| b.2)
+            .flat_map(|b| [b.value, b.interval.map_or(f64::NAN, |i| i.1)])
             .filter(|v| v.is_finite())
             .fold(0.0, f64::max);
         panel_title(&mut body, x0, y0, &panel.title);
         let span = PANEL_W - LABEL_W - 90.0;
-        for (row, (i, name, value)) in panel.bars.iter().enumerate() {
-            let y = y0 + 30.0 + row as f64 * (BAR_H + 6.0);
-            let w = if max > 0.0 && value.is_finite() {
-                value / max * span
+        let scale = |v: f64| {
+            if max > 0.0 && v.is_finite() {
+                v / max * span
             } else {
                 0.0
+            }
+        };
+        for (row, bar) in panel.bars.iter().enumerate() {
+            let y = y0 + 30.0 + row as f64 * (BAR_H + 6.0);
+            let w = scale(bar.value);
+            let mut end = w;
+            let label = if bar.value.is_finite() {
+                format_value(bar.value, unit)
+            } else {
+                "no valid run".to_string()
             };
             let _ = write!(
                 body,
-                r#"<text x="{lx}" y="{ty}" class="l">{name}</text><rect x="{bx}" y="{y}" width="{w:.1}" height="{BAR_H}" fill="{c}"/><text x="{vx:.1}" y="{ty}" class="v">{v}</text>"#,
+                r#"<text x="{lx}" y="{ty}" class="l">{name}</text><rect x="{bx}" y="{y}" width="{w:.1}" height="{BAR_H}" fill="{c}"/>"#,
                 lx = x0 + LABEL_W - 6.0,
                 ty = y + BAR_H - 5.0,
-                name = esc(name),
+                name = esc(&bar.name),
                 bx = x0 + LABEL_W,
-                c = colour(*i),
-                vx = x0 + LABEL_W + w + 4.0,
-                v = format_value(*value, unit),
+                c = colour(bar.index),
+            );
+            if let Some((lo, hi)) = bar.interval.filter(|_| bar.value.is_finite()) {
+                let (a, b) = (x0 + LABEL_W + scale(lo), x0 + LABEL_W + scale(hi));
+                let mid = y + BAR_H / 2.0;
+                let _ = write!(
+                    body,
+                    r##"<path d="M{a:.1} {mid:.1}H{b:.1}M{a:.1} {t:.1}V{u:.1}M{b:.1} {t:.1}V{u:.1}" stroke="#222" fill="none"><title>95% interval {lo_v} to {hi_v}</title></path>"##,
+                    t = mid - 4.0,
+                    u = mid + 4.0,
+                    lo_v = format_value(lo, unit),
+                    hi_v = format_value(hi, unit),
+                );
+                end = end.max(scale(hi));
+            }
+            let _ = write!(
+                body,
+                r#"<text x="{vx:.1}" y="{ty}" class="v">{label}</text>"#,
+                vx = x0 + LABEL_W + end + 4.0,
+                ty = y + BAR_H - 5.0,
             );
         }
     }
@@ -375,10 +413,28 @@ mod tests {
             "req/s",
             &[BarPanel {
                 title: "a<b".into(),
-                bars: vec![(0, "x".into(), 5.0), (1, "y".into(), f64::NAN)],
+                bars: vec![
+                    Bar {
+                        index: 0,
+                        name: "x".into(),
+                        value: 5.0,
+                        interval: Some((4.0, 6.0)),
+                    },
+                    Bar {
+                        index: 1,
+                        name: "y".into(),
+                        value: f64::NAN,
+                        interval: None,
+                    },
+                ],
             }],
         );
         assert!(bars.starts_with("<svg") && bars.trim_end().ends_with("</svg>"));
+        assert!(
+            bars.contains("95% interval 4.00 req/s to 6.00 req/s"),
+            "{bars}"
+        );
+        assert!(bars.contains("no valid run"), "{bars}");
         assert!(bars.contains("a&lt;b"));
         let curves = curve_panels(
             "t",

@@ -14,7 +14,9 @@
 //! - [`measurement`]: the loop: warm-up, repeats, one `reactor-loadgen` run each, summaries;
 //! - [`report`] and [`charts`]: `report.md`, `report.json`, SVG charts, `report.html`;
 //! - [`progress`]: the progress bar on a terminal;
-//! - [`baseline`]: verdicts against an earlier `report.json` (regression, improvement, same).
+//! - [`stats`]: medians and ratios with bootstrap intervals, the rank test behind verdicts;
+//! - [`baseline`]: verdicts against an earlier `report.json` (regression, improvement, same,
+//!   or too noisy to tell).
 //!
 //! The comparison fails (non-zero exit) when a design that should work does not start, an echo
 //! is not verified or a request errors, and with `--fail-on-regression` on a regression; it
@@ -29,3 +31,4 @@ pub mod plan;
 pub mod processes;
 pub mod progress;
 pub mod report;
+pub mod stats;

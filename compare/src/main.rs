@@ -75,13 +75,19 @@ struct Cli {
     /// An earlier report.json to compare every common design × scenario row against.
     #[arg(long, value_name = "REPORT_JSON")]
     baseline: Option<PathBuf>,
-    /// Smallest change, in percent, that the baseline comparison can call a regression or
-    /// improvement (it must also lie outside both runs' min–max spread).
-    #[arg(long, default_value_t = 10.0, value_name = "PCT")]
+    /// Noise threshold: smallest change, in percent, that the baseline comparison can call a
+    /// regression or improvement (the rank test over the repeats must also reject chance at
+    /// 1%).
+    #[arg(long, default_value_t = 3.0, value_name = "PCT")]
     threshold: f64,
     /// Exit 3 when the baseline comparison finds a regression.
     #[arg(long, requires = "baseline")]
     fail_on_regression: bool,
+    /// The figures whose verdicts decide a row's (comma-separated): cpu and p99 by a rank test
+    /// over the repeats, syscalls and ctx-switches (perf counts per request) by the threshold.
+    /// Counted figures are the ones a busy neighbour cannot move much.
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "cpu,p99")]
+    gate: Vec<baseline::Gate>,
     /// Do not count system calls and context switches with perf (saves one run per row).
     #[arg(long)]
     no_perf: bool,
@@ -90,6 +96,11 @@ struct Cli {
     /// cheaper and more punctual where a halt is expensive, as on a VM. The report says so.
     #[arg(long)]
     idle_poll: bool,
+    /// A repeat during which other processes (and the hypervisor) took more than this share
+    /// of the measured cores, in percent, counts as taken under heavy outside load: it is kept
+    /// out of every figure and retried (at most twice per design and scenario). 100 keeps all.
+    #[arg(long, default_value_t = 25.0, value_name = "PCT")]
+    max_outside_load: f64,
 }
 
 fn main() -> ExitCode {
@@ -152,6 +163,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         pinning,
         profile,
         perf,
+        max_outside_load: cli.max_outside_load / 100.0,
     };
     let _ = std::fs::remove_dir_all(cli.out.join("runs"));
     measurement::write_peers(&setup.peers).context("writing the peer scripts")?;
@@ -169,6 +181,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             &old,
             &baseline::rows_of(&outcome),
             cli.threshold / 100.0,
+            &cli.gate,
         )
     });
     let report = Report {
@@ -199,7 +212,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         {
             eprintln!(
                 "compare: REGRESSION: {} / {}: CPU/request {:.2}×, p99 {:.2}×",
-                r.scenario, r.design, r.cpu.ratio, r.p99.ratio
+                r.scenario, r.design, r.cpu.ratio.value, r.p99.ratio.value
             );
         }
         if cli.fail_on_regression && b.has_regression() {
@@ -214,7 +227,7 @@ fn plan_of(
     cli: &Cli,
     profile: &str,
 ) -> anyhow::Result<(Vec<Design>, Vec<Scenario>, Vec<plan::Disabled>)> {
-    let mut all = designs::parse("compare/designs.toml (built in)", designs::BUILT_IN, None)?;
+    let mut all = designs::parse_built_in()?;
     for d in &mut all {
         d.source = "built-in".into();
     }

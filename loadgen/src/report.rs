@@ -3,15 +3,19 @@
 use std::fmt::Write as _;
 
 use hdrhistogram::Histogram;
-use serde_json::{json, Map, Value};
+use reactor_report::{
+    ConnectErrorKinds, Errors, Generator, Interval, LoadMode, Percentiles, RunReport, SizeRange,
+    Udp,
+};
+use serde_json::Value;
 
 use crate::clock::NS_PER_SEC;
 use crate::run::{RunResult, Workload};
 use crate::stats::STALL_NS;
 use crate::units::{format_ns, percentile_row};
 
-/// Version of the JSON document; bumped on incompatible changes.
-pub const SCHEMA_VERSION: u64 = 1;
+/// Version of the JSON documents (run, probe, merge); bumped on incompatible changes.
+pub use reactor_report::SCHEMA_VERSION;
 
 /// Generator CPU share of its threads at or above which it counts as saturated.
 const SATURATED_CPU: f64 = 0.90;
@@ -23,24 +27,25 @@ fn us(ns: u64) -> f64 {
     ns as f64 / 1e3
 }
 
-/// `{p50, p75, p90, p99, p999, p9999, max, min, mean, count}` in microseconds.
-pub fn percentiles_us(h: &Histogram<u64>) -> Value {
+/// `{p50, p75, p90, p99, p999, p9999, max, min, mean, count}` in microseconds, all null
+/// when the histogram is empty.
+pub fn percentiles_us(h: &Histogram<u64>) -> Percentiles {
     if h.is_empty() {
-        return json!({"p50": null, "p75": null, "p90": null, "p99": null, "p999": null,
-            "p9999": null, "max": null, "min": null, "mean": null, "count": 0});
+        return Percentiles::default();
     }
-    json!({
-        "p50": us(h.value_at_quantile(0.50)),
-        "p75": us(h.value_at_quantile(0.75)),
-        "p90": us(h.value_at_quantile(0.90)),
-        "p99": us(h.value_at_quantile(0.99)),
-        "p999": us(h.value_at_quantile(0.999)),
-        "p9999": us(h.value_at_quantile(0.9999)),
-        "max": us(h.max()),
-        "min": us(h.min()),
-        "mean": h.mean() / 1e3,
-        "count": h.len(),
-    })
+    let q = |x| Some(us(h.value_at_quantile(x)));
+    Percentiles {
+        p50: q(0.50),
+        p75: q(0.75),
+        p90: q(0.90),
+        p99: q(0.99),
+        p999: q(0.999),
+        p9999: q(0.9999),
+        max: Some(us(h.max())),
+        min: Some(us(h.min())),
+        mean: Some(h.mean() / 1e3),
+        count: h.len(),
+    }
 }
 
 /// The self-check: is the run trustworthy, and what should the reader be told.
@@ -388,123 +393,142 @@ pub fn error_rate(r: &RunResult) -> f64 {
     }
 }
 
-/// The JSON document (schema in loadgen/README.md).
+/// The JSON document (schema in loadgen/README.md, types in `reactor-report`).
 pub fn to_json(r: &RunResult, v: &Verdict) -> Value {
+    // Serialising these plain structs cannot fail (string keys, no custom serialisers).
+    serde_json::to_value(to_report(r, v)).unwrap_or_default()
+}
+
+/// The typed report of one run: what `--json` writes and `compare` reads.
+pub fn to_report(r: &RunResult, v: &Verdict) -> RunReport {
     let c = &r.total.counters;
     let cfg = &r.config;
     let secs = r.measured_ns as f64 / NS_PER_SEC as f64;
-    let status: Map<String, Value> = c
+    let status_codes = c
         .status
         .iter()
         .enumerate()
         .filter(|(_, &n)| n > 0)
-        .map(|(code, &n)| (code.to_string(), json!(n)))
+        .map(|(code, &n)| (code.to_string(), n))
         .collect();
-    let series: Vec<Value> = r
+    let timeseries = r
         .intervals
         .iter()
         .map(|iv| {
             let len = iv.length_ns.max(1) as f64 / NS_PER_SEC as f64;
             let q = |x| (!iv.latency.is_empty()).then(|| us(iv.latency.value_at_quantile(x)));
-            json!({
-                "t_s": iv.index,
-                "length_s": len,
-                "requests": iv.requests,
-                "errors": iv.errors,
-                "rps": iv.requests as f64 / len,
-                "p50_us": q(0.5),
-                "p99_us": q(0.99),
-                "max_us": (!iv.latency.is_empty()).then(|| us(iv.latency.max())),
-            })
+            Interval {
+                t_s: iv.index,
+                length_s: len,
+                requests: iv.requests,
+                errors: iv.errors,
+                rps: iv.requests as f64 / len,
+                p50_us: q(0.5),
+                p99_us: q(0.99),
+                max_us: (!iv.latency.is_empty()).then(|| us(iv.latency.max())),
+            }
         })
         .collect();
-    let mut doc = json!({
-        "schema": "reactor-loadgen",
-        "schema_version": SCHEMA_VERSION,
-        "workload": cfg.workload.name(),
-        "target": cfg.target,
-        "address": r.addr.to_string(),
-        "mode": if cfg.rate.is_some() { "open" } else { "closed" },
-        "offered_rps": cfg.rate,
-        "arrival": cfg.rate.map(|_| format!("{:?}", cfg.arrival).to_lowercase()),
-        "connections": cfg.connections,
-        "connected": r.connected,
-        "threads": cfg.threads,
-        "pipeline": cfg.pipeline,
-        "size": {"min": cfg.size.min, "max": cfg.size.max},
-        "started_unix_s": r.started.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0),
-        "duration_s": secs,
-        "requests": c.requests,
-        "sent": c.sent,
-        "rps": c.requests as f64 / secs,
-        "sent_rps": c.sent as f64 / secs,
-        "bytes_sent": c.bytes_sent,
-        "bytes_received": c.bytes_received,
-        "mb_per_s": c.bytes_received as f64 / secs / 1e6,
-        "errors": {
-            "total": c.errors.total(),
-            "connect": c.errors.connect,
-            "timeout": c.errors.timeout,
-            "reset": c.errors.reset,
-            "verify": c.errors.verify,
-            "http_status": c.errors.http_status,
-        },
-        "error_rate": error_rate(r),
-        "verify_failures": c.errors.verify,
-        "status_codes": status,
-        "valid": v.valid,
-        "invalid_reasons": v.reasons,
-        "warnings": v.warnings,
-        "latency_us": percentiles_us(&r.total.hist.latency),
-        "service_time_us": percentiles_us(&r.total.hist.service),
-        "send_lag_us": percentiles_us(&r.total.hist.send_lag),
-        "schedule_lateness_us": percentiles_us(&r.total.hist.schedule_lateness),
-        "connect_us": percentiles_us(&r.connect),
-        "generator": {
-            "cpu_user_s": r.cpu_user.as_secs_f64(),
-            "cpu_system_s": r.cpu_sys.as_secs_f64(),
-            "cpu_share_of_threads": cpu_share(r),
-        },
-        "timeseries": series,
-    });
-    // Added after schema version 1's first fields; readers of those are unaffected.
-    doc["conn_wait_us"] = percentiles_us(&r.total.hist.conn_wait);
-    doc["server_latency_us"] = percentiles_us(&r.total.hist.server_latency);
-    doc["max_lateness_us"] = json!(cfg.max_lateness.as_nanos() as f64 / 1e3);
-    doc["limited_by"] = json!(v.generator_limited.then_some("generator"));
-    doc["backlog_peak"] = json!(c.backlog_peak);
-    doc["connect_per_request"] = json!(cfg.connect_per_request);
-    doc["connects"] = json!(r.connects);
-    doc["connects_per_s"] = json!(c.connects as f64 / secs);
     let k = &c.errors.connect_kinds;
-    doc["errors"]["connect_by_kind"] = json!({
-        "refused": k.refused,
-        "timed_out": k.timed_out,
-        "reset": k.reset,
-        "no_local_address": k.no_local_address,
-        "other": k.other,
-    });
-    doc["generator"]["loop_busy_share"] = json!(loop_busy_share(r));
-    doc["generator"]["spin_share"] = json!(spin_share(r));
-    doc["generator"]["wakeups"] = json!(c.wakeups);
-    doc["generator"]["wakeups_per_request"] = json!(wakeups_per_request(r));
-    doc["generator"]["stalls"] = json!(c.stalls);
-    doc["generator"]["stalled_s"] = json!(c.stalled_ns as f64 / NS_PER_SEC as f64);
-    doc["generator"]["wake_overshoot_us"] = percentiles_us(&r.total.hist.wake_overshoot);
-    doc["generator"]["idle_poll"] = json!(cfg.idle_poll);
-    if cfg.workload == Workload::Udp {
-        let u = &c.udp;
-        doc["udp"] = json!({
-            "sent": u.sent,
-            "received": u.received,
-            "lost": u.lost,
-            "loss_ratio": loss_ratio(r),
-            "reordered": u.reordered,
-            "duplicated": u.duplicated,
-            "late": u.late,
-        });
+    let h = &r.total.hist;
+    RunReport {
+        schema: reactor_report::SCHEMA.to_string(),
+        schema_version: SCHEMA_VERSION,
+        workload: cfg.workload.name().to_string(),
+        target: cfg.target.clone(),
+        address: r.addr.to_string(),
+        mode: if cfg.rate.is_some() {
+            LoadMode::Open
+        } else {
+            LoadMode::Closed
+        },
+        offered_rps: cfg.rate,
+        arrival: cfg
+            .rate
+            .map(|_| format!("{:?}", cfg.arrival).to_lowercase()),
+        connections: cfg.connections,
+        connected: r.connected,
+        threads: cfg.threads,
+        pipeline: cfg.pipeline,
+        size: SizeRange {
+            min: cfg.size.min,
+            max: cfg.size.max,
+        },
+        started_unix_s: r
+            .started
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0),
+        duration_s: secs,
+        requests: c.requests,
+        sent: c.sent,
+        rps: c.requests as f64 / secs,
+        sent_rps: c.sent as f64 / secs,
+        bytes_sent: c.bytes_sent,
+        bytes_received: c.bytes_received,
+        mb_per_s: c.bytes_received as f64 / secs / 1e6,
+        errors: Errors {
+            total: c.errors.total(),
+            connect: c.errors.connect,
+            timeout: c.errors.timeout,
+            reset: c.errors.reset,
+            verify: c.errors.verify,
+            http_status: c.errors.http_status,
+            connect_by_kind: ConnectErrorKinds {
+                refused: k.refused,
+                timed_out: k.timed_out,
+                reset: k.reset,
+                no_local_address: k.no_local_address,
+                other: k.other,
+            },
+        },
+        error_rate: error_rate(r),
+        verify_failures: c.errors.verify,
+        status_codes,
+        valid: v.valid,
+        invalid_reasons: v.reasons.clone(),
+        warnings: v.warnings.clone(),
+        latency_us: percentiles_us(&h.latency),
+        service_time_us: percentiles_us(&h.service),
+        send_lag_us: percentiles_us(&h.send_lag),
+        schedule_lateness_us: percentiles_us(&h.schedule_lateness),
+        connect_us: percentiles_us(&r.connect),
+        generator: Generator {
+            cpu_user_s: r.cpu_user.as_secs_f64(),
+            cpu_system_s: r.cpu_sys.as_secs_f64(),
+            cpu_share_of_threads: cpu_share(r),
+            loop_busy_share: loop_busy_share(r),
+            spin_share: spin_share(r),
+            wakeups: c.wakeups,
+            wakeups_per_request: wakeups_per_request(r),
+            stalls: c.stalls,
+            stalled_s: c.stalled_ns as f64 / NS_PER_SEC as f64,
+            wake_overshoot_us: percentiles_us(&h.wake_overshoot),
+            idle_poll: cfg.idle_poll,
+        },
+        timeseries,
+        conn_wait_us: percentiles_us(&h.conn_wait),
+        server_latency_us: percentiles_us(&h.server_latency),
+        max_lateness_us: cfg.max_lateness.as_nanos() as f64 / 1e3,
+        limited_by: v.generator_limited.then(|| "generator".to_string()),
+        backlog_peak: c.backlog_peak,
+        connect_per_request: cfg.connect_per_request,
+        connects: r.connects,
+        connects_per_s: c.connects as f64 / secs,
+        udp: (cfg.workload == Workload::Udp).then(|| {
+            let u = &c.udp;
+            Udp {
+                sent: u.sent,
+                received: u.received,
+                lost: u.lost,
+                loss_ratio: loss_ratio(r),
+                reordered: u.reordered,
+                duplicated: u.duplicated,
+                late: u.late,
+            }
+        }),
+        find_max: None,
     }
-    doc
 }
 
 #[cfg(test)]
@@ -646,8 +670,23 @@ mod tests {
     }
 
     #[test]
+    fn the_written_document_is_what_the_typed_reader_accepts() {
+        for workload in [Workload::Tcp, Workload::Udp, Workload::Http] {
+            let mut r = open_run(0.40, 0.50, 500_000, 1_000);
+            r.config.workload = workload;
+            let v = verdict(&r);
+            let text = serde_json::to_string(&to_json(&r, &v)).unwrap_or_default();
+            let read = reactor_report::parse(&text);
+            assert!(read.is_ok(), "{workload:?}: {read:?}");
+            assert_eq!(read.ok(), Some(to_report(&r, &v)));
+        }
+    }
+
+    #[test]
     fn empty_histogram_gives_nulls() {
         let h = crate::stats::new_histogram();
-        assert_eq!(percentiles_us(&h)["p99"], Value::Null);
+        assert_eq!(percentiles_us(&h).p99, None);
+        let doc = serde_json::to_value(percentiles_us(&h)).unwrap_or_default();
+        assert_eq!(doc["p99"], Value::Null);
     }
 }

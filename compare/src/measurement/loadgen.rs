@@ -90,9 +90,9 @@ impl LoadgenRun<'_> {
         }
         let text =
             std::fs::read_to_string(json).with_context(|| format!("reading {}", json.display()))?;
-        let value: serde_json::Value =
-            serde_json::from_str(&text).with_context(|| format!("parsing {}", json.display()))?;
-        Ok((GenReport::from_json(&value), finished))
+        let report = reactor_report::parse(&text)
+            .with_context(|| format!("reading the load generator's report {}", json.display()))?;
+        Ok((GenReport::from(&report), finished))
     }
 }
 

@@ -2,8 +2,8 @@
 //! take it, and collect the samples.
 //!
 //! All designs are started once, up front, on the server cores (an idle design costs nothing);
-//! then each scenario runs against each design in turn: a discarded warm-up, then the measured
-//! repeats. The server's CPU time (its whole process tree, user and system apart) is read from
+//! then each scenario runs against every design: a discarded warm-up each, then the measured
+//! repeats with the designs interleaved within each repeat ([`scenario`]). The server's CPU time (its whole process tree, user and system apart) is read from
 //! `/proc` just before and just after each measured run, its peak RSS is reset per scenario, and
 //! the generator's CPU time comes from `wait4`. Every process started here is killed by PID when
 //! it is no longer needed, on errors and on SIGINT/SIGTERM too.
@@ -11,23 +11,24 @@
 //! - [`loadgen`]: one generator invocation;
 //! - [`perf`]: system calls and context switches, counted in one extra run per row (so the
 //!   tracing cost never touches the measured CPU figures);
-//! - [`results`]: one run's numbers and the summary over repeats.
+//! - [`results`]: one run's numbers and the summary over repeats;
+//! - [`scenario`]: one scenario, designs interleaved, invalid or noisy repeats retried.
 
 pub mod loadgen;
 pub mod perf;
 pub mod results;
+pub mod scenario;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
 use anyhow::bail;
 use serde::Serialize;
 
-use crate::plan::{Design, Disabled, Load, Profile, Proto, Scenario};
-use crate::processes::{self, procfs, Pinning, Places, Server, StartError};
-use loadgen::LoadgenRun;
-use results::{secs, Cores, GenReport, Sample, Summary};
+use crate::plan::{CleanExit, Design, Disabled, Load, Profile, Proto, Scenario};
+use crate::processes::{self, procfs, Ended, Pinning, Places, Server, StartError};
+use results::{secs, GenReport, Sample, Summary};
 
 /// Where things are and how to pin them.
 pub struct Setup {
@@ -45,6 +46,8 @@ pub struct Setup {
     pub profile: Profile,
     /// Count system calls and context switches with perf (when it works here).
     pub perf: bool,
+    /// Share of the measured cores others may take before a repeat counts as noisy.
+    pub max_outside_load: f64,
 }
 
 /// Where the loop is: row `row` of `rows` (measured rows only), in scenario `scenario` of
@@ -100,7 +103,7 @@ pub struct Row {
 }
 
 impl Row {
-    fn new(design: &str) -> Row {
+    pub(crate) fn new(design: &str) -> Row {
         Row {
             design: design.to_string(),
             skipped: None,
@@ -149,7 +152,7 @@ pub struct Outcome {
     pub scenarios: Vec<ScenarioResult>,
     /// Failures outside any one scenario (a design that did not start, a bad exit).
     pub failures: Vec<String>,
-    /// Exit code of each design after SIGTERM (the contract says 0).
+    /// Exit code of each design after its stop signal (None: ended by a signal, or killed).
     pub exits: Vec<(String, Option<i32>)>,
 }
 
@@ -236,7 +239,13 @@ pub fn run(
                 .count()
         })
         .sum();
-    let mut row_index = 0;
+    let mut counter = scenario::Counter {
+        progress,
+        row: 0,
+        rows,
+        scenario: 0,
+        scenarios: scenarios.len(),
+    };
     for (scenario_index, scenario) in scenarios.iter().enumerate() {
         let rate = match &scenario.load {
             Load::Closed => None,
@@ -245,46 +254,33 @@ pub fn run(
                 Some(derive_rate(&outcome.scenarios, from, *share))
             }
         };
-        let mut result = ScenarioResult {
+        counter.scenario = scenario_index + 1;
+        let rows = scenario::run(setup, &mut running, scenario, rate, &mut counter, stop)?;
+        outcome.scenarios.push(ScenarioResult {
             scenario: scenario.clone(),
             rate,
-            rows: Vec::new(),
-        };
-        for (design, server) in running.iter_mut() {
-            if stop.load(Ordering::Relaxed) {
-                bail!("interrupted");
-            }
-            if let Some(reason) = design.cannot_run(scenario) {
-                let mut row = Row::new(&design.name);
-                row.skipped = Some(reason);
-                result.rows.push(row);
-                continue;
-            }
-            row_index += 1;
-            let at = Position {
-                row: row_index,
-                rows,
-                scenario: scenario_index + 1,
-                scenarios: scenarios.len(),
-            };
-            progress.row(at, &scenario.id, &design.name);
-            let row = run_row(setup, design, server, scenario, rate, stop);
-            if stop.load(Ordering::Relaxed) {
-                bail!("interrupted");
-            }
-            result.rows.push(row);
-        }
-        outcome.scenarios.push(result);
+            rows,
+        });
     }
     for (design, server) in running {
-        let code = server.terminate(Duration::from_secs(3));
-        if code != Some(0) {
+        let ended = server.terminate(design.stop_signal.number(), Duration::from_secs(3));
+        let clean = match design.clean_exit {
+            CleanExit::Zero => ended == Ended::Exited(0),
+            CleanExit::Stopped => ended != Ended::Killed,
+        };
+        if !clean {
             outcome.failures.push(format!(
-                "{} did not exit 0 on SIGTERM (exit code {code:?})",
-                design.name
+                "{} did not stop cleanly on {} ({}; clean_exit = \"{}\")",
+                design.name,
+                design.stop_signal.name(),
+                ended.describe(),
+                match design.clean_exit {
+                    CleanExit::Zero => "zero",
+                    CleanExit::Stopped => "stopped",
+                }
             ));
         }
-        outcome.exits.push((design.name, code));
+        outcome.exits.push((design.name, ended.code()));
     }
     let _ = std::fs::remove_dir_all(&tmp_root);
     Ok(outcome)
@@ -306,105 +302,27 @@ pub fn derive_rate(done: &[ScenarioResult], from: &str, share: f64) -> f64 {
     ((slowest * share / 100.0).floor() * 100.0).max(100.0)
 }
 
-/// One design in one scenario: warm-up, repeats, summary. Failures are recorded, not returned.
-fn run_row(
-    setup: &Setup,
-    design: &Design,
-    server: &mut Server,
-    scenario: &Scenario,
-    rate: Option<f64>,
-    stop: &AtomicBool,
-) -> Row {
-    let mut row = Row::new(&design.name);
-    row.peak_rss_per_scenario = server.reset_peak_rss();
-    let dir = setup.out_dir.join("runs").join(&scenario.id);
-    if let Err(e) = std::fs::create_dir_all(&dir) {
-        row.failures
-            .push(format!("creating {}: {e}", dir.display()));
-        return row;
-    }
-    let Some(target) = server.addrs.get(&scenario.proto).copied() else {
-        row.failures.push("service not ready".into());
-        return row;
-    };
-    let run = |label: &str, duration: Duration| {
-        let json = dir.join(format!("{}-{label}.json", design.name));
-        LoadgenRun {
-            bin: &setup.loadgen,
-            scenario,
-            target,
-            rate,
-            duration,
-            threads: setup.pinning.generator.len().min(scenario.conns).max(1),
-            cores: &setup.pinning.generator,
-        }
-        .run(&json, stop)
-    };
-    let warmup = match run("warmup", setup.profile.warmup) {
-        Ok(g) => Some(g),
-        Err(e) => {
-            row.failures.push(format!("warm-up: {e:#}"));
-            None
-        }
-    };
-    let measured_cores = setup.pinning.all_cores();
-    let mut unmeasured: Vec<GenReport> = warmup.iter().map(|(g, _)| g.clone()).collect();
-    for i in 0..setup.profile.repeats {
-        if stop.load(Ordering::Relaxed) || !server.is_running() {
-            break;
-        }
-        match measure_once(server, &measured_cores, || {
-            run(&i.to_string(), setup.profile.duration)
-        }) {
-            Ok(sample) => row.samples.push(sample),
-            Err(e) => row.failures.push(format!("run {i}: {e:#}")),
-        }
-    }
-    let mut kernel = None;
-    if setup.perf && server.is_running() && !stop.load(Ordering::Relaxed) {
-        let perf_dir = dir.join(format!("{}-perf", design.name));
-        match count_kernel(server, &perf_dir, || run("perf", setup.profile.duration)) {
-            Ok((counts, gen)) => {
-                kernel = Some((counts, gen.requests));
-                unmeasured.push(gen);
-            }
-            Err(e) => row.notes.push(format!("perf run: {e:#}")),
-        }
-    }
-    if !server.is_running() {
-        row.failures
-            .push("server exited during the scenario".into());
-        return row;
-    }
-    row.peak_rss_kib = server.peak_rss_kib().ok();
-    if !row.samples.is_empty() {
-        let cores = Cores {
-            server: setup.pinning.server.len(),
-            generator: setup.pinning.generator.len(),
-            all: measured_cores.len(),
-        };
-        let unmeasured: Vec<&GenReport> = unmeasured.iter().collect();
-        let summary = Summary::of(&row.samples, &unmeasured, kernel, cores, rate.is_some());
-        judge(&summary, scenario, &mut row.failures, &mut row.notes);
-        row.summary = Some(summary);
-    }
-    row
-}
-
 /// One measured run with the server's CPU read around it.
-fn measure_once(
+pub(crate) fn measure_once(
     server: &Server,
     measured_cores: &[usize],
+    max_outside_load: f64,
     run: impl FnOnce() -> anyhow::Result<(GenReport, processes::Finished)>,
 ) -> anyhow::Result<Sample> {
     let busy_before = procfs::cores_busy(measured_cores).unwrap_or_default();
+    let steal_before = procfs::cores_steal(measured_cores).unwrap_or_default();
     let before = server.cpu()?;
     let (gen, finished) = run()?;
     let after = server.cpu()?;
     let busy = procfs::cores_busy(measured_cores)
         .unwrap_or_default()
         .saturating_sub(busy_before);
+    let steal = procfs::cores_steal(measured_cores)
+        .unwrap_or_default()
+        .saturating_sub(steal_before);
     let cpu = after.since(&before);
+    let other = busy.saturating_sub(cpu.total() + finished.cpu);
+    let capacity = finished.wall.as_secs_f64() * measured_cores.len().max(1) as f64;
     Ok(Sample {
         gen,
         server_cpu_s: secs(cpu.total()),
@@ -412,12 +330,14 @@ fn measure_once(
         server_sys_s: secs(cpu.system),
         gen_cpu_s: secs(finished.cpu),
         wall_s: secs(finished.wall),
-        other_cpu_s: secs(busy.saturating_sub(cpu.total() + finished.cpu)),
+        other_cpu_s: secs(other),
+        steal_s: secs(steal),
+        noisy: secs(other) > max_outside_load * capacity,
     })
 }
 
 /// One extra run with `perf stat` counting the server's system calls and context switches.
-fn count_kernel(
+pub(crate) fn count_kernel(
     server: &Server,
     dir: &Path,
     run: impl FnOnce() -> anyhow::Result<(GenReport, processes::Finished)>,
@@ -432,7 +352,7 @@ fn count_kernel(
 const OTHER_LOAD_NOTE: f64 = 0.1;
 
 /// Turns a summary into failures (errors, unverified echoes, nothing done) and notes.
-fn judge(
+pub(crate) fn judge(
     summary: &Summary,
     scenario: &Scenario,
     failures: &mut Vec<String>,
@@ -447,8 +367,8 @@ fn judge(
             summary.verify_failures
         ));
     }
-    if summary.rps.min.is_nan() || summary.rps.min <= 0.0 {
-        failures.push("a run completed no requests".into());
+    if summary.requests == 0 {
+        failures.push("no run completed a request".into());
     }
     if scenario.proto == Proto::Udp && summary.udp_lost > 0 {
         notes.push(format!("{} datagrams lost", summary.udp_lost));
@@ -465,8 +385,25 @@ fn judge(
             .as_deref()
             .unwrap_or("no reason given");
         notes.push(format!(
-            "generator self-check marked {} run(s) invalid, e.g. {first}",
+            "generator self-check marked {} run(s) invalid (left out of every figure), e.g. \
+             {first}",
             summary.invalid_runs
+        ));
+    }
+    if summary.noisy_runs > 0 {
+        notes.push(format!(
+            "{} run(s) taken under heavy outside load (see --max-outside-load) left out of \
+             every figure",
+            summary.noisy_runs,
+        ));
+    }
+    if summary.valid_runs == 0 {
+        notes.push("no valid run: no figures for this row".into());
+    }
+    if summary.steal_util > 0.02 {
+        notes.push(format!(
+            "the hypervisor took {:.0}% of the measured cores (steal)",
+            summary.steal_util * 100.0
         ));
     }
 }

@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use serde::Serialize;
-use serde_json::Value;
 
 /// Latency percentiles in microseconds, as the load generator reports them.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
@@ -22,14 +21,15 @@ pub struct Percentiles {
 }
 
 impl Percentiles {
-    fn from_json(v: &Value) -> Percentiles {
-        let f = |k: &str| v.get(k).and_then(Value::as_f64).unwrap_or(f64::NAN);
+    /// The comparison's five from the generator's report; unmeasured values are NaN.
+    fn from_report(p: &reactor_report::Percentiles) -> Percentiles {
+        let f = |v: Option<f64>| v.unwrap_or(f64::NAN);
         Percentiles {
-            p50: f("p50"),
-            p90: f("p90"),
-            p99: f("p99"),
-            p999: f("p999"),
-            max: f("max"),
+            p50: f(p.p50),
+            p90: f(p.p90),
+            p99: f(p.p99),
+            p999: f(p.p999),
+            max: f(p.max),
         }
     }
 
@@ -70,43 +70,22 @@ pub struct GenReport {
     pub connect_us: Option<Percentiles>,
 }
 
-impl GenReport {
-    /// Reads the fields of the load generator's `--json` output (schema in loadgen/README.md);
-    /// missing numbers read as 0 and a missing `valid` as true. `errors` is either a count or
-    /// an object of counts by kind with a `total`. Fields the generator adds later are ignored.
-    pub fn from_json(v: &Value) -> GenReport {
-        let u = |v: &Value, k: &str| v.get(k).and_then(Value::as_u64).unwrap_or(0);
-        let errors = match v.get("errors") {
-            Some(Value::Object(by_kind)) => {
-                by_kind.get("total").and_then(Value::as_u64).unwrap_or(0)
-            }
-            Some(n) => n.as_u64().unwrap_or(0),
-            None => 0,
-        };
-        let valid = match v.get("valid") {
-            Some(Value::Bool(b)) => *b,
-            Some(Value::Object(o)) => o.get("ok").and_then(Value::as_bool).unwrap_or(true),
-            _ => true,
-        };
+impl From<&reactor_report::RunReport> for GenReport {
+    /// The fields of the generator's typed report (`reactor-report`) that the comparison uses.
+    fn from(r: &reactor_report::RunReport) -> GenReport {
         GenReport {
-            requests: u(v, "requests"),
-            errors,
-            rps: v.get("rps").and_then(Value::as_f64).unwrap_or(0.0),
-            valid,
-            verify_failures: u(v, "verify_failures"),
-            latency_us: Percentiles::from_json(v.get("latency_us").unwrap_or(&Value::Null)),
-            udp_lost: v.get("udp").map_or(0, |udp| u(udp, "lost")),
-            invalid_reasons: v
-                .get("invalid_reasons")
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|r| r.as_str().map(str::to_string))
-                        .collect()
-                })
-                .unwrap_or_default(),
-            connects: v.get("connects").and_then(Value::as_u64),
-            connect_us: v.get("connect_us").map(Percentiles::from_json),
+            requests: r.requests,
+            errors: r.errors.total,
+            rps: r.rps,
+            valid: r.valid,
+            verify_failures: r.verify_failures,
+            latency_us: Percentiles::from_report(&r.latency_us),
+            udp_lost: r.udp.map_or(0, |u| u.lost),
+            invalid_reasons: r.invalid_reasons.clone(),
+            connects: r.connect_per_request.then_some(r.connects),
+            connect_us: r
+                .connect_per_request
+                .then(|| Percentiles::from_report(&r.connect_us)),
         }
     }
 }
@@ -135,11 +114,23 @@ pub struct Sample {
     pub gen_cpu_s: f64,
     /// Wall time of the run (generator start to exit).
     pub wall_s: f64,
-    /// CPU time other processes used on the server and generator cores during the run.
+    /// CPU time other processes used on the server and generator cores during the run
+    /// (steal included).
     pub other_cpu_s: f64,
+    /// CPU time the hypervisor took from those cores during the run (steal).
+    pub steal_s: f64,
+    /// Taken under heavy outside load (`--max-outside-load`): kept out of every figure, like
+    /// an invalid run.
+    pub noisy: bool,
 }
 
 impl Sample {
+    /// Whether this repeat may enter a median, a ratio or a verdict: the generator's
+    /// self-check passed and the machine was not heavily loaded by others.
+    pub fn counts(&self) -> bool {
+        self.gen.valid && !self.noisy
+    }
+
     fn per_request(&self, v: f64) -> f64 {
         if self.gen.requests == 0 {
             return f64::NAN;
@@ -176,39 +167,44 @@ impl Sample {
     }
 }
 
-/// Median and range of one quantity over the repeats.
+/// Median, its 95% confidence interval and the range of one quantity over the repeats.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Spread {
     /// Median (mean of the middle two for an even count).
     pub median: f64,
+    /// Lower end of the median's 95% bootstrap interval.
+    pub ci_low: f64,
+    /// Upper end of it.
+    pub ci_high: f64,
     /// Smallest.
     pub min: f64,
     /// Largest.
     pub max: f64,
+    /// Values it was computed from.
+    pub n: usize,
 }
 
 impl Spread {
     /// The spread of `values`, ignoring NaN; all NaN when nothing is left.
     pub fn of(values: impl IntoIterator<Item = f64>) -> Spread {
-        let mut v: Vec<f64> = values.into_iter().filter(|x| !x.is_nan()).collect();
-        if v.is_empty() {
-            return Spread {
-                median: f64::NAN,
-                min: f64::NAN,
-                max: f64::NAN,
-            };
-        }
-        v.sort_by(f64::total_cmp);
-        let mid = v.len() / 2;
-        let median = if v.len().is_multiple_of(2) {
-            (v[mid - 1] + v[mid]) / 2.0
-        } else {
-            v[mid]
-        };
+        let v: Vec<f64> = values.into_iter().filter(|x| !x.is_nan()).collect();
+        let ci = crate::stats::median_ci(&v);
+        let fold = |f: fn(f64, f64) -> f64, init| v.iter().copied().fold(init, f);
         Spread {
-            median,
-            min: v[0],
-            max: v[v.len() - 1],
+            median: ci.value,
+            ci_low: ci.low,
+            ci_high: ci.high,
+            min: if v.is_empty() {
+                f64::NAN
+            } else {
+                fold(f64::min, f64::INFINITY)
+            },
+            max: if v.is_empty() {
+                f64::NAN
+            } else {
+                fold(f64::max, f64::NEG_INFINITY)
+            },
+            n: v.len(),
         }
     }
 }
@@ -291,8 +287,16 @@ pub struct Summary {
     pub verify_failures: u64,
     /// UDP datagrams lost over the measured runs.
     pub udp_lost: u64,
-    /// Runs the generator marked invalid.
+    /// Runs the generator marked invalid (kept out of every figure).
     pub invalid_runs: usize,
+    /// Runs taken under heavy outside load (kept out of every figure).
+    pub noisy_runs: usize,
+    /// Runs that entered the figures.
+    pub valid_runs: usize,
+    /// Requests completed over all measured runs, valid or not.
+    pub requests: u64,
+    /// CPU the hypervisor took from the measured cores (steal), share (median).
+    pub steal_util: f64,
     /// The generator's first reason for an invalid run.
     pub first_invalid_reason: Option<String>,
     /// Which side was the limit (from the median CPU use).
@@ -311,16 +315,21 @@ pub struct Cores {
 }
 
 impl Summary {
-    /// Summarises the measured `samples`; the `unmeasured` runs (warm-up, perf counting)
-    /// contribute only their errors; `kernel` is the perf run's counts with its requests.
+    /// Summarises the measured `all` samples: figures from those that [count](Sample::counts)
+    /// only, errors from every run; the `unmeasured` runs (warm-up, perf counting) contribute
+    /// only their errors; `kernel` is the perf run's counts with its requests.
     pub fn of(
-        samples: &[Sample],
+        all: &[Sample],
         unmeasured: &[&GenReport],
         kernel: Option<(KernelCounts, u64)>,
         cores: Cores,
         open_loop: bool,
     ) -> Summary {
-        let med = |f: &dyn Fn(&Sample) -> f64| Spread::of(samples.iter().map(f)).median;
+        let samples: Vec<Sample> = all.iter().filter(|s| s.counts()).cloned().collect();
+        let samples = samples.as_slice();
+        let med = |f: &dyn Fn(&Sample) -> f64| {
+            crate::stats::median(&samples.iter().map(f).collect::<Vec<_>>())
+        };
         let lat = |f: &dyn Fn(&Percentiles) -> f64| med(&|s| f(&s.gen.latency_us));
         let server_util = med(&|s| s.server_util(cores.server));
         let gen_util = med(&|s| s.gen_util(cores.generator));
@@ -362,13 +371,26 @@ impl Summary {
             }),
             server_util,
             gen_util,
-            other_util: med(&|s| s.other_util(cores.all)),
-            errors: samples.iter().map(|s| s.gen.errors).sum::<u64>() + warm(|g| g.errors),
-            verify_failures: samples.iter().map(|s| s.gen.verify_failures).sum::<u64>()
+            // Outside load is noise whether or not the run counted: every run shows it.
+            other_util: crate::stats::median(
+                &all.iter()
+                    .map(|s| s.other_util(cores.all))
+                    .collect::<Vec<_>>(),
+            ),
+            steal_util: crate::stats::median(
+                &all.iter()
+                    .map(|s| s.steal_s / (s.wall_s * cores.all.max(1) as f64))
+                    .collect::<Vec<_>>(),
+            ),
+            errors: all.iter().map(|s| s.gen.errors).sum::<u64>() + warm(|g| g.errors),
+            verify_failures: all.iter().map(|s| s.gen.verify_failures).sum::<u64>()
                 + warm(|g| g.verify_failures),
-            udp_lost: samples.iter().map(|s| s.gen.udp_lost).sum(),
-            invalid_runs: samples.iter().filter(|s| !s.gen.valid).count(),
-            first_invalid_reason: samples
+            udp_lost: all.iter().map(|s| s.gen.udp_lost).sum(),
+            invalid_runs: all.iter().filter(|s| !s.gen.valid).count(),
+            noisy_runs: all.iter().filter(|s| s.gen.valid && s.noisy).count(),
+            valid_runs: samples.len(),
+            requests: all.iter().map(|s| s.gen.requests).sum(),
+            first_invalid_reason: all
                 .iter()
                 .find_map(|s| s.gen.invalid_reasons.first().cloned()),
             limit: classify_limit(server_util, gen_util, open_loop),
@@ -402,36 +424,11 @@ mod tests {
         assert_eq!(classify_limit(0.3, 0.4, true), Limit::OfferedRate);
     }
 
-    #[test]
-    fn generator_json_reads_the_documented_fields() {
-        let v: Value = serde_json::from_str(
-            r#"{"requests": 1000, "errors": 2, "rps": 500.5, "valid": false,
-                "latency_us": {"p50": 10, "p90": 20, "p99": 30, "p999": 40, "max": 50},
-                "verify_failures": 1, "udp": {"sent": 10, "received": 9, "lost": 1},
-                "connects": 900, "connect_us": {"p50": 5, "p99": 9}, "new_field": 1}"#,
-        )
-        .unwrap();
-        let g = GenReport::from_json(&v);
-        assert_eq!(
-            (g.requests, g.errors, g.verify_failures, g.udp_lost),
-            (1000, 2, 1, 1)
-        );
-        assert!(!g.valid);
-        assert_eq!(g.latency_us.p999, 40.0);
-        assert_eq!(g.connects, Some(900));
-        assert_eq!(g.connect_us.unwrap().p99, 9.0);
-        assert!(GenReport::from_json(&serde_json::json!({})).valid);
-        assert!(GenReport::from_json(&serde_json::json!({}))
-            .connects
-            .is_none());
-        let by_kind = serde_json::json!({"errors": {"timeout": 3, "total": 3}});
-        assert_eq!(GenReport::from_json(&by_kind).errors, 3);
-    }
-
     fn sample(requests: u64, user: f64, sys: f64) -> Sample {
         Sample {
             gen: GenReport {
                 requests,
+                valid: true,
                 ..GenReport::default()
             },
             server_cpu_s: user + sys,
@@ -440,6 +437,8 @@ mod tests {
             gen_cpu_s: 0.0,
             wall_s: 1.0,
             other_cpu_s: 0.5,
+            steal_s: 0.0,
+            noisy: false,
         }
     }
 
@@ -464,5 +463,32 @@ mod tests {
         assert_eq!(sum.syscalls_per_request, Some(2.0));
         assert_eq!(sum.ctx_switches_per_request, Some(0.1));
         assert!(sum.cpu_us_per_connection.is_none());
+    }
+
+    #[test]
+    fn invalid_and_noisy_runs_stay_out_of_the_figures_but_their_errors_count() {
+        let cores = Cores {
+            server: 1,
+            generator: 1,
+            all: 2,
+        };
+        let good = sample(1000, 0.002, 0.008);
+        let mut invalid = sample(1000, 0.2, 0.8);
+        invalid.gen.valid = false;
+        invalid.gen.errors = 2;
+        invalid.gen.invalid_reasons = vec!["fell behind".into()];
+        let mut noisy = sample(1000, 0.1, 0.4);
+        noisy.noisy = true;
+        let all = [good.clone(), invalid, noisy, good];
+        let sum = Summary::of(&all, &[], None, cores, false);
+        assert_eq!(sum.cpu_us_per_request.median, 10.0, "{sum:?}");
+        assert_eq!(sum.cpu_us_per_request.max, 10.0, "{sum:?}");
+        assert_eq!(
+            (sum.valid_runs, sum.invalid_runs, sum.noisy_runs),
+            (2, 1, 1)
+        );
+        assert_eq!(sum.errors, 2);
+        assert_eq!(sum.requests, 4000);
+        assert_eq!(sum.first_invalid_reason.as_deref(), Some("fell behind"));
     }
 }

@@ -28,6 +28,62 @@ pub enum Readiness {
     Probe,
 }
 
+/// The signal that asks a design to stop.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub enum StopSignal {
+    /// SIGTERM (the default).
+    #[default]
+    #[serde(rename = "SIGTERM")]
+    Term,
+    /// SIGINT, as Ctrl-C sends.
+    #[serde(rename = "SIGINT")]
+    Int,
+    /// SIGQUIT.
+    #[serde(rename = "SIGQUIT")]
+    Quit,
+    /// SIGHUP.
+    #[serde(rename = "SIGHUP")]
+    Hup,
+    /// SIGKILL: no chance to clean up.
+    #[serde(rename = "SIGKILL")]
+    Kill,
+}
+
+impl StopSignal {
+    /// Its name, as written in a designs file.
+    pub fn name(self) -> &'static str {
+        match self {
+            StopSignal::Term => "SIGTERM",
+            StopSignal::Int => "SIGINT",
+            StopSignal::Quit => "SIGQUIT",
+            StopSignal::Hup => "SIGHUP",
+            StopSignal::Kill => "SIGKILL",
+        }
+    }
+
+    /// The signal number.
+    pub fn number(self) -> i32 {
+        match self {
+            StopSignal::Term => libc::SIGTERM,
+            StopSignal::Int => libc::SIGINT,
+            StopSignal::Quit => libc::SIGQUIT,
+            StopSignal::Hup => libc::SIGHUP,
+            StopSignal::Kill => libc::SIGKILL,
+        }
+    }
+}
+
+/// Which ends of a design, once asked to stop, count as clean.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CleanExit {
+    /// Exit status 0 only: this project's command-line contract (the built-in designs).
+    Zero,
+    /// Any end within the grace period, by an exit status or by the signal: other people's
+    /// servers (the default in a user's designs file), which owe us no contract.
+    Stopped,
+}
+
 /// One server under test.
 #[derive(Debug, Clone, Serialize)]
 pub struct Design {
@@ -51,6 +107,10 @@ pub struct Design {
     pub keep_alive: bool,
     /// Files written into `{tmp}` before start (name → contents, placeholders expanded).
     pub files: BTreeMap<String, String>,
+    /// How it is asked to stop.
+    pub stop_signal: StopSignal,
+    /// Which ends count as clean once it was asked.
+    pub clean_exit: CleanExit,
     /// Where the entry came from: `built-in` or the file's path.
     pub source: String,
     /// The directory of that file, for `{designs_dir}`.
@@ -108,10 +168,34 @@ struct RawDesign {
     keep_alive: bool,
     #[serde(default)]
     files: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    stop_signal: StopSignal,
+    clean_exit: Option<CleanExit>,
 }
 
-/// Parses one designs file. `file` names it in errors; `dir` is its directory.
+/// Parses one of a user's designs files (an entry without `clean_exit` is `stopped`). `file`
+/// names it in errors; `dir` is its directory.
 pub fn parse(file: &str, text: &str, dir: Option<&Path>) -> Result<Vec<Design>, PlanError> {
+    parse_with(file, text, dir, CleanExit::Stopped)
+}
+
+/// Parses the built-in designs file: this project's designs keep the strict exit-0 contract.
+pub fn parse_built_in() -> Result<Vec<Design>, PlanError> {
+    parse_with(
+        "compare/designs.toml (built in)",
+        BUILT_IN,
+        None,
+        CleanExit::Zero,
+    )
+}
+
+/// [`parse`] with the `clean_exit` of entries that do not say.
+fn parse_with(
+    file: &str,
+    text: &str,
+    dir: Option<&Path>,
+    default_exit: CleanExit,
+) -> Result<Vec<Design>, PlanError> {
     let parsed: DesignsFile =
         toml::from_str(text).map_err(|e| PlanError::from_toml(file, text, &e))?;
     let err = |offset: usize, msg: String| PlanError::at(file, text, Some(offset), msg);
@@ -196,6 +280,8 @@ pub fn parse(file: &str, text: &str, dir: Option<&Path>) -> Result<Vec<Design>, 
                 .into_iter()
                 .map(|(k, v)| (k, v.into_inner()))
                 .collect(),
+            stop_signal: raw.stop_signal,
+            clean_exit: raw.clean_exit.unwrap_or(default_exit),
             source: file.to_string(),
             designs_dir: dir.map(Path::to_path_buf),
         });
@@ -246,7 +332,9 @@ mod tests {
 
     #[test]
     fn the_built_in_file_parses() {
-        let designs = parse("designs.toml", BUILT_IN, None).unwrap();
+        let designs = parse_built_in().unwrap();
+        assert!(designs.iter().all(|d| d.clean_exit == CleanExit::Zero));
+        assert!(designs.iter().all(|d| d.stop_signal == StopSignal::Term));
         for name in ["reactor", "threads", "tokio-current", "nginx", "seed-echo"] {
             assert!(designs.iter().any(|d| d.name == name), "{name} missing");
         }

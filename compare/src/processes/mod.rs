@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
-pub use server::{Places, Server, StartError};
+pub use server::{Ended, Places, Server, StartError};
 
 /// How often waiting loops look at the stop flag and the child.
 const POLL: Duration = Duration::from_millis(10);

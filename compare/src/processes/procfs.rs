@@ -140,8 +140,22 @@ pub fn cores_busy(cores: &[usize]) -> anyhow::Result<Duration> {
     ))
 }
 
+/// CPU time the hypervisor took from the given cores (steal) since boot, from `/proc/stat`.
+pub fn cores_steal(cores: &[usize]) -> anyhow::Result<Duration> {
+    let stat = std::fs::read_to_string("/proc/stat").context("reading /proc/stat")?;
+    Ok(ticks(
+        parse_cores_columns(&stat, cores, &[7]).context("parsing /proc/stat")?,
+    ))
+}
+
 /// Busy ticks of `cores` in a `/proc/stat` text.
 pub fn parse_cores_busy(stat: &str, cores: &[usize]) -> Option<u64> {
+    // user nice system idle iowait irq softirq steal ...
+    parse_cores_columns(stat, cores, &[0, 1, 2, 5, 6, 7])
+}
+
+/// The sum of `columns` (0: user) over the lines of `cores` in a `/proc/stat` text.
+fn parse_cores_columns(stat: &str, cores: &[usize], columns: &[usize]) -> Option<u64> {
     let mut total = 0;
     for &cpu in cores {
         let prefix = format!("cpu{cpu} ");
@@ -151,8 +165,7 @@ pub fn parse_cores_busy(stat: &str, cores: &[usize]) -> Option<u64> {
             .skip(1)
             .map(|f| f.parse().unwrap_or(0))
             .collect();
-        // user nice system idle iowait irq softirq steal ...
-        total += [0, 1, 2, 5, 6, 7]
+        total += columns
             .iter()
             .map(|&i| fields.get(i).copied().unwrap_or(0))
             .sum::<u64>();
@@ -209,5 +222,6 @@ mod tests {
         assert_eq!(parse_cores_busy(stat, &[0]), Some(21));
         assert_eq!(parse_cores_busy(stat, &[0, 1]), Some(31));
         assert_eq!(parse_cores_busy(stat, &[2]), None);
+        assert_eq!(parse_cores_columns(stat, &[0, 1], &[7]), Some(6));
     }
 }

@@ -221,19 +221,53 @@ impl Server {
         procfs::reset_tree_peak_rss(self.pid())
     }
 
-    /// Sends SIGTERM and waits up to `grace` for the exit status; kills it after that.
-    /// Returns the exit code (None if it had to be killed or died from a signal).
-    pub fn terminate(mut self, grace: Duration) -> Option<i32> {
+    /// Sends `signal` and waits up to `grace` for the process to end; kills it after that.
+    pub fn terminate(mut self, signal: i32, grace: Duration) -> Ended {
+        use std::os::unix::process::ExitStatusExt;
         // SAFETY: kill(2) on our own child, which has not been reaped (we hold `child`).
-        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
+        unsafe { libc::kill(self.child.id() as libc::pid_t, signal) };
         let deadline = Instant::now() + grace;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
-                return status.code();
+                return match (status.code(), status.signal()) {
+                    (Some(code), _) => Ended::Exited(code),
+                    (None, Some(signal)) => Ended::Signalled(signal),
+                    (None, None) => Ended::Killed,
+                };
             }
             std::thread::sleep(POLL);
         }
-        None // Drop kills it.
+        Ended::Killed // Drop kills it.
+    }
+}
+
+/// How a server ended once asked to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// With this exit status.
+    Exited(i32),
+    /// From this signal (the one it was sent, typically: no handler).
+    Signalled(i32),
+    /// Not within the grace period: it was killed.
+    Killed,
+}
+
+impl Ended {
+    /// The exit status, when it exited.
+    pub fn code(self) -> Option<i32> {
+        match self {
+            Ended::Exited(code) => Some(code),
+            _ => None,
+        }
+    }
+
+    /// In words, for the report.
+    pub fn describe(self) -> String {
+        match self {
+            Ended::Exited(code) => format!("exit status {code}"),
+            Ended::Signalled(signal) => format!("ended by signal {signal}"),
+            Ended::Killed => "did not end within the grace period; killed".into(),
+        }
     }
 }
 

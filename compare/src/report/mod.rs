@@ -2,6 +2,7 @@
 //! self-contained page), from an [`Outcome`].
 
 pub mod html;
+pub mod ratios;
 
 use std::fmt::Write;
 use std::path::Path;
@@ -10,8 +11,8 @@ use anyhow::Context;
 use serde::Serialize;
 
 use crate::baseline::{self, BaselineComparison};
-use crate::charts::{self, format_value, BarPanel, CurvePanel, LinePanel};
-use crate::measurement::results::{Percentiles, Summary};
+use crate::charts::{self, format_value, Bar, BarPanel, CurvePanel, LinePanel};
+use crate::measurement::results::{Percentiles, Spread, Summary};
 use crate::measurement::{Outcome, Row, ScenarioResult};
 use crate::plan::Profile;
 use crate::processes::Pinning;
@@ -109,30 +110,63 @@ pub fn write_all(report: &Report, dir: &Path) -> anyhow::Result<String> {
 /// Every chart as (file name, SVG text); the curve charts only when curves ran.
 pub fn charts_of(outcome: &Outcome) -> Vec<(&'static str, String)> {
     let names: Vec<String> = outcome.designs.iter().map(|d| d.name.clone()).collect();
+    let left_out = left_out_note(outcome);
     let mut out = vec![
         (
             "throughput.svg",
-            bar_chart(outcome, &names, "Requests per second (median)", "", |s| {
-                s.rps.median
-            }),
+            bar_chart(
+                outcome,
+                &names,
+                &format!("Requests per second (median, 95% interval){left_out}"),
+                "",
+                |s| s.rps,
+            ),
         ),
         (
             "cpu_per_request.svg",
             bar_chart(
                 outcome,
                 &names,
-                "Server CPU time per request, µs (median; lower is better)",
+                &format!(
+                    "Server CPU time per request, µs (median, 95% interval; lower is better){left_out}"
+                ),
                 "µs",
-                |s| s.cpu_us_per_request.median,
+                |s| s.cpu_us_per_request,
             ),
         ),
-        ("latency.svg", latency_chart(outcome, &names)),
+        ("latency.svg", latency_chart(outcome, &names, &left_out)),
     ];
     if !curves(outcome).is_empty() {
-        out.push(("curve_latency.svg", curve_latency_chart(outcome, &names)));
-        out.push(("curve_cpu.svg", curve_cpu_chart(outcome, &names)));
+        out.push((
+            "curve_latency.svg",
+            curve_latency_chart(outcome, &names, &left_out),
+        ));
+        out.push(("curve_cpu.svg", curve_cpu_chart(outcome, &names, &left_out)));
     }
     out
+}
+
+/// What the charts leave out, for their titles: runs that did not count (every chart draws
+/// valid repeats only) and rows with none at all.
+fn left_out_note(outcome: &Outcome) -> String {
+    let rows = outcome.scenarios.iter().flat_map(|s| &s.rows);
+    let (mut invalid, mut noisy, mut empty) = (0, 0, 0);
+    for sum in rows.filter_map(|r| r.summary.as_ref()) {
+        invalid += sum.invalid_runs;
+        noisy += sum.noisy_runs;
+        empty += usize::from(sum.valid_runs == 0);
+    }
+    if invalid + noisy == 0 {
+        return String::new();
+    }
+    format!(
+        "; left out: {invalid} invalid and {noisy} noisy run(s){}",
+        if empty > 0 {
+            format!(", {empty} row(s) with no valid run (no mark)")
+        } else {
+            String::new()
+        }
+    )
 }
 
 /// The scenarios that are not curve points (the bar and percentile charts, the overview).
@@ -161,7 +195,7 @@ fn bar_chart(
     names: &[String],
     title: &str,
     unit: &str,
-    value: fn(&Summary) -> f64,
+    value: fn(&Summary) -> Spread,
 ) -> String {
     let panels: Vec<BarPanel> = plain(outcome)
         .map(|s| BarPanel {
@@ -171,11 +205,13 @@ fn bar_chart(
                 .iter()
                 .filter(|r| r.skipped.is_none())
                 .map(|r| {
-                    (
-                        design_index(names, &r.design),
-                        r.design.clone(),
-                        r.summary.as_ref().map_or(f64::NAN, value),
-                    )
+                    let spread = r.summary.as_ref().map(value);
+                    Bar {
+                        index: design_index(names, &r.design),
+                        name: r.design.clone(),
+                        value: spread.map_or(f64::NAN, |x| x.median),
+                        interval: spread.filter(|x| x.n > 1).map(|x| (x.ci_low, x.ci_high)),
+                    }
                 })
                 .collect(),
         })
@@ -183,7 +219,7 @@ fn bar_chart(
     charts::bar_panels(title, unit, &panels)
 }
 
-fn latency_chart(outcome: &Outcome, names: &[String]) -> String {
+fn latency_chart(outcome: &Outcome, names: &[String], left_out: &str) -> String {
     let panels: Vec<CurvePanel> = plain(outcome)
         .map(|s| CurvePanel {
             title: s.scenario.title.to_string(),
@@ -201,7 +237,7 @@ fn latency_chart(outcome: &Outcome, names: &[String]) -> String {
         })
         .collect();
     charts::curve_panels(
-        "Latency percentiles, µs (median of repeats, log scale)",
+        &format!("Latency percentiles, µs (median of valid repeats, log scale){left_out}"),
         &panels,
     )
 }
@@ -227,7 +263,7 @@ fn series(
         .collect()
 }
 
-fn curve_latency_chart(outcome: &Outcome, names: &[String]) -> String {
+fn curve_latency_chart(outcome: &Outcome, names: &[String], left_out: &str) -> String {
     type Pick = fn(&Percentiles) -> f64;
     let pick: [(&str, Pick); 3] = [
         ("p50", |p| p.p50),
@@ -247,12 +283,15 @@ fn curve_latency_chart(outcome: &Outcome, names: &[String]) -> String {
         }
     }
     charts::line_panels(
-        "Latency against offered load (open loop, same rates for every design; µs, log scale)",
+        &format!(
+            "Latency against offered load (open loop, same rates for every design; µs, log \
+             scale; valid repeats only){left_out}"
+        ),
         &panels,
     )
 }
 
-fn curve_cpu_chart(outcome: &Outcome, names: &[String]) -> String {
+fn curve_cpu_chart(outcome: &Outcome, names: &[String], left_out: &str) -> String {
     let panels: Vec<LinePanel> = curves(outcome)
         .into_iter()
         .map(|(_, title, points)| LinePanel {
@@ -264,7 +303,10 @@ fn curve_cpu_chart(outcome: &Outcome, names: &[String]) -> String {
         })
         .collect();
     charts::line_panels(
-        "Server CPU per request against offered load (µs, median of repeats; lower is cheaper)",
+        &format!(
+            "Server CPU per request against offered load (µs, median of valid repeats; lower \
+             is cheaper){left_out}"
+        ),
         &panels,
     )
 }
@@ -302,8 +344,10 @@ pub fn markdown(report: &Report) -> String {
     let _ = writeln!(md, "- Pinning: {}", report.pinning.describe());
     let _ = writeln!(
         md,
-        "- Profile `{}`: per scenario and design a {:.1} s warm-up (discarded), then {} measured runs of {:.1} s; \
-         tables give the median with min–max of req/s in brackets, latencies are medians over the runs",
+        "- Profile `{}`: per scenario and design a {:.1} s warm-up (discarded), then {} measured runs of {:.1} s, \
+         the designs taking turns within each repeat; a run the generator marks invalid, or taken under heavy outside \
+         load, is retried (at most twice per row) and never enters a figure: **valid runs** counts those that did. \
+         Tables give medians over the valid runs, with the median's 95% bootstrap interval in brackets",
         p.name,
         p.warmup.as_secs_f64(),
         p.repeats,
@@ -333,6 +377,7 @@ pub fn markdown(report: &Report) -> String {
     }
     let _ = writeln!(md, "\n{}\n", READING);
     overview(&mut md, o);
+    ratios::section(&mut md, o, &plain(o).collect::<Vec<_>>());
     if let Some(b) = report.baseline {
         md.push_str(&baseline::markdown(b));
     }
@@ -500,8 +545,8 @@ fn scenario_table(md: &mut String, s: &ScenarioResult) {
         kernel: sums().any(|x| x.syscalls_per_request.is_some()),
         connections: sums().any(|x| x.cpu_us_per_connection.is_some()),
     };
-    let mut head = String::from("| # | design | req/s (min–max) | p50 µs | p99 µs | p99.9 µs | max µs | server CPU µs/req | user µs | sys µs |");
-    let mut rule = String::from("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let mut head = String::from("| # | design | valid runs | req/s [95% CI] | p50 µs | p99 µs | p99.9 µs | max µs | server CPU µs/req [95% CI] | user µs | sys µs |");
+    let mut rule = String::from("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     if cols.kernel {
         head.push_str(" syscalls/req | ctx sw/req |");
         rule.push_str("---:|---:|");
@@ -556,23 +601,30 @@ fn table_row(rank: usize, r: &Row, cols: &Columns) -> String {
         .map_or("n/a".into(), |k| format!("{:.1} MiB", k as f64 / 1024.0));
     let Some(s) = &r.summary else {
         return format!(
-            "| {rank} | {} | failed | | | | | | | | {rss} | | |",
+            "| {rank} | {} | 0 | failed | | | | | | | | {rss} | | |",
             r.design
         );
     };
     let us = |v: f64| format_value(v, "");
     let opt = |v: Option<f64>| v.map_or("n/a".into(), us);
+    let with_ci = |x: &Spread, f: &dyn Fn(f64) -> String| {
+        if x.n > 1 {
+            format!("{} [{}–{}]", f(x.median), f(x.ci_low), f(x.ci_high))
+        } else {
+            f(x.median)
+        }
+    };
     let mut row = format!(
-        "| {rank} | {} | {} ({}–{}) | {} | {} | {} | {} | {} | {} | {} |",
+        "| {rank} | {} | {}/{} | {} | {} | {} | {} | {} | {} | {} | {} |",
         r.design,
-        group(s.rps.median),
-        group(s.rps.min),
-        group(s.rps.max),
+        s.valid_runs,
+        r.samples.len(),
+        with_ci(&s.rps, &group),
         us(s.latency_us.p50),
         us(s.latency_us.p99),
         us(s.latency_us.p999),
         us(s.latency_us.max),
-        us(s.cpu_us_per_request.median),
+        with_ci(&s.cpu_us_per_request, &us),
         us(s.user_us_per_request),
         us(s.sys_us_per_request),
     );

@@ -1,0 +1,316 @@
+//! Comparing a run with an earlier one (`--baseline OLD/report.json`): for every
+//! design × scenario row present in both, the ratio of the medians of server CPU per request
+//! and of p99 latency over the valid repeats, each with a 95% bootstrap interval, and a verdict
+//! from a one-sided Mann–Whitney rank test.
+//!
+//! A figure is a regression when its ratio exceeds 1 + threshold **and** the rank test puts
+//! the chance of the new repeats ranking that far above the old ones by luck at or below
+//! [`ALPHA`]: so on a machine whose noise does not change between the runs, a figure is called a
+//! regression falsely at most 1% of the time, whatever the distribution of its repeats. When
+//! the interval straddles the threshold and the test cannot decide, the verdict is `unclear`,
+//! with the repeats per side that would likely resolve it. Invalid repeats never enter.
+
+mod load;
+mod markdown;
+
+pub use load::{load, rows_of, rows_of_json};
+pub use markdown::markdown;
+
+use serde::Serialize;
+
+use crate::stats::{self, Estimate};
+
+/// Per-figure false-alarm rate of a regression (or improvement) verdict.
+pub const ALPHA: f64 = 0.01;
+
+/// Smallest change of a counted figure (system calls, context switches per request) that
+/// counts. Counts depend on how the kernel batched events, which moves with timing: the reactor
+/// over HTTP at 64 connections gave 2.13 to 2.36 system calls per request between identical
+/// runs (up to 10%), while one extra call per response adds 40% or more.
+pub const COUNT_THRESHOLD: f64 = 0.2;
+
+/// A figure that can decide a verdict (`--gate`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum Gate {
+    /// Server CPU µs per request (timed: rank test over the repeats).
+    Cpu,
+    /// p99 latency (timed: rank test over the repeats; the figure a busy neighbour moves most).
+    P99,
+    /// Server system calls per request (counted by perf in one run per row: threshold only).
+    Syscalls,
+    /// Server context switches per request (counted likewise).
+    CtxSwitches,
+}
+
+impl Gate {
+    /// The name used on the command line and in the report.
+    pub fn name(self) -> &'static str {
+        match self {
+            Gate::Cpu => "cpu",
+            Gate::P99 => "p99",
+            Gate::Syscalls => "syscalls",
+            Gate::CtxSwitches => "ctx-switches",
+        }
+    }
+}
+
+/// The per-repeat values a verdict looks at, for one design in one scenario (valid repeats).
+#[derive(Debug, Clone, Serialize)]
+pub struct Figures {
+    /// Server CPU µs per request, one per valid repeat.
+    pub cpu_us_per_request: Vec<f64>,
+    /// p99 latency, µs, one per valid repeat.
+    pub p99_us: Vec<f64>,
+    /// Server system calls per request, where perf counted them.
+    pub syscalls_per_request: Option<f64>,
+    /// Server context switches per request, where perf counted them.
+    pub ctx_switches_per_request: Option<f64>,
+}
+
+/// One row of a report, keyed by scenario id and design name.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeyedRow {
+    /// Scenario id.
+    pub scenario: String,
+    /// Design name.
+    pub design: String,
+    /// Its figures.
+    pub figures: Figures,
+}
+
+/// What a change amounts to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Worse by more than the threshold, and the rank test says it is not luck.
+    Regression,
+    /// Better by more than the threshold, and the rank test says it is not luck.
+    Improvement,
+    /// The interval reaches past the threshold but the test cannot decide: more repeats needed.
+    Unclear,
+    /// Within the threshold.
+    Same,
+}
+
+impl Verdict {
+    /// The word used in the report.
+    pub fn label(self) -> &'static str {
+        match self {
+            Verdict::Regression => "regression",
+            Verdict::Improvement => "improvement",
+            Verdict::Unclear => "unclear",
+            Verdict::Same => "same",
+        }
+    }
+}
+
+/// One figure compared.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Change {
+    /// The baseline's median with its interval.
+    pub old: Estimate,
+    /// This run's median with its interval.
+    pub new: Estimate,
+    /// new median / old median, with its interval (above 1: worse).
+    pub ratio: Estimate,
+    /// Rank test: chance of the new repeats ranking this far above the old by luck.
+    pub p_worse: f64,
+    /// Rank test: chance of them ranking this far below by luck.
+    pub p_better: f64,
+    /// What it amounts to.
+    pub verdict: Verdict,
+    /// For `unclear`: repeats per side that would likely resolve it.
+    pub repeats_needed: Option<usize>,
+}
+
+/// One counted figure compared (one perf run on each side: no repeats, so a threshold only;
+/// counts are not timed, so a busy neighbour moves them little).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct CountChange {
+    /// The baseline's count per request.
+    pub old: f64,
+    /// This run's.
+    pub new: f64,
+    /// new / old.
+    pub ratio: f64,
+    /// Regression or improvement beyond the threshold, else same.
+    pub verdict: Verdict,
+}
+
+/// Judges a counted figure where higher is worse; None when either side was not counted.
+pub fn judge_count(old: Option<f64>, new: Option<f64>, threshold: f64) -> Option<CountChange> {
+    let (old, new) = (old?, new?);
+    let ratio = new / old;
+    let verdict = if ratio > 1.0 + threshold {
+        Verdict::Regression
+    } else if ratio < 1.0 - threshold {
+        Verdict::Improvement
+    } else {
+        Verdict::Same
+    };
+    Some(CountChange {
+        old,
+        new,
+        ratio,
+        verdict,
+    })
+}
+
+/// One design × scenario compared.
+#[derive(Debug, Clone, Serialize)]
+pub struct Compared {
+    /// Scenario id.
+    pub scenario: String,
+    /// Design name.
+    pub design: String,
+    /// Server CPU per request.
+    pub cpu: Change,
+    /// p99 latency.
+    pub p99: Change,
+    /// System calls per request, where both runs counted them.
+    pub syscalls: Option<CountChange>,
+    /// Context switches per request, where both runs counted them.
+    pub ctx_switches: Option<CountChange>,
+    /// The row's verdict over the gated figures: a regression in any, else an improvement in
+    /// any, else unclear in any, else same.
+    pub verdict: Verdict,
+}
+
+impl Compared {
+    /// The verdict of one figure, None where it was not measured on both sides.
+    pub fn verdict_of(&self, gate: Gate) -> Option<Verdict> {
+        match gate {
+            Gate::Cpu => Some(self.cpu.verdict),
+            Gate::P99 => Some(self.p99.verdict),
+            Gate::Syscalls => self.syscalls.map(|c| c.verdict),
+            Gate::CtxSwitches => self.ctx_switches.map(|c| c.verdict),
+        }
+    }
+}
+
+/// The baseline section of a report.
+#[derive(Debug, Clone, Serialize)]
+pub struct BaselineComparison {
+    /// The baseline file.
+    pub path: String,
+    /// Smallest relative change that can count (e.g. 0.03 for 3%).
+    pub threshold: f64,
+    /// Per-figure false-alarm rate.
+    pub alpha: f64,
+    /// The figures that decide verdicts.
+    pub gates: Vec<Gate>,
+    /// Rows present in both runs.
+    pub rows: Vec<Compared>,
+    /// Rows only in the baseline (designs or scenarios since removed or skipped).
+    pub only_in_baseline: Vec<String>,
+}
+
+impl BaselineComparison {
+    /// Whether any row regressed.
+    pub fn has_regression(&self) -> bool {
+        self.rows.iter().any(|r| r.verdict == Verdict::Regression)
+    }
+}
+
+/// Judges one figure where higher is worse, from the repeats of each run.
+pub fn judge(old: &[f64], new: &[f64], threshold: f64, alpha: f64) -> Change {
+    let ratio = stats::ratio_ci(old, new);
+    let p_worse = stats::mann_whitney_greater(old, new);
+    let p_better = stats::mann_whitney_greater(new, old);
+    let (up, down) = (1.0 + threshold, 1.0 - threshold);
+    // Zero to zero is no change; NaN (nothing to compare) is none either.
+    let comparable = ratio.value.is_finite() || ratio.value == f64::INFINITY;
+    let mut repeats_needed = None;
+    let verdict = if !comparable {
+        Verdict::Same
+    } else if ratio.value > up && p_worse <= alpha {
+        Verdict::Regression
+    } else if ratio.value < down && p_better <= alpha {
+        Verdict::Improvement
+    } else if ratio.high > up || ratio.low < down {
+        let bound = if ratio.value >= 1.0 { up } else { down };
+        repeats_needed = stats::repeats_to_resolve(&ratio, bound, alpha);
+        Verdict::Unclear
+    } else {
+        Verdict::Same
+    };
+    Change {
+        old: stats::median_ci(old),
+        new: stats::median_ci(new),
+        ratio,
+        p_worse,
+        p_better,
+        verdict,
+        repeats_needed,
+    }
+}
+
+/// Compares every row of `new` that `old` also has.
+pub fn compare(
+    path: &str,
+    old: &[KeyedRow],
+    new: &[KeyedRow],
+    threshold: f64,
+    gates: &[Gate],
+) -> BaselineComparison {
+    let mut rows = Vec::new();
+    for n in new {
+        let Some(o) = old
+            .iter()
+            .find(|o| o.scenario == n.scenario && o.design == n.design)
+        else {
+            continue;
+        };
+        let cpu = judge(
+            &o.figures.cpu_us_per_request,
+            &n.figures.cpu_us_per_request,
+            threshold,
+            ALPHA,
+        );
+        let p99 = judge(&o.figures.p99_us, &n.figures.p99_us, threshold, ALPHA);
+        let (of, nf) = (&o.figures, &n.figures);
+        let mut row = Compared {
+            scenario: n.scenario.clone(),
+            design: n.design.clone(),
+            cpu,
+            p99,
+            syscalls: judge_count(
+                of.syscalls_per_request,
+                nf.syscalls_per_request,
+                COUNT_THRESHOLD,
+            ),
+            ctx_switches: judge_count(
+                of.ctx_switches_per_request,
+                nf.ctx_switches_per_request,
+                COUNT_THRESHOLD,
+            ),
+            verdict: Verdict::Same,
+        };
+        let gated: Vec<Verdict> = gates.iter().filter_map(|g| row.verdict_of(*g)).collect();
+        row.verdict = [Verdict::Regression, Verdict::Improvement, Verdict::Unclear]
+            .into_iter()
+            .find(|v| gated.contains(v))
+            .unwrap_or(Verdict::Same);
+        rows.push(row);
+    }
+    let only_in_baseline = old
+        .iter()
+        .filter(|o| {
+            !new.iter()
+                .any(|n| n.scenario == o.scenario && n.design == o.design)
+        })
+        .map(|o| format!("{} / {}", o.scenario, o.design))
+        .collect();
+    BaselineComparison {
+        path: path.to_string(),
+        threshold,
+        alpha: ALPHA,
+        gates: gates.to_vec(),
+        rows,
+        only_in_baseline,
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,264 @@
+//! One run's report (schema `reactor-loadgen`, version 1); field meanings in loadgen/README.md.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Latency percentiles in microseconds; every value is `null` when nothing was recorded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Percentiles {
+    /// Median.
+    #[serde(deserialize_with = "crate::nullable::deserialize")]
+    pub p50: Option<f64>,
+    /// 75th percentile.
+    #[serde(deserialize_with = "crate::nullable::deserialize")]
+    pub p75: Option<f64>,
+    /// 90th percentile.
+    #[serde(deserialize_with = "crate::nullable::deserialize")]
+    pub p90: Option<f64>,
+    /// 99th percentile.
+    #[serde(deserialize_with = "crate::nullable::deserialize")]
+    pub p99: Option<f64>,
+    /// 99.9th percentile.
+    #[serde(deserialize_with = "crate::nullable::deserialize")]
+    pub p999: Option<f64>,
+    /// 99.99th percentile.
+    #[serde(deserialize_with = "crate::nullable::deserialize")]
+    pub p9999: Option<f64>,
+    /// Largest.
+    #[serde(deserialize_with = "crate::nullable::deserialize")]
+    pub max: Option<f64>,
+    /// Smallest.
+    #[serde(deserialize_with = "crate::nullable::deserialize")]
+    pub min: Option<f64>,
+    /// Mean.
+    #[serde(deserialize_with = "crate::nullable::deserialize")]
+    pub mean: Option<f64>,
+    /// Values recorded.
+    pub count: u64,
+}
+
+/// Closed loop (each connection sends when answered) or open loop (a schedule of sends).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LoadMode {
+    /// Send on a schedule, whatever the server does.
+    Open,
+    /// Send the next request when the previous one is answered.
+    Closed,
+}
+
+/// Request payload sizes, bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SizeRange {
+    /// Smallest payload.
+    pub min: usize,
+    /// Largest payload.
+    pub max: usize,
+}
+
+/// Failed connects by cause.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectErrorKinds {
+    /// Connection refused.
+    pub refused: u64,
+    /// Connect timed out.
+    pub timed_out: u64,
+    /// Reset during the handshake.
+    pub reset: u64,
+    /// No local address (ephemeral ports exhausted).
+    pub no_local_address: u64,
+    /// Anything else.
+    pub other: u64,
+}
+
+/// Request errors by kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Errors {
+    /// All of them.
+    pub total: u64,
+    /// Connects that failed.
+    pub connect: u64,
+    /// Requests unanswered within the timeout.
+    pub timeout: u64,
+    /// Connections reset or closed under a request.
+    pub reset: u64,
+    /// Responses that differed from what was expected.
+    pub verify: u64,
+    /// HTTP responses with an error status.
+    pub http_status: u64,
+    /// The connect errors by cause.
+    pub connect_by_kind: ConnectErrorKinds,
+}
+
+/// What the generator itself did: its CPU, its loop, its wake-ups.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Generator {
+    /// User CPU seconds.
+    pub cpu_user_s: f64,
+    /// System CPU seconds.
+    pub cpu_system_s: f64,
+    /// CPU as a share of its threads' capacity.
+    pub cpu_share_of_threads: f64,
+    /// Share of the wall time its loops had work.
+    pub loop_busy_share: f64,
+    /// Share of the wall time spent spinning for send times.
+    pub spin_share: f64,
+    /// Waits that slept or blocked.
+    pub wakeups: u64,
+    /// Wake-ups per completed request.
+    pub wakeups_per_request: f64,
+    /// Times it was off its CPU for long while spinning.
+    pub stalls: u64,
+    /// Seconds lost to those stalls.
+    pub stalled_s: f64,
+    /// How late its timed waits returned, µs.
+    pub wake_overshoot_us: Percentiles,
+    /// Whether idle CPUs were kept polling (PM QoS).
+    pub idle_poll: bool,
+}
+
+/// One interval of the time series.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Interval {
+    /// Index of the interval (seconds since the measured start).
+    pub t_s: u64,
+    /// Its length, seconds.
+    pub length_s: f64,
+    /// Requests completed in it.
+    pub requests: u64,
+    /// Errors in it.
+    pub errors: u64,
+    /// Requests per second in it.
+    pub rps: f64,
+    /// Median latency in it, µs.
+    #[serde(deserialize_with = "crate::nullable::deserialize")]
+    pub p50_us: Option<f64>,
+    /// p99 latency in it, µs.
+    #[serde(deserialize_with = "crate::nullable::deserialize")]
+    pub p99_us: Option<f64>,
+    /// Largest latency in it, µs.
+    #[serde(deserialize_with = "crate::nullable::deserialize")]
+    pub max_us: Option<f64>,
+}
+
+/// UDP datagram accounting.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Udp {
+    /// Datagrams sent.
+    pub sent: u64,
+    /// Echoes received.
+    pub received: u64,
+    /// Datagrams given up as lost.
+    pub lost: u64,
+    /// lost / (received + lost).
+    pub loss_ratio: f64,
+    /// Echoes that came back out of order.
+    pub reordered: u64,
+    /// Echoes received twice.
+    pub duplicated: u64,
+    /// Echoes that came back after being counted lost.
+    pub late: u64,
+}
+
+/// One run of the load generator, as `--json` writes it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunReport {
+    /// Always [`crate::SCHEMA`].
+    pub schema: String,
+    /// [`crate::SCHEMA_VERSION`] when written.
+    pub schema_version: u64,
+    /// `tcp`, `udp` or `http`.
+    pub workload: String,
+    /// The target as given.
+    pub target: String,
+    /// The address it resolved to.
+    pub address: String,
+    /// Open or closed loop.
+    pub mode: LoadMode,
+    /// Offered req/s (open loop), else null.
+    #[serde(deserialize_with = "crate::nullable::deserialize")]
+    pub offered_rps: Option<f64>,
+    /// Arrival process (open loop), else null.
+    #[serde(deserialize_with = "crate::nullable::deserialize")]
+    pub arrival: Option<String>,
+    /// Connections asked for.
+    pub connections: usize,
+    /// Connections established.
+    pub connected: usize,
+    /// Generator threads.
+    pub threads: usize,
+    /// Requests in flight per connection.
+    pub pipeline: usize,
+    /// Payload sizes.
+    pub size: SizeRange,
+    /// When the run started, Unix seconds.
+    pub started_unix_s: f64,
+    /// Length of the measured window, seconds.
+    pub duration_s: f64,
+    /// Requests completed in the measured window.
+    pub requests: u64,
+    /// Requests sent in it.
+    pub sent: u64,
+    /// Completed req/s.
+    pub rps: f64,
+    /// Sent req/s.
+    pub sent_rps: f64,
+    /// Bytes sent.
+    pub bytes_sent: u64,
+    /// Bytes received.
+    pub bytes_received: u64,
+    /// MB/s received.
+    pub mb_per_s: f64,
+    /// Errors by kind.
+    pub errors: Errors,
+    /// errors / (requests + errors).
+    pub error_rate: f64,
+    /// Responses that failed verification (also `errors.verify`).
+    pub verify_failures: u64,
+    /// HTTP status codes and their counts.
+    pub status_codes: BTreeMap<String, u64>,
+    /// The generator's self-check: false when it could not do what it was asked.
+    pub valid: bool,
+    /// Why the run is invalid.
+    pub invalid_reasons: Vec<String>,
+    /// Things worth knowing that do not invalidate it.
+    pub warnings: Vec<String>,
+    /// Latency from the intended send time (coordinated omission corrected), µs.
+    pub latency_us: Percentiles,
+    /// Latency from the actual send, µs.
+    pub service_time_us: Percentiles,
+    /// Intended to actual send, µs.
+    pub send_lag_us: Percentiles,
+    /// The generator's own lateness against its schedule, µs.
+    pub schedule_lateness_us: Percentiles,
+    /// Connect latency, µs.
+    pub connect_us: Percentiles,
+    /// The generator's own figures.
+    pub generator: Generator,
+    /// Per-interval figures.
+    pub timeseries: Vec<Interval>,
+    /// Time due requests waited for a free connection, µs.
+    pub conn_wait_us: Percentiles,
+    /// Latency the server is answerable for (generator lateness taken out), µs.
+    pub server_latency_us: Percentiles,
+    /// The lateness limit of the self-check, µs.
+    pub max_lateness_us: f64,
+    /// `generator` when the generator limited the run, else null.
+    #[serde(deserialize_with = "crate::nullable::deserialize")]
+    pub limited_by: Option<String>,
+    /// Largest backlog of due requests.
+    pub backlog_peak: u64,
+    /// Whether every request had a connection of its own.
+    pub connect_per_request: bool,
+    /// Connections opened in all.
+    pub connects: u64,
+    /// Connections opened per second while measuring.
+    pub connects_per_s: f64,
+    /// UDP accounting (UDP runs only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub udp: Option<Udp>,
+    /// The `--find-max` search (only with it); its own structure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub find_max: Option<serde_json::Value>,
+}
