@@ -267,7 +267,7 @@ impl StreamConn {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workload::http::HttpSession;
+    use crate::workload::http::HttpClient;
     use crate::workload::tcp::EchoStream;
 
     #[derive(Default)]
@@ -385,7 +385,7 @@ mod tests {
     #[test]
     fn an_http_close_announcement_asks_to_close_quietly() {
         let request: std::sync::Arc<[u8]> = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".as_slice().into();
-        let mut c = StreamConn::new(StreamSession::Http(HttpSession::new(request, false)), 0, 2);
+        let mut c = StreamConn::new(StreamSession::Http(HttpClient::new(request, false)), 0, 2);
         up(&mut c);
         let mut log = Log::default();
         c.submit(7, 7, 0);
@@ -477,7 +477,7 @@ mod tests {
             b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
                 .as_slice()
                 .into();
-        let session = StreamSession::Http(HttpSession::new(request, false));
+        let session = StreamSession::Http(HttpClient::new(request, false));
         let mut c = StreamConn::new(session, 0, 1).per_request();
         let mut log = Log::default();
         c.submit(5, 5, 0);

@@ -30,7 +30,7 @@ use super::{Kind, Msg, Plan, StartGate, INTERVAL_NS};
 use crate::clock::{self, now_ns, Timer, NS_PER_SEC};
 use crate::schedule::{Rng, Schedule};
 use crate::stats::{new_histogram, ConnectFailure, Recorder, STALL_NS};
-use crate::workload::http::HttpSession;
+use crate::workload::http::HttpClient;
 use crate::workload::tcp::EchoStream;
 use crate::workload::udp::Reply;
 use crate::workload::StreamSession;
@@ -239,7 +239,7 @@ impl Worker {
                     Kind::Tcp | Kind::Http { .. } => {
                         let session = match &plan.kind {
                             Kind::Http { request, head } => {
-                                StreamSession::Http(HttpSession::new(request.clone(), *head))
+                                StreamSession::Http(HttpClient::new(request.clone(), *head))
                             }
                             _ => StreamSession::Echo(EchoStream::new()),
                         };

@@ -61,7 +61,7 @@ pub enum StreamSession {
     /// TCP echo.
     Echo(tcp::EchoStream),
     /// HTTP/1.1.
-    Http(http::HttpSession),
+    Http(http::HttpClient),
 }
 
 impl StreamSession {
