@@ -87,7 +87,7 @@ pub fn search(config: &RunConfig, slo: Slo, max_error_rate: f64) -> Result<Searc
     let mut rate = config.rate.unwrap_or(1000.0).max(1.0);
     let mut failed: Option<f64> = None;
     for _ in 0..MAX_RAMP_STEPS {
-        match judge(config, rate, slo, max_error_rate, &mut s.steps)? {
+        match settle_rate(config, rate, slo, max_error_rate, &mut s.steps)? {
             Outcome::Pass(r) => {
                 s.best = Some((rate, *r));
                 rate *= 2.0;
@@ -109,7 +109,7 @@ pub fn search(config: &RunConfig, slo: Slo, max_error_rate: f64) -> Result<Searc
                 break;
             }
             let mid = (lo + hi) / 2.0;
-            match judge(config, mid, slo, max_error_rate, &mut s.steps)? {
+            match settle_rate(config, mid, slo, max_error_rate, &mut s.steps)? {
                 Outcome::Pass(r) => {
                     lo = mid;
                     s.best = Some((mid, *r));
@@ -127,7 +127,7 @@ pub fn search(config: &RunConfig, slo: Slo, max_error_rate: f64) -> Result<Searc
 
 /// Run `rate` until the outcome is clear: a pass at once, a failure only when most of
 /// [`ATTEMPTS`] runs fail, the generator's limit as soon as one run shows it.
-fn judge(
+fn settle_rate(
     config: &RunConfig,
     rate: f64,
     slo: Slo,
