@@ -120,8 +120,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub idle_poll: bool,
 
-    /// Exit non-zero when the self-check marks the run invalid.
-    #[arg(long)]
+    /// Kept for old scripts: an invalid run always exits 5 now.
+    #[arg(long, hide = true)]
     pub strict: bool,
 
     /// Ramp and bisect the offered rate to the highest one meeting --slo.

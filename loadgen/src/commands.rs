@@ -205,7 +205,7 @@ fn load(workload: Workload, args: RunArgs, http: HttpOptions) -> Result<Result<(
         let tag = args.tag.clone().unwrap_or_else(hdrlog::host_name);
         hdrlog::write_run(path, &result, &tag)?;
     }
-    Ok(check(&result, &verdict, &args, max_error_rate))
+    Ok(check(&result, &verdict, max_error_rate))
 }
 
 fn describe_slo(slo: cli::Slo) -> String {
@@ -217,12 +217,7 @@ fn describe_slo(slo: cli::Slo) -> String {
 }
 
 /// Decide the exit status of a finished run.
-fn check(
-    r: &RunResult,
-    v: &report::Verdict,
-    args: &RunArgs,
-    max_error_rate: f64,
-) -> Result<(), Failure> {
+fn check(r: &RunResult, v: &report::Verdict, max_error_rate: f64) -> Result<(), Failure> {
     let c = &r.total.counters;
     let first = r.first_error.as_deref().unwrap_or("unknown error");
     if c.errors.verify > 0 {
@@ -257,7 +252,7 @@ fn check(
             ),
         ));
     }
-    if args.strict && !v.valid {
+    if !v.valid {
         return Err((
             EXIT_INVALID,
             format!("run invalid: {}", v.reasons.join("; ")),

@@ -13,6 +13,8 @@ use crate::units::{format_ns, percentile_row};
 /// Version of the JSON document; bumped on incompatible changes.
 pub const SCHEMA_VERSION: u64 = 1;
 
+/// Share of errors among all outcomes above which a run is invalid: it measured failures.
+const MOSTLY_ERRORS: f64 = 0.5;
 /// Generator CPU share of its threads at or above which it counts as saturated.
 const SATURATED_CPU: f64 = 0.90;
 /// Share of the wall time its loop was busy (not waiting) at or above which it counts as
@@ -227,6 +229,17 @@ pub fn verdict(r: &RunResult) -> Verdict {
              server's"
         ));
     }
+    let errors = error_rate(r);
+    if errors > MOSTLY_ERRORS {
+        v.invalid(
+            false,
+            format!(
+                "{:.0}% of the outcomes were errors: the run measured failures, not the \
+                 service",
+                errors * 100.0
+            ),
+        );
+    }
     if r.connected < r.config.connections && !r.config.connect_per_request {
         v.warnings.push(format!(
             "only {} of {} connections could be established",
@@ -278,7 +291,7 @@ pub fn summary(r: &RunResult, v: &Verdict) -> String {
     let row = percentile_row;
     s.push_str(&row("latency", &r.total.hist.latency));
     if cfg.rate.is_some() {
-        s.push_str(&row("server", &r.total.hist.server_latency));
+        s.push_str(&row("intended", &r.total.hist.intended_latency));
         s.push_str(&row("service", &r.total.hist.service));
         s.push_str(&row("send lag", &r.total.hist.send_lag));
         s.push_str(&row("  late", &r.total.hist.schedule_lateness));
@@ -380,7 +393,8 @@ pub fn loss_ratio(r: &RunResult) -> f64 {
 pub fn error_rate(r: &RunResult) -> f64 {
     let c = &r.total.counters;
     let errors = c.errors.total();
-    let all = c.requests + errors;
+    // An error status is an answered request too: count each outcome once.
+    let all = (c.requests + errors).saturating_sub(c.errors.http_status);
     if all == 0 {
         0.0
     } else {
@@ -469,7 +483,7 @@ pub fn to_json(r: &RunResult, v: &Verdict) -> Value {
     });
     // Added after schema version 1's first fields; readers of those are unaffected.
     doc["conn_wait_us"] = percentiles_us(&r.total.hist.conn_wait);
-    doc["server_latency_us"] = percentiles_us(&r.total.hist.server_latency);
+    doc["intended_latency_us"] = percentiles_us(&r.total.hist.intended_latency);
     doc["max_lateness_us"] = json!(cfg.max_lateness.as_nanos() as f64 / 1e3);
     doc["limited_by"] = json!(v.generator_limited.then_some("generator"));
     doc["backlog_peak"] = json!(c.backlog_peak);

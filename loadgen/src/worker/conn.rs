@@ -223,8 +223,9 @@ impl StreamConn {
         self.done.clear();
         let result = self.session.on_bytes(data, &mut self.done);
         let closes = self.done.iter().any(|c| c.closes);
-        self.complete(now);
+        let surplus = self.complete(now);
         result?;
+        surplus?;
         let finished = self.one_shot && self.inflight.is_empty() && self.unsent == 0;
         Ok(if closes || finished {
             Received::Closing
@@ -239,7 +240,7 @@ impl StreamConn {
         self.done.clear();
         let result = self.session.on_eof(&mut self.done);
         let polite = result.is_ok() && self.done.len() == self.inflight.len();
-        self.complete(now);
+        let _ = self.complete(now);
         if polite {
             Ending::Quiet
         } else {
@@ -247,10 +248,12 @@ impl StreamConn {
         }
     }
 
-    fn complete(&mut self, now: u64) {
+    /// Answer the oldest requests with the responses framed; a response with no request
+    /// left to answer is an error (a server answering twice, or unasked).
+    fn complete(&mut self, now: u64) -> Result<(), StreamError> {
         for c in self.done.drain(..) {
             let Some(f) = self.inflight.pop_front() else {
-                break;
+                return Err(StreamError::SurplusResponse);
             };
             // A kernel arrival stamp may precede the send by the staleness of its clock.
             self.events.push_back(ConnEvent::Answered {
@@ -259,6 +262,17 @@ impl StreamConn {
                 at: now.max(f.sent),
             });
         }
+        Ok(())
+    }
+
+    /// The oldest request's answer failed verification: it is settled (as that one error)
+    /// and leaves the connection, so closing it does not count it again.
+    pub fn drop_oldest(&mut self) -> Option<InFlight> {
+        let f = self.inflight.pop_front()?;
+        if f.sent == 0 {
+            self.unsent = self.unsent.saturating_sub(1);
+        }
+        Some(f)
     }
 
     /// The oldest request, if it was sent before `cutoff` and is still unanswered: it timed
@@ -432,6 +446,26 @@ mod tests {
             Ok(Received::Closing)
         );
         assert_eq!(log.answered, vec![(7, Some(200), 20)]);
+    }
+
+    #[test]
+    fn a_response_with_no_request_outstanding_is_an_error() {
+        let request: std::sync::Arc<[u8]> = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".as_slice().into();
+        let mut c = StreamConn::new(StreamSession::Http(HttpClient::new(request, false)), 0, 2);
+        up(&mut c);
+        let mut log = Log::default();
+        c.submit(7, 7, 0);
+        let n = c.pending().len();
+        log.after(&mut c, |c| c.wrote(n, 10));
+        let one = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+        let two = [one.as_slice(), one.as_slice()].concat();
+        let got = log.after(&mut c, |c| c.received(&two, 20));
+        assert_eq!(got, Err(StreamError::SurplusResponse));
+        assert_eq!(
+            log.answered,
+            vec![(7, Some(200), 20)],
+            "the first is an answer"
+        );
     }
 
     fn one_shot_echo() -> StreamConn {

@@ -70,11 +70,16 @@ impl Worker {
             });
             return;
         }
-        let now = now_ns();
+        let deadline = now_ns() + self.plan.connect_timeout_ns;
         for idx in 0..self.slots.len() {
-            self.start_connect(idx, now);
+            // Each connection is timed from its own connect(), and the ones that completed
+            // meanwhile are noticed before the next is issued: a connect's time is not the
+            // time it took to issue all the others.
+            self.start_connect(idx, now_ns());
+            if !self.collect_connects(Duration::ZERO) {
+                break;
+            }
         }
-        let deadline = now + self.plan.connect_timeout_ns;
         while self.slots.iter().any(Slot::is_connecting) {
             let now = now_ns();
             if now >= deadline {
@@ -86,17 +91,9 @@ impl Worker {
                 break;
             }
             let wait = Duration::from_nanos((deadline - now).min(10_000_000));
-            if let Err(e) = self.poll.poll(&mut self.events, Some(wait)) {
-                if e.kind() != io::ErrorKind::Interrupted {
-                    self.book.note(format_args!("poll failed: {e}"));
-                    break;
-                }
+            if !self.collect_connects(wait) {
+                break;
             }
-            let events = std::mem::replace(&mut self.events, Events::with_capacity(0));
-            for event in events.iter().filter(|e| e.token() != TIMER) {
-                self.check_connected(event.token().0, now_ns());
-            }
-            self.events = events;
         }
         let up = self.slots.iter().filter(|s| s.is_up()).count();
         let _ = self.tx.send(Msg::Connected {
@@ -108,6 +105,23 @@ impl Worker {
                 new_histogram(),
             )),
         });
+    }
+
+    /// Set-up: wait up to `wait` for connects to complete and take note of them; false when
+    /// polling failed.
+    fn collect_connects(&mut self, wait: Duration) -> bool {
+        if let Err(e) = self.poll.poll(&mut self.events, Some(wait)) {
+            if e.kind() != io::ErrorKind::Interrupted {
+                self.book.note(format_args!("poll failed: {e}"));
+                return false;
+            }
+        }
+        let events = std::mem::replace(&mut self.events, Events::with_capacity(0));
+        for event in events.iter().filter(|e| e.token() != TIMER) {
+            self.check_connected(event.token().0, now_ns());
+        }
+        self.events = events;
+        true
     }
 
     /// Begin connecting connection `idx` (UDP sockets are up at once).

@@ -38,7 +38,7 @@ mod interval;
 mod lifecycle;
 mod measure;
 mod pacer;
-mod rxstamp;
+pub mod rxstamp;
 mod source;
 mod stream;
 mod traffic;

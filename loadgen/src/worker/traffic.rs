@@ -62,10 +62,18 @@ impl Worker {
         self.book.bytes_received(received, now);
         match end {
             ReadEnd::Drained => self.answers_read(idx, now),
-            ReadEnd::Close(ending, why) => {
+            ReadEnd::Close(mut ending, why) => {
                 if let Some(why) = why {
                     if matches!(&why, ReadError::Stream(e) if e.is_verification()) {
+                        // One fault, one error: the request answered wrongly is the
+                        // verification failure; the generator then closes the connection
+                        // itself (its stream is out of step), which breaks nothing more:
+                        // the rest are resent (open loop) on a fresh connection.
                         self.book.verify_failed(now);
+                        if let Slot::Stream(s) = &mut self.slots[idx] {
+                            s.conn.drop_oldest();
+                        }
+                        ending = Ending::Quiet;
                     }
                     self.book.note(why);
                 }
