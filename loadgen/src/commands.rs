@@ -169,6 +169,17 @@ fn load(workload: Workload, args: RunArgs, http: HttpOptions) -> Result<Result<(
                         args_slo = describe_slo(slo)
                     );
                 }
+                match search.server_limit {
+                    Some(failed) if search.generator_limit.is_none() => println!(
+                        "find-max: the server is the limit: it did not meet {} at {failed:.0} \
+                         req/s",
+                        describe_slo(slo)
+                    ),
+                    None if search.generator_limit.is_none() => println!(
+                        "find-max: no offered rate failed: the server's limit was not reached"
+                    ),
+                    _ => {}
+                }
                 (r, Some(curve))
             }
             None => {

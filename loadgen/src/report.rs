@@ -93,6 +93,12 @@ pub fn loop_busy_share(r: &RunResult) -> f64 {
     (1.0 - r.total.counters.idle_ns as f64 / wall).clamp(0.0, 1.0)
 }
 
+/// The generator itself was out of capacity: CPU (spinning for send times aside) or loop busy
+/// near 100 %.
+pub fn generator_saturated(r: &RunResult) -> bool {
+    cpu_share(r) - spin_share(r) >= SATURATED_CPU || loop_busy_share(r) >= SATURATED_BUSY
+}
+
 /// Judge the run: whose fault is a latency, the generator's or the server's?
 ///
 /// In open loop a request's send lag is schedule lateness (the loop noticed late: always the

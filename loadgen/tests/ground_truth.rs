@@ -170,3 +170,43 @@ fn connect_times_are_per_connection() {
     assert!(p50 < 2_000.0, "connect p50 {p50} µs");
     let _ = exists;
 }
+
+/// `--find-max` against a server that echoes at most 2,000 messages a second by
+/// construction: the search reports 1,600-2,200 req/s and names the server as the limit
+/// (not the generator, whose own figures show it was far from its limits). Before, it
+/// stopped at the first step at or above capacity with "limited by the generator".
+#[test]
+fn find_max_finds_a_known_capacity() {
+    let server = truth::echo(Behaviour {
+        capacity_per_s: Some(2_000.0),
+        ..Behaviour::default()
+    });
+    let target = server.addr.to_string();
+    let (out, doc) = run(
+        "find-max.json",
+        &[
+            "tcp",
+            &target,
+            "-c",
+            "32",
+            "--size",
+            "64",
+            "-d",
+            "500ms",
+            "--rate",
+            "400",
+            "--find-max",
+            "--slo",
+            "p99=20ms",
+        ],
+    );
+    let doc = doc.unwrap_or_else(|| panic!("no report: {}", text(&out)));
+    let fm = &doc["find_max"];
+    assert_eq!(fm["limited_by"], "server", "{fm}\n{}", text(&out));
+    let max = num(fm, "/max_rps");
+    assert!(
+        (1_600.0..=2_200.0).contains(&max),
+        "max {max} req/s for a 2,000 req/s server; {fm}\n{}",
+        text(&out)
+    );
+}

@@ -729,7 +729,7 @@ fn find_max_finds_the_capacity_of_a_server_with_a_known_one() {
         Duration::from_secs(120),
     );
     let fm = &doc["find_max"];
-    assert_eq!(fm["limited_by"], Value::Null, "{fm}");
+    assert_eq!(fm["limited_by"], "server", "{fm}");
     let max = num(fm, &["max_rps"]);
     assert!(
         (1_000.0..=2_300.0).contains(&max),
