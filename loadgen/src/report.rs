@@ -13,6 +13,8 @@ use crate::units::{format_ns, percentile_row};
 /// Version of the JSON document; bumped on incompatible changes.
 pub const SCHEMA_VERSION: u64 = 1;
 
+/// Open loop: share of the offered (due) requests a valid run must have sent.
+const OFFER_SENT: f64 = 0.99;
 /// Share of errors among all outcomes above which a run is invalid: it measured failures.
 const MOSTLY_ERRORS: f64 = 0.5;
 /// Generator CPU share of its threads at or above which it counts as saturated.
@@ -221,12 +223,22 @@ pub fn verdict(r: &RunResult) -> Verdict {
                 "generator near saturation ({load}) but it kept its schedule"
             ));
         }
-        let sent = r.total.counters.sent as f64 / secs;
-        if sent < 0.9 * rate && v.valid {
-            v.warnings.push(format!(
-                "only {sent:.0} of {rate:.0} req/s offered could be sent: the server (or \
-                 --connections x --pipeline) limits the rate; latency includes the queueing"
-            ));
+        let c = &r.total.counters;
+        if c.due > 0 && (c.sent as f64) < OFFER_SENT * c.due as f64 {
+            v.invalid(
+                false,
+                format!(
+                    "overload: {} of the {} requests offered were sent ({:.1}%; {} never \
+                     sent by the end, {} timed out): the server (or --connections x \
+                     --pipeline) could not take the offered rate, so this measured a queue, \
+                     not the rate asked for",
+                    c.sent,
+                    c.due,
+                    c.sent as f64 * 100.0 / c.due as f64,
+                    c.unsent,
+                    c.errors.timeout
+                ),
+            );
         }
     } else if saturated {
         v.generator_limited = true;
@@ -294,6 +306,16 @@ pub fn summary(r: &RunResult, v: &Verdict) -> String {
         c.bytes_received as f64 / secs / 1e6,
         c.bytes_sent as f64 / secs / 1e6
     );
+    if cfg.rate.is_some() {
+        let _ = writeln!(
+            s,
+            "  offered    {} due, {} sent ({:.1}%), {} never sent",
+            c.due,
+            c.sent,
+            c.sent as f64 * 100.0 / c.due.max(1) as f64,
+            c.unsent
+        );
+    }
     let row = percentile_row;
     s.push_str(&row("latency", &r.total.hist.latency));
     if cfg.rate.is_some() {

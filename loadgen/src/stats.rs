@@ -160,6 +160,11 @@ pub struct Counters {
     pub requests: u64,
     /// Requests written to the network.
     pub sent: u64,
+    /// Open loop: requests that fell due by the schedule (the offered load, counted).
+    pub due: u64,
+    /// Open loop: requests due but never sent by the end of the run (still waiting for a
+    /// connection); their latency so far is in the histograms as a lower bound.
+    pub unsent: u64,
     /// Connections established.
     pub connects: u64,
     /// Payload bytes written.
@@ -198,6 +203,8 @@ impl Default for Counters {
         Counters {
             requests: 0,
             sent: 0,
+            due: 0,
+            unsent: 0,
             connects: 0,
             bytes_sent: 0,
             bytes_received: 0,
@@ -219,6 +226,8 @@ impl AddAssign<&Counters> for Counters {
     fn add_assign(&mut self, o: &Counters) {
         self.requests += o.requests;
         self.sent += o.sent;
+        self.due += o.due;
+        self.unsent += o.unsent;
         self.connects += o.connects;
         self.bytes_sent += o.bytes_sent;
         self.bytes_received += o.bytes_received;
@@ -322,6 +331,28 @@ impl Recorder {
         h.latency
             .saturating_record(now.saturating_sub(noticed).max(1));
         h.service.saturating_record(now.saturating_sub(sent).max(1));
+        h.intended_latency
+            .saturating_record(now.saturating_sub(intended).max(1));
+    }
+
+    /// Record a request still unsent when the run ended at `now`: counted, and its latency
+    /// so far recorded (a lower bound), so an overload does not vanish from the figures.
+    pub fn unsent(&mut self, intended: u64, noticed: u64, now: u64) {
+        self.counters.unsent += 1;
+        self.waited(intended, noticed, now);
+    }
+
+    /// Record a request that timed out at `now` before it was ever sent: an error, with its
+    /// latency (and no service time: the server never saw it).
+    pub fn timeout_unsent(&mut self, intended: u64, noticed: u64, now: u64) {
+        self.counters.errors.timeout += 1;
+        self.waited(intended, noticed, now);
+    }
+
+    fn waited(&mut self, intended: u64, noticed: u64, now: u64) {
+        let h = &mut self.hist;
+        h.latency
+            .saturating_record(now.saturating_sub(noticed).max(1));
         h.intended_latency
             .saturating_record(now.saturating_sub(intended).max(1));
     }

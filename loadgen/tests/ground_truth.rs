@@ -210,3 +210,49 @@ fn find_max_finds_a_known_capacity() {
         text(&out)
     );
 }
+
+/// Overload: 5,000 req/s offered to a server that holds each message 10 ms on 4 connections
+/// (capacity 400/s by construction). Truth: the server's count of messages it echoed. The
+/// run must be invalid (it measured a queue, not the rate asked for), say how much of the
+/// offer was sent, and `--timeout` must count from the intended send time, so requests that
+/// waited in the backlog past it are timeouts (before, with the clock started at the real
+/// send, none ever fired).
+#[test]
+fn overload_is_never_valid() {
+    let server = truth::echo(Behaviour {
+        delay: Duration::from_millis(10),
+        ..Behaviour::default()
+    });
+    let target = server.addr.to_string();
+    let (out, doc) = run(
+        "overload.json",
+        &[
+            "tcp",
+            &target,
+            "-c",
+            "4",
+            "--size",
+            "64",
+            "--rate",
+            "5000",
+            "-d",
+            "1s",
+            "--timeout",
+            "300ms",
+        ],
+    );
+    let doc = doc.unwrap_or_else(|| panic!("no report: {}", text(&out)));
+    assert_eq!(doc["valid"], Value::Bool(false), "{}", text(&out));
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out));
+    let served = server.log().len() as f64;
+    assert!(
+        num(&doc, "/requests") <= served,
+        "more answers than the server gave"
+    );
+    assert!(num(&doc, "/errors/timeout") > 0.0, "{}", doc["errors"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("overload:") && stdout.contains("never sent"),
+        "{stdout}"
+    );
+}

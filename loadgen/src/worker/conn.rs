@@ -275,11 +275,13 @@ impl StreamConn {
         Some(f)
     }
 
-    /// The oldest request, if it was sent before `cutoff` and is still unanswered: it timed
-    /// out, and the stream is out of step, so the caller closes the connection.
+    /// The oldest request, if it was intended before `cutoff` and is still unanswered: it
+    /// timed out (counted from its intended send time: in open loop a request waiting for
+    /// its bytes to go out is waiting all the same), and the stream is out of step, so the
+    /// caller closes the connection.
     pub fn expired(&mut self, cutoff: u64) -> Option<InFlight> {
         let f = *self.inflight.front()?;
-        if f.sent == 0 || f.sent >= cutoff {
+        if f.intended >= cutoff {
             return None;
         }
         self.inflight.pop_front();
@@ -418,16 +420,15 @@ mod tests {
     }
 
     #[test]
-    fn the_oldest_sent_request_expires() {
+    fn the_oldest_request_expires_by_its_intended_time() {
         let mut c = echo();
         up(&mut c);
         let mut log = Log::default();
         c.submit(1, 1, 64);
-        assert_eq!(c.expired(1_000), None, "unsent requests never expire");
         let n = c.pending().len();
         log.after(&mut c, |c| c.wrote(n, 500));
-        assert_eq!(c.expired(500), None);
-        assert_eq!(c.expired(501).map(|f| f.intended), Some(1));
+        assert_eq!(c.expired(1), None, "timed from the intended time");
+        assert_eq!(c.expired(2).map(|f| f.intended), Some(1));
         assert_eq!(c.in_flight(), 0);
     }
 

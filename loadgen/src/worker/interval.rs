@@ -18,6 +18,11 @@ impl Worker {
 
     /// The run ended at `end`: hand over the last (partial) interval and say so.
     pub(super) fn finish(&mut self, end: u64) {
+        if let Some(p) = self.pacer.as_mut() {
+            for due in p.drain_backlog() {
+                self.book.unsent_at_end(due.intended, due.noticed, end);
+            }
+        }
         self.send_interval(end);
         let _ = self.tx.send(Msg::Finished {
             end_ns: end,

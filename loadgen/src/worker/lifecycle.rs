@@ -253,6 +253,17 @@ impl Worker {
             connecting |= self.slots[idx].is_connecting();
         }
         self.connecting = connecting;
+        if let Some(p) = self.pacer.as_mut() {
+            let mut expired = false;
+            while let Some(due) = p.expire_before(cutoff) {
+                self.book.timed_out_unsent(due.intended, due.noticed, now);
+                expired = true;
+            }
+            if expired {
+                self.book
+                    .note("request timed out waiting for a free connection");
+            }
+        }
         outstanding
     }
 

@@ -127,6 +127,20 @@ impl Book {
         }
     }
 
+    /// A due request never got a connection: it timed out in the backlog at `now`.
+    pub fn timed_out_unsent(&mut self, intended: u64, noticed: u64, now: u64) {
+        if self.measures(intended) {
+            self.rec.timeout_unsent(intended, noticed, now);
+        }
+    }
+
+    /// A due request was still waiting for a connection when the run ended at `now`.
+    pub fn unsent_at_end(&mut self, intended: u64, noticed: u64, now: u64) {
+        if self.measures(intended) {
+            self.rec.unsent(intended, noticed, now);
+        }
+    }
+
     /// A datagram request timed out at `now` and counts as lost.
     pub fn datagram_lost(&mut self, f: &InFlight, now: u64) {
         if self.measures(f.intended) {
@@ -204,6 +218,7 @@ impl Book {
 impl PaceLog for Book {
     fn noticed(&mut self, intended: u64, lateness: u64) {
         if self.measures(intended) {
+            self.rec.counters.due += 1;
             self.rec
                 .hist
                 .schedule_lateness

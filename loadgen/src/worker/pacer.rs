@@ -193,6 +193,21 @@ impl Pacer {
         self.backlog.len()
     }
 
+    /// Take the oldest waiting request if it was intended before `cutoff` (it timed out
+    /// waiting for a connection).
+    pub fn expire_before(&mut self, cutoff: u64) -> Option<Due> {
+        let due = *self.backlog.front()?;
+        (due.intended < cutoff).then(|| {
+            self.backlog.pop_front();
+            due
+        })
+    }
+
+    /// Everything still waiting (the run is over).
+    pub fn drain_backlog(&mut self) -> impl Iterator<Item = Due> + '_ {
+        self.backlog.drain(..)
+    }
+
     /// Put a request back at the front (its connection closed before it was answered).
     pub fn resend(&mut self, intended: u64, now: u64) {
         self.backlog.push_front(Due {
