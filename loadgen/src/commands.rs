@@ -12,10 +12,12 @@ use serde_json::{json, Value};
 
 use crate::cli::{Cli, Command, MergeArgs, ProbeArgs, RunArgs};
 use crate::run::{HttpOptions, RunConfig, RunResult, Workload};
-use crate::{cli, findmax, hdrlog, probe, report, run, units};
+use crate::{cli, findmax, hdrlog, probe, report, run, units, validate};
 
 /// Exit status: the target could not be reached or the run could not be made.
 const EXIT_FAILED: u8 = 1;
+/// Exit status: the command line is wrong (clap uses it for what it refuses itself).
+const EXIT_USAGE: u8 = 2;
 /// Exit status: a response differed from what was sent.
 const EXIT_VERIFY: u8 = 3;
 /// Exit status: the error rate passed --max-error-rate.
@@ -25,6 +27,7 @@ const EXIT_INVALID: u8 = 5;
 
 /// Run the command `cli` names; the process exit status.
 pub fn main_with(cli: Cli) -> ExitCode {
+    reactor_cli::raise_fd_limit();
     let command = match (cli.generate, cli.command) {
         (Some(what), _) => return generate(what),
         (None, Some(command)) => command,
@@ -78,19 +81,8 @@ fn generate(what: reactor_cli::Generate) -> ExitCode {
 /// A failed check: exit status and one-line reason.
 type Failure = (u8, String);
 
+/// The run as configured; the flags were checked by [`validate::run_args`] before.
 fn config_from(workload: Workload, a: &RunArgs, http: HttpOptions) -> Result<RunConfig> {
-    if a.connections == 0 || a.threads == 0 || a.pipeline == 0 {
-        anyhow::bail!("--connections, --threads and --pipeline must be at least 1");
-    }
-    if a.rate.is_some_and(|r| !(r > 0.0 && r.is_finite())) {
-        anyhow::bail!("--rate must be a positive number");
-    }
-    if workload == Workload::Udp && a.size.min < 8 {
-        anyhow::bail!("udp --size must be at least 8 bytes (the sequence number)");
-    }
-    if workload == Workload::Udp && a.size.max > 65_507 {
-        anyhow::bail!("udp --size must fit in one datagram (at most 65507 bytes)");
-    }
     if a.connect_per_request && a.pipeline != 1 {
         anyhow::bail!("--connect-per-request carries one request per connection: use --pipeline 1");
     }
@@ -130,7 +122,13 @@ fn config_from(workload: Workload, a: &RunArgs, http: HttpOptions) -> Result<Run
 }
 
 fn load(workload: Workload, args: RunArgs, http: HttpOptions) -> Result<Result<(), Failure>> {
-    let mut config = config_from(workload, &args, http)?;
+    if let Err(e) = validate::run_args(workload, &args, &http) {
+        return Ok(Err((EXIT_USAGE, e.to_string())));
+    }
+    let mut config = match config_from(workload, &args, http) {
+        Ok(c) => c,
+        Err(e) => return Ok(Err((EXIT_USAGE, format!("{e:#}")))),
+    };
     let _idle_poll = idle_poll::hold_if(args.idle_poll).context("--idle-poll")?;
     config.idle_poll = idle_poll::in_force();
     let max_error_rate = args.max_error_rate.unwrap_or(1.0);
@@ -230,7 +228,10 @@ fn describe_slo(slo: cli::Slo) -> String {
 /// Decide the exit status of a finished run.
 fn check(r: &RunResult, v: &report::Verdict, max_error_rate: f64) -> Result<(), Failure> {
     let c = &r.total.counters;
-    let first = r.first_error.as_deref().unwrap_or("unknown error");
+    let first = r
+        .first_error
+        .as_deref()
+        .unwrap_or("no error was seen: nothing was answered in the measured time");
     if c.errors.verify > 0 {
         return Err((
             EXIT_VERIFY,

@@ -41,5 +41,6 @@ pub mod run;
 pub mod schedule;
 pub mod stats;
 pub mod units;
+pub mod validate;
 pub mod worker;
 pub mod workload;

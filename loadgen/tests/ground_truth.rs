@@ -256,3 +256,43 @@ fn overload_is_never_valid() {
         "{stdout}"
     );
 }
+
+/// Absurd or malformed input is refused at start-up with exit status 2 and a clear line,
+/// before anything is allocated, connected or sent. Truth: a reference server that counts
+/// every request it receives, so "nothing was sent" is checked, not assumed. (Before, some of
+/// these aborted on an allocation, ran on, or sent the injected bytes as given.)
+#[test]
+fn every_input_is_checked_at_start_up() {
+    let (addr, seen) = truth::http(200, 1);
+    let url = format!("http://{addr}/");
+    let tcp = addr.to_string();
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["tcp", &tcp, "--size", "1000000000000000"],
+        vec!["tcp", &tcp, "--size", "4294967296", "-c", "10"],
+        vec!["tcp", &tcp, "-t", "5000", "-c", "5000"],
+        vec!["tcp", &tcp, "-c", "100000000"],
+        vec!["tcp", &tcp, "-d", "0"],
+        vec!["tcp", &tcp, "--requests", "0"],
+        vec!["tcp", &tcp, "--timeout", "0"],
+        vec!["tcp", &tcp, "--rate", "100", "--start-at", "NaN"],
+        vec!["http", &url, "-H", "NoColon"],
+        vec!["http", &url, "-H", "X-A: b\r\nX-Injected: 1"],
+        vec!["http", &url, "-X", "G T"],
+        vec!["http", "http://127.0.0.1:1/a\r\nX: y", "-d", "1"],
+    ];
+    for args in &cases {
+        let out = loadgen(args, Duration::from_secs(20));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out));
+        assert!(
+            stderr.starts_with("reactor-loadgen: ") || stderr.starts_with("error:"),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("unknown error"), "{args:?}: {stderr}");
+    }
+    assert_eq!(
+        seen.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "a request was sent"
+    );
+}
