@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use crate::cli::{Cli, Command, MergeArgs, ProbeArgs, RunArgs};
 use crate::run::{HttpOptions, RunConfig, RunResult, Workload};
-use crate::{cli, findmax, hdrlog, probe, report, run, units, validate};
+use crate::{cli, findmax, hdrlog, interrupt, probe, report, run, units, validate};
 
 /// Exit status: the target could not be reached or the run could not be made.
 const EXIT_FAILED: u8 = 1;
@@ -125,6 +125,7 @@ fn load(workload: Workload, args: RunArgs, http: HttpOptions) -> Result<Result<(
     if let Err(e) = validate::run_args(workload, &args, &http) {
         return Ok(Err((EXIT_USAGE, e.to_string())));
     }
+    interrupt::install();
     let mut config = match config_from(workload, &args, http) {
         Ok(c) => c,
         Err(e) => return Ok(Err((EXIT_USAGE, format!("{e:#}")))),
@@ -227,6 +228,12 @@ fn describe_slo(slo: cli::Slo) -> String {
 
 /// Decide the exit status of a finished run.
 fn check(r: &RunResult, v: &report::Verdict, max_error_rate: f64) -> Result<(), Failure> {
+    if r.interrupted {
+        return Err((
+            interrupt::EXIT_INTERRUPTED,
+            "interrupted: the summary and reports are of what was measured until Ctrl-C".into(),
+        ));
+    }
     let c = &r.total.counters;
     let first = r
         .first_error

@@ -114,6 +114,9 @@ pub fn search(config: &RunConfig, slo: Slo, max_error_rate: f64) -> Result<Searc
     let mut rate = config.rate.unwrap_or(1000.0).max(1.0);
     let mut failed: Option<f64> = None;
     for _ in 0..MAX_RAMP_STEPS {
+        if crate::interrupt::requested() {
+            return Ok(s);
+        }
         match settle_rate(config, rate, slo, max_error_rate, &mut s.steps)? {
             Outcome::Pass(r) => {
                 s.best = Some((rate, *r));
@@ -133,7 +136,7 @@ pub fn search(config: &RunConfig, slo: Slo, max_error_rate: f64) -> Result<Searc
     if let Some(mut hi) = failed {
         let mut lo = s.best.as_ref().map_or(0.0, |b| b.0);
         for _ in 0..MAX_BISECT_STEPS {
-            if hi - lo <= 0.05 * hi {
+            if hi - lo <= 0.05 * hi || crate::interrupt::requested() {
                 break;
             }
             let mid = (lo + hi) / 2.0;
@@ -168,7 +171,7 @@ fn settle_rate(
     let mut fails = 0;
     let mut passes = 0;
     let mut last_pass = None;
-    while fails * 2 < ATTEMPTS && passes * 2 < ATTEMPTS {
+    while fails * 2 < ATTEMPTS && passes * 2 < ATTEMPTS && !crate::interrupt::requested() {
         let (step, r) = measure(config, rate, slo, max_error_rate)?;
         let (pass, limited, cpu) = (step.pass, step.generator_limited, step.cpu_share);
         steps.push(step);

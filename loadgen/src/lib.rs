@@ -35,6 +35,7 @@ pub mod clock;
 pub mod commands;
 pub mod findmax;
 pub mod hdrlog;
+pub mod interrupt;
 pub mod probe;
 pub mod report;
 pub mod run;

@@ -403,6 +403,13 @@ pub fn summary(r: &RunResult, v: &Verdict) -> String {
     for w in &v.warnings {
         let _ = writeln!(s, "  warning    {w}");
     }
+    if r.interrupted {
+        let _ = writeln!(
+            s,
+            "  INTERRUPTED by Ctrl-C after {secs:.2} s: the figures are of what was measured \
+             until then"
+        );
+    }
     s
 }
 
@@ -513,6 +520,7 @@ pub fn to_json(r: &RunResult, v: &Verdict) -> Value {
     doc["conn_wait_us"] = percentiles_us(&r.total.hist.conn_wait);
     doc["intended_latency_us"] = percentiles_us(&r.total.hist.intended_latency);
     doc["max_lateness_us"] = json!(cfg.max_lateness.as_nanos() as f64 / 1e3);
+    doc["interrupted"] = json!(r.interrupted);
     doc["limited_by"] = json!(v.generator_limited.then_some("generator"));
     doc["backlog_peak"] = json!(c.backlog_peak);
     doc["connect_per_request"] = json!(cfg.connect_per_request);
@@ -606,6 +614,7 @@ mod tests {
             cpu_sys: Duration::from_secs_f64(cpu_share / 2.0),
             started: SystemTime::now(),
             first_error: None,
+            interrupted: false,
         }
     }
 

@@ -168,7 +168,6 @@ fn connect_times_are_per_connection() {
     assert_eq!(num(&doc, "/connected"), 300.0, "{}", text(&out));
     let p50 = num(&doc, "/connect_us/p50");
     assert!(p50 < 2_000.0, "connect p50 {p50} µs");
-    let _ = exists;
 }
 
 /// `--find-max` against a server that echoes at most 2,000 messages a second by
@@ -295,4 +294,48 @@ fn every_input_is_checked_at_start_up() {
         0,
         "a request was sent"
     );
+}
+
+/// Ctrl-C keeps the measurement: SIGINT a second into a 20 s run stops the load, and the
+/// summary, `--json` and `--hdr-log` of what was measured are written, marked interrupted,
+/// with exit status 130. Truth: the server's log, against which the report's count of
+/// answered requests is checked (at most what the server answered). Before, the process
+/// died with no output at all.
+#[test]
+fn ctrl_c_keeps_the_measurement() {
+    let server = truth::echo(Behaviour::default());
+    let target = server.addr.to_string();
+    let json = temp_path("interrupted.json");
+    let hlog = temp_path("interrupted.hlog");
+    let _ = std::fs::remove_file(&json);
+    let _ = std::fs::remove_file(&hlog);
+    let child = std::process::Command::new(common::loadgen_bin())
+        .args([
+            "tcp", &target, "-c", "2", "--rate", "200", "-d", "20s", "--size", "64",
+        ])
+        .args(["--json", json.to_str().expect("utf-8 path")])
+        .args(["--hdr-log", hlog.to_str().expect("utf-8 path")])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start reactor-loadgen");
+    // Let it measure for a while: the server's log shows when requests flow.
+    let began = std::time::Instant::now();
+    while server.log().len() < 100 && began.elapsed() < Duration::from_secs(15) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // SAFETY: kill(2) on the child we started and still own.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let out = common::wait_bounded(child, Duration::from_secs(15));
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("INTERRUPTED"), "{stdout}");
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&json).expect("--json written"))
+        .expect("json");
+    assert_eq!(doc["interrupted"], Value::Bool(true), "{doc}");
+    let requests = num(&doc, "/requests");
+    assert!(requests >= 50.0, "{requests} requests measured");
+    assert!(requests <= server.log().len() as f64);
+    assert!(num(&doc, "/duration_s") < 15.0, "{doc}");
+    assert!(exists(&hlog), "--hdr-log not written");
 }

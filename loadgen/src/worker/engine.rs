@@ -41,6 +41,8 @@ const HOUSEKEEPING_NS: u64 = 1_000_000;
 /// Housekeeping period in open loop: each round is a wake-up of its own where sends are
 /// sparse, so it comes no oftener than a reconnect's back-off needs.
 const OPEN_LOOP_HOUSEKEEPING_NS: u64 = 10_000_000;
+/// After Ctrl-C, the longest wait for answers in flight.
+const DRAIN_NS: u64 = 200_000_000;
 /// Wake-up overshoot assumed before the machine was measured (deliberately pessimistic).
 const OVERSHOOT_PRIOR_NS: u64 = 1_000_000;
 
@@ -109,6 +111,9 @@ pub(super) struct Worker {
     /// Measured requests issued so far, against the quota.
     pub(super) issued: u64,
     pub(super) draining: bool,
+    /// Ctrl-C: the load stopped, and the run ends once what is in flight is answered (or
+    /// after [`DRAIN_NS`]).
+    pub(super) interrupted: bool,
     pub(super) per_request: bool,
     pub(super) sources: SourceAddrs,
 }
@@ -151,6 +156,7 @@ impl Worker {
             request_quota,
             issued: 0,
             draining: false,
+            interrupted: false,
             per_request: plan.per_request,
             sources: SourceAddrs::new(plan.addr, thread, plan.threads),
             plan,
@@ -214,12 +220,20 @@ impl Worker {
 
     /// Periodic work: connections tended, intervals rolled over; true when the run is over.
     fn housekeeping(&mut self, now: u64) -> bool {
+        if !self.interrupted && crate::interrupt::requested() {
+            self.interrupted = true;
+            self.draining = true;
+            if let Some(p) = self.pacer.as_mut() {
+                p.stop();
+            }
+            self.measure_end = self.measure_end.min(now + DRAIN_NS);
+        }
         let outstanding = self.tend_connections(now);
         self.roll_intervals(now);
         if now >= self.measure_end {
             return true;
         }
-        self.quota_spent() && outstanding == 0
+        (self.interrupted || self.quota_spent()) && outstanding == 0
     }
 
     fn handle_events(&mut self) {
