@@ -30,6 +30,7 @@
 
 #![warn(missing_docs)]
 
+pub mod ci;
 pub mod cli;
 pub mod clock;
 pub mod commands;

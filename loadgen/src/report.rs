@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use hdrhistogram::Histogram;
 use serde_json::{json, Map, Value};
 
+use crate::ci;
 use crate::clock::NS_PER_SEC;
 use crate::run::{RunResult, Workload};
 use crate::stats::STALL_NS;
@@ -31,7 +32,8 @@ fn us(ns: u64) -> f64 {
 pub fn percentiles_us(h: &Histogram<u64>) -> Value {
     if h.is_empty() {
         return json!({"p50": null, "p75": null, "p90": null, "p99": null, "p999": null,
-            "p9999": null, "max": null, "min": null, "mean": null, "count": 0});
+            "p9999": null, "max": null, "min": null, "mean": null, "count": 0,
+            "ci95": ci95_us(h)});
     }
     json!({
         "p50": us(h.value_at_quantile(0.50)),
@@ -44,7 +46,55 @@ pub fn percentiles_us(h: &Histogram<u64>) -> Value {
         "min": us(h.min()),
         "mean": h.mean() / 1e3,
         "count": h.len(),
+        "ci95": ci95_us(h),
     })
+}
+
+/// The percentiles the reports print, with their JSON names.
+const PERCENTILES: [(&str, f64); 6] = [
+    ("p50", 0.50),
+    ("p75", 0.75),
+    ("p90", 0.90),
+    ("p99", 0.99),
+    ("p999", 0.999),
+    ("p9999", 0.9999),
+];
+
+/// `{"p50": [lo, hi], ...}` in microseconds: each percentile's 95% confidence interval from
+/// its order statistics ([`crate::ci`]), `null` where there are too few samples to bound it.
+pub fn ci95_us(h: &Histogram<u64>) -> Value {
+    let map: Map<String, Value> = PERCENTILES
+        .iter()
+        .map(|&(name, q)| {
+            let bounds = ci::ci95(h, q).map(|(lo, hi)| json!([us(lo), us(hi)]));
+            (name.to_string(), bounds.unwrap_or(Value::Null))
+        })
+        .collect();
+    Value::Object(map)
+}
+
+/// The printed percentiles of `h` that rest on too few samples to be bounded.
+fn unbounded_percentiles(h: &Histogram<u64>) -> Vec<&'static str> {
+    PERCENTILES
+        .iter()
+        .filter(|&&(_, q)| ci::ranks(h.len(), q).is_none())
+        .map(|&(name, _)| name)
+        .collect()
+}
+
+/// The summary's line of 95% confidence intervals of the latency percentiles that are wide
+/// (more than 10% of the value either way), if any.
+fn wide_intervals(h: &Histogram<u64>) -> Option<String> {
+    let wide: Vec<String> = PERCENTILES
+        .iter()
+        .filter_map(|&(name, q)| {
+            let (lo, hi) = ci::ci95(h, q)?;
+            let v = h.value_at_quantile(q).max(1) as f64;
+            ((hi - lo) as f64 > 0.2 * v)
+                .then(|| format!("{name} [{}, {}]", format_ns(lo), format_ns(hi)))
+        })
+        .collect();
+    (!wide.is_empty()).then(|| format!("  95% CI     {}\n", wide.join("  ")))
 }
 
 /// The self-check: is the run trustworthy, and what should the reader be told.
@@ -247,6 +297,15 @@ pub fn verdict(r: &RunResult) -> Verdict {
              server's"
         ));
     }
+    let unbounded = unbounded_percentiles(&r.total.hist.latency);
+    if !unbounded.is_empty() && !r.total.hist.latency.is_empty() {
+        v.warnings.push(format!(
+            "latency {} rest(s) on too few samples ({}) to be bounded with 95% confidence: \
+             read them as the largest values seen, not as percentiles",
+            unbounded.join(", "),
+            r.total.hist.latency.len()
+        ));
+    }
     let errors = error_rate(r);
     if errors > MOSTLY_ERRORS {
         v.invalid(
@@ -318,6 +377,9 @@ pub fn summary(r: &RunResult, v: &Verdict) -> String {
     }
     let row = percentile_row;
     s.push_str(&row("latency", &r.total.hist.latency));
+    if let Some(line) = wide_intervals(&r.total.hist.latency) {
+        s.push_str(&line);
+    }
     if cfg.rate.is_some() {
         s.push_str(&row("intended", &r.total.hist.intended_latency));
         s.push_str(&row("service", &r.total.hist.service));

@@ -339,3 +339,51 @@ fn ctrl_c_keeps_the_measurement() {
     assert!(num(&doc, "/duration_s") < 15.0, "{doc}");
     assert!(exists(&hlog), "--hdr-log not written");
 }
+
+/// Percentiles carry 95% confidence intervals from their order statistics. Truth: a server
+/// that holds odd messages 2 ms and even ones 0.5 ms (a bimodal server), so the p25 is near
+/// 0.5 ms and the p75 near 2 ms; each printed interval holds its percentile, the server's own
+/// p75 hold lies within the p75 interval widened by the loopback tolerance (200 µs), and with
+/// 300 samples p99.9 and p99.99 (and p99) cannot be bounded: their intervals are null and the summary
+/// warns.
+#[test]
+fn percentiles_carry_confidence_intervals() {
+    let server = truth::echo(Behaviour {
+        delay: Duration::from_micros(500),
+        odd_delay: Some(Duration::from_millis(2)),
+        ..Behaviour::default()
+    });
+    let target = server.addr.to_string();
+    let (out, doc) = run(
+        "ci.json",
+        &[
+            "tcp",
+            &target,
+            "-c",
+            "1",
+            "--requests",
+            "300",
+            "--size",
+            "64",
+        ],
+    );
+    let doc = doc.unwrap_or_else(|| panic!("no report: {}", text(&out)));
+    let lat = &doc["latency_us"];
+    for name in ["p50", "p75", "p90"] {
+        let value = num(lat, &format!("/{name}"));
+        let lo = num(lat, &format!("/ci95/{name}/0"));
+        let hi = num(lat, &format!("/ci95/{name}/1"));
+        assert!(lo <= value && value <= hi, "{name}: {lo} {value} {hi}");
+    }
+    let mut holds: Vec<u64> = server.log().iter().map(|s| s.hold_ns()).collect();
+    let truth_p75 = quantile(&mut holds, 0.75) as f64 / 1e3;
+    let (lo, hi) = (num(lat, "/ci95/p75/0"), num(lat, "/ci95/p75/1"));
+    assert!(
+        lo - 200.0 <= truth_p75 && truth_p75 <= hi + 200.0,
+        "server p75 {truth_p75} µs outside [{lo}, {hi}] ± 200 µs"
+    );
+    assert_eq!(lat["ci95"]["p999"], Value::Null, "{lat}");
+    assert_eq!(lat["ci95"]["p9999"], Value::Null, "{lat}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("too few samples"), "{stdout}");
+}
