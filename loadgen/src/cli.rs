@@ -8,12 +8,25 @@ use std::str::FromStr;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// The exit statuses, in `--help` and the man page; a script tells a valid measurement from
+/// an invalid or interrupted one by the status alone.
+pub const EXIT_CODES: &str = "\
+Exit status:
+  0    a valid measurement
+  1    no measurement: the target could not be reached, or no request completed
+  2    the command line is wrong (a flag, a value, or a combination; nothing was sent)
+  3    verification failed: a response differed from what was sent
+  4    the error rate passed --max-error-rate
+  5    measured, but the self-check marked the run invalid (the summary says why)
+  130  interrupted by Ctrl-C: the summary, --json and --hdr-log are of what was measured";
+
 /// `reactor-loadgen <tcp|udp|http> <target> [options]` or `reactor-loadgen merge A.hlog B.hlog`.
 #[derive(Debug, Parser)]
 #[command(
     name = "reactor-loadgen",
     version = reactor_cli::VERSION,
     arg_required_else_help = true,
+    after_help = EXIT_CODES,
     about = "Load generator for TCP echo, UDP echo and HTTP/1.1 servers with coordinated-omission-correct latency"
 )]
 pub struct Cli {
@@ -35,10 +48,13 @@ fn duration_arg(text: &str) -> Result<humantime::Duration, String> {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// TCP echo: send --size byte messages, wait until every byte came back, verify each byte.
+    #[command(after_help = EXIT_CODES)]
     Tcp(RunArgs),
     /// UDP echo: datagrams with sequence numbers; loss, reordering and duplicates are counted.
+    #[command(after_help = EXIT_CODES)]
     Udp(RunArgs),
     /// HTTP/1.1 keep-alive requests against a URL such as http://127.0.0.1:8080/.
+    #[command(after_help = EXIT_CODES)]
     Http(HttpArgs),
     /// Add the histograms of several --hdr-log files (from several machines) into one.
     Merge(MergeArgs),

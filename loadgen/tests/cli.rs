@@ -51,3 +51,22 @@ fn a_bare_duration_is_seconds_and_a_bad_one_says_how_to_write_it() {
         "{stderr}"
     );
 }
+
+#[test]
+fn help_documents_every_exit_status() {
+    for args in [
+        &["--help"][..],
+        &["tcp", "--help"][..],
+        &["http", "--help"][..],
+    ] {
+        let out = loadgen(args);
+        assert!(out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout);
+        for code in ["0 ", "1 ", "2 ", "3 ", "4 ", "5 ", "130 "] {
+            assert!(
+                text.lines().any(|l| l.trim_start().starts_with(code)),
+                "{args:?}: exit status {code}missing in {text}"
+            );
+        }
+    }
+}
