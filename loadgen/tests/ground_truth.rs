@@ -512,7 +512,8 @@ fn a_one_off_stall_is_charged_to_the_requests_it_delayed() {
 
 /// HTTP keep-alive and a connection per request: the requests the report counts are the
 /// requests the server answered, exactly (closed loop with --requests: nothing in flight at
-/// the end), and every request had its own connection in the second case.
+/// the end), every request had its own connection in the second case, and no minimum is
+/// physically impossible.
 #[test]
 fn http_request_counts_match_the_server() {
     let _serial = serial();
@@ -529,6 +530,12 @@ fn http_request_counts_match_the_server() {
         assert_eq!(num(&doc, "/requests"), 400.0, "{}", text(&out));
         assert_eq!(served, 400.0, "the server answered {served}");
         assert_eq!(num(&doc, "/status_codes/200"), 400.0);
+        // No answer arrives within a microsecond of its request's write: a smaller minimum
+        // would be a response matched to the wrong request, or a stamp misplaced.
+        for figure in ["/latency_us/min", "/service_time_us/min"] {
+            let min = num(&doc, figure);
+            assert!(min >= 1.0, "{figure} {min} µs is impossible");
+        }
         if per_request {
             assert_eq!(num(&doc, "/connects"), 400.0, "{doc}");
         }
