@@ -114,8 +114,9 @@ pub struct RunArgs {
     #[arg(long, default_value = "64")]
     pub size: SizeSpec,
 
-    /// Open loop: offered rate in requests per second in total. Without it: closed loop.
-    #[arg(long)]
+    /// Open loop: offered rate in requests per second in total (`5000`, `10k`, `1.5M`).
+    /// Without it: closed loop.
+    #[arg(long, value_parser = parse_rate)]
     pub rate: Option<f64>,
 
     /// Open-loop arrival process.
@@ -148,7 +149,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub slo: Option<Slo>,
 
-    /// Write the result as JSON (schema in loadgen/README.md) to this path.
+    /// Write the result as JSON (schema in loadgen/README.md) to this path; `-` for stdout
+    /// (the summary then goes to stderr).
     #[arg(long)]
     pub json: Option<PathBuf>,
 
@@ -283,12 +285,36 @@ impl FromStr for Slo {
         if !(0.0..100.0).contains(&pct) {
             return Err(format!("percentile must be below 100, got {q:?}"));
         }
+        if d.trim().parse::<f64>().is_ok() {
+            return Err(format!(
+                "the threshold {d:?} needs a unit: write {q}={d}ms, {q}={d}us or {q}={d}s"
+            ));
+        }
         let limit = reactor_cli::parse_duration(d)?;
         Ok(Slo {
             quantile: pct / 100.0,
             limit_ns: limit.as_nanos() as u64,
         })
     }
+}
+
+/// Parse a rate: a plain number, or one with an SI suffix (`10k` = 10,000, `1.5M` =
+/// 1,500,000), optionally followed by `/s`.
+pub fn parse_rate(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let t = t.strip_suffix("/s").unwrap_or(t);
+    let (number, scale) = match t.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&t[..i], 1e3),
+        Some((i, 'M')) => (&t[..i], 1e6),
+        _ => (t, 1.0),
+    };
+    let value = number.trim().parse::<f64>().map_err(|_| {
+        format!("bad rate {s:?}: write requests per second, e.g. 5000, 10k or 1.5M")
+    })? * scale;
+    if !(value > 0.0 && value.is_finite()) {
+        return Err(format!("the rate must be a positive number, got {s:?}"));
+    }
+    Ok(value)
 }
 
 /// Parse `0.01` or `1%` into a ratio.
@@ -309,6 +335,22 @@ fn parse_ratio(s: &str) -> Result<f64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rates_take_si_suffixes() {
+        assert_eq!(parse_rate("5000"), Ok(5000.0));
+        assert_eq!(parse_rate("10k"), Ok(10_000.0));
+        assert_eq!(parse_rate("1.5M"), Ok(1_500_000.0));
+        assert_eq!(parse_rate("2k/s"), Ok(2_000.0));
+        assert!(parse_rate("0").is_err() && parse_rate("NaN").is_err());
+        assert!(parse_rate("10m").is_err(), "m is not mega");
+    }
+
+    #[test]
+    fn an_slo_threshold_needs_a_unit() {
+        assert!("p99=5".parse::<Slo>().is_err());
+        assert_eq!("p99=5ms".parse::<Slo>().map(|s| s.limit_ns), Ok(5_000_000));
+    }
 
     #[test]
     fn sizes_parse() {

@@ -93,6 +93,15 @@ fn config_from(workload: Workload, a: &RunArgs, http: HttpOptions) -> Result<Run
     if a.connect_per_request && workload == Workload::Http {
         http.headers.push("Connection: close".to_string());
     }
+    if a.threads > a.connections {
+        eprintln!(
+            "reactor-loadgen: note: {} for {}: using {} (a thread without a \
+             connection has nothing to do)",
+            units::count(a.threads, "thread"),
+            units::count(a.connections, "connection"),
+            units::count(a.connections, "thread")
+        );
+    }
     let duration = match (a.duration, a.requests) {
         (Some(d), _) => Some(d.into()),
         (None, Some(_)) => None,
@@ -147,11 +156,11 @@ fn load(workload: Workload, args: RunArgs, http: HttpOptions) -> Result<Result<(
                  a neighbour on its core, or the machine's wake-up latency)"
             };
             println!(
-                "find-max: limited by the generator at {:.0} req/s offered (CPU {:.0}% of its {} \
-                 thread(s)): {advice}; the server's limit was not reached",
+                "find-max: limited by the generator at {:.0} req/s offered (CPU {:.0}% of its {}): \
+                 {advice}; the server's limit was not reached",
                 g.rate,
                 g.cpu_share * 100.0,
-                config.threads
+                units::count(config.threads, "thread")
             );
             if let Some((rate, _)) = &search.best {
                 println!(
@@ -203,7 +212,12 @@ fn load(workload: Workload, args: RunArgs, http: HttpOptions) -> Result<Result<(
         (run::run_once(&config)?, None)
     };
     let verdict = report::verdict(&result);
-    print!("{}", report::summary(&result, &verdict));
+    let summary = report::summary(&result, &verdict);
+    if json_to_stdout(args.json.as_deref()) {
+        eprint!("{summary}");
+    } else {
+        print!("{summary}");
+    }
     if let Some(path) = &args.json {
         let mut doc = report::to_json(&result, &verdict);
         if let Some(curve) = extra {
@@ -280,8 +294,20 @@ fn check(r: &RunResult, v: &report::Verdict, max_error_rate: f64) -> Result<(), 
     Ok(())
 }
 
+/// `--json -`: the document goes to stdout (and the summary to stderr).
+fn json_to_stdout(path: Option<&Path>) -> bool {
+    path.is_some_and(|p| p == Path::new("-"))
+}
+
 fn write_json(path: &Path, doc: &Value) -> Result<()> {
     let text = serde_json::to_string_pretty(doc)?;
+    if json_to_stdout(Some(path)) {
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        return writeln!(out, "{text}")
+            .and_then(|()| out.flush())
+            .context("cannot write the JSON document to stdout");
+    }
     std::fs::write(path, text + "\n").with_context(|| format!("cannot write {}", path.display()))
 }
 

@@ -9,7 +9,7 @@ use crate::ci;
 use crate::clock::NS_PER_SEC;
 use crate::run::{RunResult, Workload};
 use crate::stats::STALL_NS;
-use crate::units::{format_ns, percentile_row};
+use crate::units::{self, format_ns, percentile_row};
 
 /// Version of the JSON document; bumped on incompatible changes.
 pub const SCHEMA_VERSION: u64 = 1;
@@ -172,8 +172,9 @@ pub fn verdict(r: &RunResult) -> Verdict {
     let spin = spin_share(r);
     let saturated = share - spin >= SATURATED_CPU || busy >= SATURATED_BUSY;
     let mut load = format!(
-        "CPU {:.0}% of its {threads} thread(s), loop busy {:.0}% of the time",
+        "CPU {:.0}% of its {}, loop busy {:.0}% of the time",
         share * 100.0,
+        units::count(threads, "thread"),
         busy * 100.0
     );
     if spin >= 0.01 {
@@ -333,7 +334,10 @@ pub fn summary(r: &RunResult, v: &Verdict) -> String {
     let mut s = String::new();
     let cfg = &r.config;
     let mode = match cfg.rate {
-        Some(rate) => format!("open loop, {rate:.0} req/s offered ({:?})", cfg.arrival),
+        Some(rate) => format!(
+            "open loop, {rate:.0} req/s offered ({} arrivals)",
+            format!("{:?}", cfg.arrival).to_lowercase()
+        ),
         None => "closed loop".to_string(),
     };
     let mode = if cfg.connect_per_request {
@@ -348,12 +352,12 @@ pub fn summary(r: &RunResult, v: &Verdict) -> String {
     };
     let _ = writeln!(
         s,
-        "{} {} ({}): {} connections, {} threads, pipeline {}, {mode}",
+        "{} {} ({}): {}, {}, pipeline {}, {mode}",
         cfg.workload.name(),
         cfg.target,
         r.addr,
-        cfg.connections,
-        cfg.threads,
+        units::count(cfg.connections, "connection"),
+        units::count(cfg.threads, "thread"),
         cfg.pipeline
     );
     let _ = writeln!(
@@ -442,11 +446,11 @@ pub fn summary(r: &RunResult, v: &Verdict) -> String {
     }
     let _ = write!(
         s,
-        "  generator  CPU {:.2} s user + {:.2} s system = {:.0}% of {} thread(s), loop busy {:.0}%",
+        "  generator  CPU {:.2} s user + {:.2} s system = {:.0}% of {}, loop busy {:.0}%",
         r.cpu_user.as_secs_f64(),
         r.cpu_sys.as_secs_f64(),
         cpu_share(r) * 100.0,
-        cfg.threads,
+        units::count(cfg.threads, "thread"),
         loop_busy_share(r) * 100.0
     );
     let spin = spin_share(r);

@@ -55,6 +55,9 @@ pub fn run_args(workload: Workload, a: &RunArgs, http: &HttpOptions) -> Result<(
     if workload == Workload::Http {
         http_request(&a.target, http)?;
     }
+    if a.find_max && a.json.as_deref() == Some(std::path::Path::new("-")) {
+        return refuse("--json - cannot go with --find-max, which prints its steps on stdout");
+    }
     Ok(())
 }
 

@@ -541,3 +541,46 @@ fn http_request_counts_match_the_server() {
         }
     }
 }
+
+/// `--json -` writes the document to stdout (the summary goes to stderr), so it can be piped;
+/// `--rate` takes SI suffixes; more threads than connections is said, not silent. Truth: the
+/// server's count of messages it echoed.
+#[test]
+fn json_to_stdout_and_friendly_values() {
+    let _serial = serial();
+    let server = truth::echo(Behaviour::default());
+    let target = server.addr.to_string();
+    let out = loadgen(
+        &[
+            "tcp", &target, "-c", "2", "-t", "4", "--rate", "1k", "-d", "300ms", "--size", "64",
+            "--json", "-",
+        ],
+        Duration::from_secs(30),
+    );
+    assert!(matches!(out.status.code(), Some(0 | 5)), "{}", text(&out));
+    let doc: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)));
+    assert_eq!(doc["offered_rps"], 1000.0, "{doc}");
+    assert_eq!(doc["threads"], 2, "{doc}");
+    assert!(num(&doc, "/requests") <= server.log().len() as f64);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("2 connections, 2 threads"), "{stderr}");
+    assert!(
+        stderr.contains("note: 4 threads for 2 connections"),
+        "{stderr}"
+    );
+    let refused = loadgen(
+        &[
+            "tcp",
+            &target,
+            "--rate",
+            "100",
+            "--find-max",
+            "--slo",
+            "p99=5",
+        ],
+        Duration::from_secs(10),
+    );
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("needs a unit"));
+}
