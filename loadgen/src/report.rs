@@ -73,6 +73,36 @@ pub fn ci95_us(h: &Histogram<u64>) -> Value {
     Value::Object(map)
 }
 
+/// Is the latency stationary over the run (one of Lancet's checks)? The median of the first
+/// third of the intervals against that of the last third: when they differ by more than
+/// 2x (and each rests on at least 100 samples), the run's percentiles mix two regimes (a
+/// warming cache, a growing queue, a server slowing down) and the warning says so.
+fn drift(r: &RunResult) -> Option<String> {
+    let n = r.intervals.len();
+    if n < 3 {
+        return None;
+    }
+    let third = n / 3;
+    let median = |ivs: &[crate::run::Interval]| {
+        let mut h = crate::stats::new_histogram();
+        for iv in ivs {
+            let _ = h.add(&iv.latency);
+        }
+        (h.len() >= 100).then(|| h.value_at_quantile(0.5))
+    };
+    let first = median(&r.intervals[..third])?;
+    let last = median(&r.intervals[n - third..])?;
+    let (lo, hi) = (first.min(last).max(1), first.max(last));
+    (hi > 2 * lo).then(|| {
+        format!(
+            "the latency was not stationary: median {} in the first third of the run, {} in \
+             the last; its percentiles mix two regimes (run longer, or look at the time series)",
+            format_ns(first),
+            format_ns(last)
+        )
+    })
+}
+
 /// The printed percentiles of `h` that rest on too few samples to be bounded.
 fn unbounded_percentiles(h: &Histogram<u64>) -> Vec<&'static str> {
     PERCENTILES
@@ -297,6 +327,9 @@ pub fn verdict(r: &RunResult) -> Verdict {
             "generator saturated ({load}): throughput may be the generator's limit, not the \
              server's"
         ));
+    }
+    if let Some(drift) = drift(r) {
+        v.warnings.push(drift);
     }
     let unbounded = unbounded_percentiles(&r.total.hist.latency);
     if !unbounded.is_empty() && !r.total.hist.latency.is_empty() {

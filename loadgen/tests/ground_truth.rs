@@ -584,3 +584,35 @@ fn json_to_stdout_and_friendly_values() {
     assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("needs a unit"));
 }
+
+/// Is the latency stationary? A server that holds messages 0.3 ms for the first two thirds of
+/// the run and 3 ms after (its own log shows the change) makes the run's percentiles mix two
+/// regimes, and the summary warns; before, nothing said so.
+#[test]
+fn a_server_that_slows_down_is_flagged_as_not_stationary() {
+    let _serial = serial();
+    let server = truth::echo(Behaviour {
+        delay: Duration::from_micros(300),
+        slow_from: Some((1_000, Duration::from_millis(3))),
+        ..Behaviour::default()
+    });
+    let target = server.addr.to_string();
+    let (out, doc) = run(
+        "drift.json",
+        &[
+            "tcp", &target, "-c", "4", "--rate", "500", "-d", "3s", "--size", "64",
+        ],
+    );
+    let doc = doc.unwrap_or_else(|| panic!("no report: {}", text(&out)));
+    let slow = server
+        .log()
+        .iter()
+        .filter(|s| s.hold_ns() >= 3_000_000)
+        .count();
+    assert!(
+        slow >= 300,
+        "the server slowed down for only {slow} messages"
+    );
+    let warnings = doc["warnings"].to_string();
+    assert!(warnings.contains("not stationary"), "{warnings}");
+}

@@ -33,6 +33,8 @@ pub struct Behaviour {
     pub stall: Option<(u64, Duration)>,
     /// Corrupt one byte of every N-th echo (messages N-1, 2N-1, ...).
     pub corrupt_every: Option<u64>,
+    /// From message `.0` on, hold every message `.1` instead (a server that slows down).
+    pub slow_from: Option<(u64, Duration)>,
 }
 
 /// One message as the server handled it.
@@ -142,8 +144,9 @@ fn serve_echo(mut conn: TcpStream, s: &Shared) {
 impl Shared {
     /// When message `n`, arrived at `arrival`, is to be echoed.
     fn reply_time(&self, n: u64, arrival: u64) -> u64 {
-        let hold = match self.b.odd_delay {
-            Some(odd) if n % 2 == 1 => odd,
+        let hold = match (self.b.odd_delay, self.b.slow_from) {
+            (_, Some((from, slow))) if n >= from => slow,
+            (Some(odd), _) if n % 2 == 1 => odd,
             _ => self.b.delay,
         };
         let mut due = arrival + hold.as_nanos() as u64;
