@@ -37,6 +37,11 @@ pub struct Cli {
     /// Instead of a run: write a man page or a shell completion script to stdout.
     #[arg(long, value_enum, value_name = "WHAT", exclusive = true)]
     pub generate: Option<reactor_cli::Generate>,
+
+    /// Instead of a run: write the man pages of the command and of every subcommand
+    /// (reactor-loadgen.1, reactor-loadgen-tcp.1, ...) into DIR.
+    #[arg(long, value_name = "DIR", exclusive = true)]
+    pub man_dir: Option<PathBuf>,
 }
 
 /// Duration flags: a bare number is seconds (`-d 10`), or a value with a unit (`500ms`, `2m`).

@@ -28,6 +28,9 @@ const EXIT_INVALID: u8 = 5;
 /// Run the command `cli` names; the process exit status.
 pub fn main_with(cli: Cli) -> ExitCode {
     reactor_cli::raise_fd_limit();
+    if let Some(dir) = &cli.man_dir {
+        return man_pages(dir);
+    }
     let command = match (cli.generate, cli.command) {
         (Some(what), _) => return generate(what),
         (None, Some(command)) => command,
@@ -73,6 +76,23 @@ fn generate(what: reactor_cli::Generate) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("reactor-loadgen: cannot write the generated file: {e}");
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
+/// `--man-dir`: a man page for the command and one for each subcommand, from the flags' own
+/// definitions.
+fn man_pages(dir: &Path) -> ExitCode {
+    let written =
+        std::fs::create_dir_all(dir).and_then(|()| clap_mangen::generate_to(Cli::command(), dir));
+    match written {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!(
+                "reactor-loadgen: cannot write man pages to {}: {e}",
+                dir.display()
+            );
             ExitCode::from(EXIT_FAILED)
         }
     }
