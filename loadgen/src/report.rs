@@ -620,6 +620,8 @@ pub fn to_json(r: &RunResult, v: &Verdict) -> Value {
     doc["intended_latency_us"] = percentiles_us(&r.total.hist.intended_latency);
     doc["max_lateness_us"] = json!(cfg.max_lateness.as_nanos() as f64 / 1e3);
     doc["interrupted"] = json!(r.interrupted);
+    doc["due"] = json!(c.due);
+    doc["unsent"] = json!(c.unsent);
     doc["limited_by"] = json!(v.generator_limited.then_some("generator"));
     doc["backlog_peak"] = json!(c.backlog_peak);
     doc["connect_per_request"] = json!(cfg.connect_per_request);

@@ -266,6 +266,8 @@ fn overload_is_never_valid() {
         "more answers than the server gave"
     );
     assert!(num(&doc, "/errors/timeout") > 0.0, "{}", doc["errors"]);
+    // Offered and sent, counted: far less than 99% of the offer went out.
+    assert!(num(&doc, "/sent") < 0.99 * num(&doc, "/due"), "{doc}");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         stdout.contains("overload:") && stdout.contains("never sent"),
