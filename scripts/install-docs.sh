@@ -26,3 +26,6 @@ for bin in reactor-server reactor-loadgen; do
   done
   echo "install-docs: $bin: man page and completions under $prefix/share"
 done
+# One man page per reactor-loadgen subcommand too (reactor-loadgen-tcp.1, ...).
+"$bin_dir/reactor-loadgen" --man-dir "$prefix/share/man/man1"
+echo "install-docs: reactor-loadgen: subcommand man pages under $prefix/share/man/man1"

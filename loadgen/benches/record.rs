@@ -1,16 +1,12 @@
 //! Cost of recording one answered request in the load generator's histograms (the generator's
 //! per-response hot path), and of merging per-thread histograms by adding them.
 //!
-//! The recorder is the generator's own module, compiled in here as-is.
-
-#[allow(dead_code, unused_imports)]
-#[path = "../src/stats.rs"]
-mod stats;
+//! The recorder is the generator's own, from its library.
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use stats::{Histograms, Recorder};
+use reactor_loadgen::stats::{Histograms, Recorder};
 
 /// Latencies spread like a loopback echo run: mostly tens of µs, a tail into milliseconds.
 fn sample_latencies() -> Vec<u64> {

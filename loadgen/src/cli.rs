@@ -8,12 +8,25 @@ use std::str::FromStr;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+/// The exit statuses, in `--help` and the man page; a script tells a valid measurement from
+/// an invalid or interrupted one by the status alone.
+pub const EXIT_CODES: &str = "\
+Exit status:
+  0    a valid measurement
+  1    no measurement: the target could not be reached, or no request completed
+  2    the command line is wrong (a flag, a value, or a combination; nothing was sent)
+  3    verification failed: a response differed from what was sent
+  4    the error rate passed --max-error-rate
+  5    measured, but the self-check marked the run invalid (the summary says why)
+  130  interrupted by Ctrl-C: the summary, --json and --hdr-log are of what was measured";
+
 /// `reactor-loadgen <tcp|udp|http> <target> [options]` or `reactor-loadgen merge A.hlog B.hlog`.
 #[derive(Debug, Parser)]
 #[command(
     name = "reactor-loadgen",
     version = reactor_cli::VERSION,
     arg_required_else_help = true,
+    after_help = EXIT_CODES,
     about = "Load generator for TCP echo, UDP echo and HTTP/1.1 servers with coordinated-omission-correct latency"
 )]
 pub struct Cli {
@@ -24,6 +37,11 @@ pub struct Cli {
     /// Instead of a run: write a man page or a shell completion script to stdout.
     #[arg(long, value_enum, value_name = "WHAT", exclusive = true)]
     pub generate: Option<reactor_cli::Generate>,
+
+    /// Instead of a run: write the man pages of the command and of every subcommand
+    /// (reactor-loadgen.1, reactor-loadgen-tcp.1, ...) into DIR.
+    #[arg(long, value_name = "DIR", exclusive = true)]
+    pub man_dir: Option<PathBuf>,
 }
 
 /// Duration flags: a bare number is seconds (`-d 10`), or a value with a unit (`500ms`, `2m`).
@@ -35,10 +53,13 @@ fn duration_arg(text: &str) -> Result<humantime::Duration, String> {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// TCP echo: send --size byte messages, wait until every byte came back, verify each byte.
+    #[command(after_help = EXIT_CODES)]
     Tcp(RunArgs),
     /// UDP echo: datagrams with sequence numbers; loss, reordering and duplicates are counted.
+    #[command(after_help = EXIT_CODES)]
     Udp(RunArgs),
     /// HTTP/1.1 keep-alive requests against a URL such as http://127.0.0.1:8080/.
+    #[command(after_help = EXIT_CODES)]
     Http(HttpArgs),
     /// Add the histograms of several --hdr-log files (from several machines) into one.
     Merge(MergeArgs),
@@ -98,8 +119,9 @@ pub struct RunArgs {
     #[arg(long, default_value = "64")]
     pub size: SizeSpec,
 
-    /// Open loop: offered rate in requests per second in total. Without it: closed loop.
-    #[arg(long)]
+    /// Open loop: offered rate in requests per second in total (`5000`, `10k`, `1.5M`).
+    /// Without it: closed loop.
+    #[arg(long, value_parser = parse_rate)]
     pub rate: Option<f64>,
 
     /// Open-loop arrival process.
@@ -120,8 +142,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub idle_poll: bool,
 
-    /// Exit non-zero when the self-check marks the run invalid.
-    #[arg(long)]
+    /// Kept for old scripts: an invalid run always exits 5 now.
+    #[arg(long, hide = true)]
     pub strict: bool,
 
     /// Ramp and bisect the offered rate to the highest one meeting --slo.
@@ -132,7 +154,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub slo: Option<Slo>,
 
-    /// Write the result as JSON (schema in loadgen/README.md) to this path.
+    /// Write the result as JSON (schema in loadgen/README.md) to this path; `-` for stdout
+    /// (the summary then goes to stderr).
     #[arg(long)]
     pub json: Option<PathBuf>,
 
@@ -267,12 +290,36 @@ impl FromStr for Slo {
         if !(0.0..100.0).contains(&pct) {
             return Err(format!("percentile must be below 100, got {q:?}"));
         }
+        if d.trim().parse::<f64>().is_ok() {
+            return Err(format!(
+                "the threshold {d:?} needs a unit: write {q}={d}ms, {q}={d}us or {q}={d}s"
+            ));
+        }
         let limit = reactor_cli::parse_duration(d)?;
         Ok(Slo {
             quantile: pct / 100.0,
             limit_ns: limit.as_nanos() as u64,
         })
     }
+}
+
+/// Parse a rate: a plain number, or one with an SI suffix (`10k` = 10,000, `1.5M` =
+/// 1,500,000), optionally followed by `/s`.
+pub fn parse_rate(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let t = t.strip_suffix("/s").unwrap_or(t);
+    let (number, scale) = match t.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&t[..i], 1e3),
+        Some((i, 'M')) => (&t[..i], 1e6),
+        _ => (t, 1.0),
+    };
+    let value = number.trim().parse::<f64>().map_err(|_| {
+        format!("bad rate {s:?}: write requests per second, e.g. 5000, 10k or 1.5M")
+    })? * scale;
+    if !(value > 0.0 && value.is_finite()) {
+        return Err(format!("the rate must be a positive number, got {s:?}"));
+    }
+    Ok(value)
 }
 
 /// Parse `0.01` or `1%` into a ratio.
@@ -293,6 +340,22 @@ fn parse_ratio(s: &str) -> Result<f64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rates_take_si_suffixes() {
+        assert_eq!(parse_rate("5000"), Ok(5000.0));
+        assert_eq!(parse_rate("10k"), Ok(10_000.0));
+        assert_eq!(parse_rate("1.5M"), Ok(1_500_000.0));
+        assert_eq!(parse_rate("2k/s"), Ok(2_000.0));
+        assert!(parse_rate("0").is_err() && parse_rate("NaN").is_err());
+        assert!(parse_rate("10m").is_err(), "m is not mega");
+    }
+
+    #[test]
+    fn an_slo_threshold_needs_a_unit() {
+        assert!("p99=5".parse::<Slo>().is_err());
+        assert_eq!("p99=5ms".parse::<Slo>().map(|s| s.limit_ns), Ok(5_000_000));
+    }
 
     #[test]
     fn sizes_parse() {

@@ -4,19 +4,24 @@ use std::fmt::Write as _;
 
 use hdrhistogram::Histogram;
 use reactor_report::{
-    ConnectErrorKinds, Errors, Generator, Interval, LoadMode, Percentiles, RunReport, SizeRange,
-    Udp,
+    ConnectErrorKinds, Errors, Generator, Interval, LoadMode, PercentileIntervals, Percentiles,
+    RunReport, SizeRange, Udp,
 };
 use serde_json::Value;
 
+use crate::ci;
 use crate::clock::NS_PER_SEC;
 use crate::run::{RunResult, Workload};
 use crate::stats::STALL_NS;
-use crate::units::{format_ns, percentile_row};
+use crate::units::{self, format_ns, percentile_row};
 
 /// Version of the JSON documents (run, probe, merge); bumped on incompatible changes.
 pub use reactor_report::SCHEMA_VERSION;
 
+/// Open loop: share of the offered (due) requests a valid run must have sent.
+const OFFER_SENT: f64 = 0.99;
+/// Share of errors among all outcomes above which a run is invalid: it measured failures.
+const MOSTLY_ERRORS: f64 = 0.5;
 /// Generator CPU share of its threads at or above which it counts as saturated.
 const SATURATED_CPU: f64 = 0.90;
 /// Share of the wall time its loop was busy (not waiting) at or above which it counts as
@@ -31,7 +36,10 @@ fn us(ns: u64) -> f64 {
 /// when the histogram is empty.
 pub fn percentiles_us(h: &Histogram<u64>) -> Percentiles {
     if h.is_empty() {
-        return Percentiles::default();
+        return Percentiles {
+            ci95: ci95_us(h),
+            ..Percentiles::default()
+        };
     }
     let q = |x| Some(us(h.value_at_quantile(x)));
     Percentiles {
@@ -45,7 +53,86 @@ pub fn percentiles_us(h: &Histogram<u64>) -> Percentiles {
         min: Some(us(h.min())),
         mean: Some(h.mean() / 1e3),
         count: h.len(),
+        ci95: ci95_us(h),
     }
+}
+
+/// The percentiles the reports print, with their JSON names.
+const PERCENTILES: [(&str, f64); 6] = [
+    ("p50", 0.50),
+    ("p75", 0.75),
+    ("p90", 0.90),
+    ("p99", 0.99),
+    ("p999", 0.999),
+    ("p9999", 0.9999),
+];
+
+/// Each percentile's 95% confidence interval in microseconds, from its order statistics
+/// ([`crate::ci`]); `None` where there are too few samples to bound it.
+pub fn ci95_us(h: &Histogram<u64>) -> PercentileIntervals {
+    let bound = |q| ci::ci95(h, q).map(|(lo, hi)| [us(lo), us(hi)]);
+    PercentileIntervals {
+        p50: bound(0.50),
+        p75: bound(0.75),
+        p90: bound(0.90),
+        p99: bound(0.99),
+        p999: bound(0.999),
+        p9999: bound(0.9999),
+    }
+}
+
+/// Is the latency stationary over the run (one of Lancet's checks)? The median of the first
+/// third of the intervals against that of the last third: when they differ by more than
+/// 2x (and each rests on at least 100 samples), the run's percentiles mix two regimes (a
+/// warming cache, a growing queue, a server slowing down) and the warning says so.
+fn drift(r: &RunResult) -> Option<String> {
+    let n = r.intervals.len();
+    if n < 3 {
+        return None;
+    }
+    let third = n / 3;
+    let median = |ivs: &[crate::run::Interval]| {
+        let mut h = crate::stats::new_histogram();
+        for iv in ivs {
+            let _ = h.add(&iv.latency);
+        }
+        (h.len() >= 100).then(|| h.value_at_quantile(0.5))
+    };
+    let first = median(&r.intervals[..third])?;
+    let last = median(&r.intervals[n - third..])?;
+    let (lo, hi) = (first.min(last).max(1), first.max(last));
+    (hi > 2 * lo).then(|| {
+        format!(
+            "the latency was not stationary: median {} in the first third of the run, {} in \
+             the last; its percentiles mix two regimes (run longer, or look at the time series)",
+            format_ns(first),
+            format_ns(last)
+        )
+    })
+}
+
+/// The printed percentiles of `h` that rest on too few samples to be bounded.
+fn unbounded_percentiles(h: &Histogram<u64>) -> Vec<&'static str> {
+    PERCENTILES
+        .iter()
+        .filter(|&&(_, q)| ci::ranks(h.len(), q).is_none())
+        .map(|&(name, _)| name)
+        .collect()
+}
+
+/// The summary's line of 95% confidence intervals of the latency percentiles that are wide
+/// (more than 10% of the value either way), if any.
+fn wide_intervals(h: &Histogram<u64>) -> Option<String> {
+    let wide: Vec<String> = PERCENTILES
+        .iter()
+        .filter_map(|&(name, q)| {
+            let (lo, hi) = ci::ci95(h, q)?;
+            let v = h.value_at_quantile(q).max(1) as f64;
+            ((hi - lo) as f64 > 0.2 * v)
+                .then(|| format!("{name} [{}, {}]", format_ns(lo), format_ns(hi)))
+        })
+        .collect();
+    (!wide.is_empty()).then(|| format!("  95% CI     {}\n", wide.join("  ")))
 }
 
 /// The self-check: is the run trustworthy, and what should the reader be told.
@@ -96,6 +183,12 @@ pub fn loop_busy_share(r: &RunResult) -> f64 {
     (1.0 - r.total.counters.idle_ns as f64 / wall).clamp(0.0, 1.0)
 }
 
+/// The generator itself was out of capacity: CPU (spinning for send times aside) or loop busy
+/// near 100 %.
+pub fn generator_saturated(r: &RunResult) -> bool {
+    cpu_share(r) - spin_share(r) >= SATURATED_CPU || loop_busy_share(r) >= SATURATED_BUSY
+}
+
 /// Judge the run: whose fault is a latency, the generator's or the server's?
 ///
 /// In open loop a request's send lag is schedule lateness (the loop noticed late: always the
@@ -117,8 +210,9 @@ pub fn verdict(r: &RunResult) -> Verdict {
     let spin = spin_share(r);
     let saturated = share - spin >= SATURATED_CPU || busy >= SATURATED_BUSY;
     let mut load = format!(
-        "CPU {:.0}% of its {threads} thread(s), loop busy {:.0}% of the time",
+        "CPU {:.0}% of its {}, loop busy {:.0}% of the time",
         share * 100.0,
+        units::count(threads, "thread"),
         busy * 100.0
     );
     if spin >= 0.01 {
@@ -218,12 +312,22 @@ pub fn verdict(r: &RunResult) -> Verdict {
                 "generator near saturation ({load}) but it kept its schedule"
             ));
         }
-        let sent = r.total.counters.sent as f64 / secs;
-        if sent < 0.9 * rate && v.valid {
-            v.warnings.push(format!(
-                "only {sent:.0} of {rate:.0} req/s offered could be sent: the server (or \
-                 --connections x --pipeline) limits the rate; latency includes the queueing"
-            ));
+        let c = &r.total.counters;
+        if c.due > 0 && (c.sent as f64) < OFFER_SENT * c.due as f64 {
+            v.invalid(
+                false,
+                format!(
+                    "overload: {} of the {} requests offered were sent ({:.1}%; {} never \
+                     sent by the end, {} timed out): the server (or --connections x \
+                     --pipeline) could not take the offered rate, so this measured a queue, \
+                     not the rate asked for",
+                    c.sent,
+                    c.due,
+                    c.sent as f64 * 100.0 / c.due as f64,
+                    c.unsent,
+                    c.errors.timeout
+                ),
+            );
         }
     } else if saturated {
         v.generator_limited = true;
@@ -231,6 +335,29 @@ pub fn verdict(r: &RunResult) -> Verdict {
             "generator saturated ({load}): throughput may be the generator's limit, not the \
              server's"
         ));
+    }
+    if let Some(drift) = drift(r) {
+        v.warnings.push(drift);
+    }
+    let unbounded = unbounded_percentiles(&r.total.hist.latency);
+    if !unbounded.is_empty() && !r.total.hist.latency.is_empty() {
+        v.warnings.push(format!(
+            "latency {} rest(s) on too few samples ({}) to be bounded with 95% confidence: \
+             read them as the largest values seen, not as percentiles",
+            unbounded.join(", "),
+            r.total.hist.latency.len()
+        ));
+    }
+    let errors = error_rate(r);
+    if errors > MOSTLY_ERRORS {
+        v.invalid(
+            false,
+            format!(
+                "{:.0}% of the outcomes were errors: the run measured failures, not the \
+                 service",
+                errors * 100.0
+            ),
+        );
     }
     if r.connected < r.config.connections && !r.config.connect_per_request {
         v.warnings.push(format!(
@@ -248,7 +375,10 @@ pub fn summary(r: &RunResult, v: &Verdict) -> String {
     let mut s = String::new();
     let cfg = &r.config;
     let mode = match cfg.rate {
-        Some(rate) => format!("open loop, {rate:.0} req/s offered ({:?})", cfg.arrival),
+        Some(rate) => format!(
+            "open loop, {rate:.0} req/s offered ({} arrivals)",
+            format!("{:?}", cfg.arrival).to_lowercase()
+        ),
         None => "closed loop".to_string(),
     };
     let mode = if cfg.connect_per_request {
@@ -263,12 +393,12 @@ pub fn summary(r: &RunResult, v: &Verdict) -> String {
     };
     let _ = writeln!(
         s,
-        "{} {} ({}): {} connections, {} threads, pipeline {}, {mode}",
+        "{} {} ({}): {}, {}, pipeline {}, {mode}",
         cfg.workload.name(),
         cfg.target,
         r.addr,
-        cfg.connections,
-        cfg.threads,
+        units::count(cfg.connections, "connection"),
+        units::count(cfg.threads, "thread"),
         cfg.pipeline
     );
     let _ = writeln!(
@@ -280,10 +410,23 @@ pub fn summary(r: &RunResult, v: &Verdict) -> String {
         c.bytes_received as f64 / secs / 1e6,
         c.bytes_sent as f64 / secs / 1e6
     );
+    if cfg.rate.is_some() {
+        let _ = writeln!(
+            s,
+            "  offered    {} due, {} sent ({:.1}%), {} never sent",
+            c.due,
+            c.sent,
+            c.sent as f64 * 100.0 / c.due.max(1) as f64,
+            c.unsent
+        );
+    }
     let row = percentile_row;
     s.push_str(&row("latency", &r.total.hist.latency));
+    if let Some(line) = wide_intervals(&r.total.hist.latency) {
+        s.push_str(&line);
+    }
     if cfg.rate.is_some() {
-        s.push_str(&row("server", &r.total.hist.server_latency));
+        s.push_str(&row("intended", &r.total.hist.intended_latency));
         s.push_str(&row("service", &r.total.hist.service));
         s.push_str(&row("send lag", &r.total.hist.send_lag));
         s.push_str(&row("  late", &r.total.hist.schedule_lateness));
@@ -344,11 +487,11 @@ pub fn summary(r: &RunResult, v: &Verdict) -> String {
     }
     let _ = write!(
         s,
-        "  generator  CPU {:.2} s user + {:.2} s system = {:.0}% of {} thread(s), loop busy {:.0}%",
+        "  generator  CPU {:.2} s user + {:.2} s system = {:.0}% of {}, loop busy {:.0}%",
         r.cpu_user.as_secs_f64(),
         r.cpu_sys.as_secs_f64(),
         cpu_share(r) * 100.0,
-        cfg.threads,
+        units::count(cfg.threads, "thread"),
         loop_busy_share(r) * 100.0
     );
     let spin = spin_share(r);
@@ -366,6 +509,13 @@ pub fn summary(r: &RunResult, v: &Verdict) -> String {
     }
     for w in &v.warnings {
         let _ = writeln!(s, "  warning    {w}");
+    }
+    if r.interrupted {
+        let _ = writeln!(
+            s,
+            "  INTERRUPTED by Ctrl-C after {secs:.2} s: the figures are of what was measured \
+             until then"
+        );
     }
     s
 }
@@ -385,7 +535,8 @@ pub fn loss_ratio(r: &RunResult) -> f64 {
 pub fn error_rate(r: &RunResult) -> f64 {
     let c = &r.total.counters;
     let errors = c.errors.total();
-    let all = c.requests + errors;
+    // An error status is an answered request too: count each outcome once.
+    let all = (c.requests + errors).saturating_sub(c.errors.http_status);
     if all == 0 {
         0.0
     } else {
@@ -508,7 +659,10 @@ pub fn to_report(r: &RunResult, v: &Verdict) -> RunReport {
         },
         timeseries,
         conn_wait_us: percentiles_us(&h.conn_wait),
-        server_latency_us: percentiles_us(&h.server_latency),
+        intended_latency_us: percentiles_us(&h.intended_latency),
+        interrupted: r.interrupted,
+        due: c.due,
+        unsent: c.unsent,
         max_lateness_us: cfg.max_lateness.as_nanos() as f64 / 1e3,
         limited_by: v.generator_limited.then(|| "generator".to_string()),
         backlog_peak: c.backlog_peak,
@@ -588,6 +742,7 @@ mod tests {
             cpu_sys: Duration::from_secs_f64(cpu_share / 2.0),
             started: SystemTime::now(),
             first_error: None,
+            interrupted: false,
         }
     }
 

@@ -156,6 +156,8 @@ pub struct RunResult {
     pub started: SystemTime,
     /// First error message seen by any worker.
     pub first_error: Option<String>,
+    /// Ctrl-C stopped the run early: the figures are of what was measured until then.
+    pub interrupted: bool,
 }
 
 /// Resolve `target` for the workload; returns the address and, for HTTP, the request bytes.
@@ -373,6 +375,7 @@ pub fn run_once(config: &RunConfig) -> Result<RunResult> {
         cpu_sys: cpu_after.1.saturating_sub(cpu_before.1),
         started,
         first_error,
+        interrupted: crate::interrupt::requested(),
     })
 }
 

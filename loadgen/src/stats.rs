@@ -160,6 +160,11 @@ pub struct Counters {
     pub requests: u64,
     /// Requests written to the network.
     pub sent: u64,
+    /// Open loop: requests that fell due by the schedule (the offered load, counted).
+    pub due: u64,
+    /// Open loop: requests due but never sent by the end of the run (still waiting for a
+    /// connection); their latency so far is in the histograms as a lower bound.
+    pub unsent: u64,
     /// Connections established.
     pub connects: u64,
     /// Payload bytes written.
@@ -198,6 +203,8 @@ impl Default for Counters {
         Counters {
             requests: 0,
             sent: 0,
+            due: 0,
+            unsent: 0,
             connects: 0,
             bytes_sent: 0,
             bytes_received: 0,
@@ -219,6 +226,8 @@ impl AddAssign<&Counters> for Counters {
     fn add_assign(&mut self, o: &Counters) {
         self.requests += o.requests;
         self.sent += o.sent;
+        self.due += o.due;
+        self.unsent += o.unsent;
         self.connects += o.connects;
         self.bytes_sent += o.bytes_sent;
         self.bytes_received += o.bytes_received;
@@ -240,14 +249,16 @@ impl AddAssign<&Counters> for Counters {
 /// The latency histograms of an interval (all nanoseconds).
 #[derive(Debug, Clone)]
 pub struct Histograms {
-    /// Response time minus intended send time (equals service time in closed loop).
+    /// The headline: response time minus the time the generator noticed the request was due,
+    /// i.e. what the server caused (service time plus any wait for a busy connection: the
+    /// coordinated-omission part) without the generator's own schedule lateness (the delay
+    /// it chose to batch sends, or its late wake-ups). Equals service time in closed loop.
     pub latency: Histogram<u64>,
     /// Response time minus actual send time.
     pub service: Histogram<u64>,
-    /// Response time minus the time the generator noticed the request was due: `latency`
-    /// without the generator's own schedule lateness (connection wait plus service time).
-    /// What `--find-max` judges the server by.
-    pub server_latency: Histogram<u64>,
+    /// Response time minus intended send time: `latency` plus the generator's own schedule
+    /// lateness (open loop; the same as `latency` in closed loop).
+    pub intended_latency: Histogram<u64>,
     /// Actual minus intended send time (open loop).
     pub send_lag: Histogram<u64>,
     /// Time a due request waited in the backlog for a free connection slot (open loop).
@@ -265,7 +276,7 @@ impl Default for Histograms {
         Histograms {
             latency: new_histogram(),
             service: new_histogram(),
-            server_latency: new_histogram(),
+            intended_latency: new_histogram(),
             send_lag: new_histogram(),
             conn_wait: new_histogram(),
             schedule_lateness: new_histogram(),
@@ -281,7 +292,7 @@ impl Histograms {
         // Both auto-resize, so adding cannot fail for lack of range.
         let _ = self.latency.add(&o.latency);
         let _ = self.service.add(&o.service);
-        let _ = self.server_latency.add(&o.server_latency);
+        let _ = self.intended_latency.add(&o.intended_latency);
         let _ = self.send_lag.add(&o.send_lag);
         let _ = self.conn_wait.add(&o.conn_wait);
         let _ = self.schedule_lateness.add(&o.schedule_lateness);
@@ -318,10 +329,32 @@ impl Recorder {
     fn latencies(&mut self, intended: u64, noticed: u64, sent: u64, now: u64) {
         let h = &mut self.hist;
         h.latency
-            .saturating_record(now.saturating_sub(intended).max(1));
-        h.service.saturating_record(now.saturating_sub(sent).max(1));
-        h.server_latency
             .saturating_record(now.saturating_sub(noticed).max(1));
+        h.service.saturating_record(now.saturating_sub(sent).max(1));
+        h.intended_latency
+            .saturating_record(now.saturating_sub(intended).max(1));
+    }
+
+    /// Record a request still unsent when the run ended at `now`: counted, and its latency
+    /// so far recorded (a lower bound), so an overload does not vanish from the figures.
+    pub fn unsent(&mut self, intended: u64, noticed: u64, now: u64) {
+        self.counters.unsent += 1;
+        self.waited(intended, noticed, now);
+    }
+
+    /// Record a request that timed out at `now` before it was ever sent: an error, with its
+    /// latency (and no service time: the server never saw it).
+    pub fn timeout_unsent(&mut self, intended: u64, noticed: u64, now: u64) {
+        self.counters.errors.timeout += 1;
+        self.waited(intended, noticed, now);
+    }
+
+    fn waited(&mut self, intended: u64, noticed: u64, now: u64) {
+        let h = &mut self.hist;
+        h.latency
+            .saturating_record(now.saturating_sub(noticed).max(1));
+        h.intended_latency
+            .saturating_record(now.saturating_sub(intended).max(1));
     }
 
     /// Record one HTTP status code.
@@ -382,12 +415,9 @@ mod tests {
         assert_eq!(a.counters.status[503], 1);
         assert_eq!(a.hist.latency.len(), 3);
         assert!(a.hist.latency.max() >= 1_999_000_000);
-        // Server latency starts when the request was noticed due, not when it was intended.
-        assert!(a
-            .hist
-            .server_latency
-            .equivalent(a.hist.server_latency.min(), 1_000));
-        assert_eq!(a.hist.server_latency.count_between(2_790, 2_810), 1);
-        assert_eq!(a.hist.latency.count_between(2_990, 3_010), 1);
+        // The headline starts when the request was noticed due, not when it was intended.
+        assert!(a.hist.latency.equivalent(a.hist.latency.min(), 1_000));
+        assert_eq!(a.hist.latency.count_between(2_790, 2_810), 1);
+        assert_eq!(a.hist.intended_latency.count_between(2_990, 3_010), 1);
     }
 }

@@ -37,3 +37,12 @@ pub fn format_ns(ns: u64) -> String {
         format!("{:.2} s", v / 1e9)
     }
 }
+
+/// `n` things, spelled right: "1 thread", "2 threads".
+pub fn count(n: usize, thing: &str) -> String {
+    if n == 1 {
+        format!("1 {thing}")
+    } else {
+        format!("{n} {thing}s")
+    }
+}

@@ -51,3 +51,47 @@ fn a_bare_duration_is_seconds_and_a_bad_one_says_how_to_write_it() {
         "{stderr}"
     );
 }
+
+#[test]
+fn help_documents_every_exit_status() {
+    for args in [
+        &["--help"][..],
+        &["tcp", "--help"][..],
+        &["http", "--help"][..],
+    ] {
+        let out = loadgen(args);
+        assert!(out.status.success());
+        let text = String::from_utf8_lossy(&out.stdout);
+        for code in ["0 ", "1 ", "2 ", "3 ", "4 ", "5 ", "130 "] {
+            assert!(
+                text.lines().any(|l| l.trim_start().starts_with(code)),
+                "{args:?}: exit status {code}missing in {text}"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_subcommand_has_a_man_page() {
+    let dir = std::env::temp_dir().join(format!("loadgen-man-{}", std::process::id()));
+    let out = loadgen(&["--man-dir", dir.to_str().expect("utf-8 path")]);
+    assert!(out.status.success(), "{out:?}");
+    for page in [
+        "reactor-loadgen",
+        "reactor-loadgen-tcp",
+        "reactor-loadgen-udp",
+        "reactor-loadgen-http",
+        "reactor-loadgen-merge",
+        "reactor-loadgen-probe",
+    ] {
+        let text = std::fs::read_to_string(dir.join(format!("{page}.1")))
+            .unwrap_or_else(|e| panic!("{page}.1: {e}"));
+        assert!(text.contains(".TH"), "{page}.1 is not a man page");
+    }
+    let tcp = std::fs::read_to_string(dir.join("reactor-loadgen-tcp.1")).expect("tcp page");
+    assert!(
+        tcp.contains("connections") && tcp.contains("130"),
+        "tcp page lacks its flags or exit codes"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

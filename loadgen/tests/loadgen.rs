@@ -29,14 +29,16 @@ fn read_json(path: &Path) -> Value {
     serde_json::from_str(&text).expect("valid json")
 }
 
-/// Run the generator with `args` plus `--json`, require success, and return the document.
+/// Run the generator with `args` plus `--json`, require a measurement (exit 0, or 5: measured
+/// but invalid, which a loaded machine may make an open-loop run; the tests that are about
+/// validity check `valid` themselves), and return the document.
 fn loadgen_json(name: &str, args: &[&str], limit: Duration) -> Value {
     let json = temp_path(name);
     let mut all = args.to_vec();
     all.extend(["--json", json.to_str().expect("utf-8 temp path")]);
     let out = loadgen(&all, limit);
     assert!(
-        out.status.success(),
+        matches!(out.status.code(), Some(0 | 5)),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
@@ -549,8 +551,10 @@ fn a_saturated_generator_is_invalid_and_names_itself() {
     );
     stop.store(true, Ordering::Relaxed);
     let _ = hog.join();
-    assert!(
-        out.status.success(),
+    // Measured, and invalid: exit status 5.
+    assert_eq!(
+        out.status.code(),
+        Some(5),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
@@ -608,10 +612,15 @@ fn a_generous_lateness_budget_coalesces_sends_and_still_times_responses_exactly(
         service_p50 < 3_000.0,
         "service p50 {service_p50} µs: responses were timed when read, not on arrival; {doc}"
     );
-    // The lateness the generator chose is in the latency, not hidden.
+    // The lateness the generator chose is not hidden: it is in the intended-time latency
+    // (and out of the headline, which is what the server earned).
     let late_p50 = num(&doc, &["schedule_lateness_us", "p50"]);
     assert!(late_p50 > 1_000.0, "lateness p50 {late_p50} µs; {doc}");
-    assert!(num(&doc, &["latency_us", "p50"]) >= late_p50, "{doc}");
+    assert!(
+        num(&doc, &["intended_latency_us", "p50"]) >= late_p50,
+        "{doc}"
+    );
+    assert!(num(&doc, &["latency_us", "p50"]) < late_p50, "{doc}");
 }
 
 #[test]
@@ -677,7 +686,7 @@ fn idle_poll_holds_idle_cpus_polling_for_the_run_or_says_why_not() {
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    if out.status.success() {
+    if matches!(out.status.code(), Some(0 | 5)) {
         let doc = read_json(&json);
         assert_eq!(doc["generator"]["idle_poll"], Value::Bool(true), "{doc}");
         assert!(stdout.contains("idle CPUs polling"), "{stdout}");
@@ -720,7 +729,7 @@ fn find_max_finds_the_capacity_of_a_server_with_a_known_one() {
         Duration::from_secs(120),
     );
     let fm = &doc["find_max"];
-    assert_eq!(fm["limited_by"], Value::Null, "{fm}");
+    assert_eq!(fm["limited_by"], "server", "{fm}");
     let max = num(fm, &["max_rps"]);
     assert!(
         (1_000.0..=2_300.0).contains(&max),

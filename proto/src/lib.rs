@@ -9,9 +9,12 @@
 //! - [`outbuf`]: the bounded queue of bytes a connection still owes its peer (backpressure).
 //! - [`udp`]: the checks a datagram echo applies before sending a datagram back.
 //! - [`http`]: an incremental HTTP/1.1 server session answering the "Hello, client!" routes.
+//! - [`client`]: the client role (HTTP/1.1 request building and response framing), used by the
+//!   load generator.
 
 #![warn(missing_docs)]
 
+pub mod client;
 pub mod http;
 pub mod outbuf;
 pub mod udp;

@@ -11,15 +11,15 @@
 mod run;
 
 pub use run::{
-    ConnectErrorKinds, Errors, Generator, Interval, LoadMode, Percentiles, RunReport, SizeRange,
-    Udp,
+    ConnectErrorKinds, Errors, Generator, Interval, LoadMode, PercentileIntervals, Percentiles,
+    RunReport, SizeRange, Udp,
 };
 
 /// The `schema` name of a run report.
 pub const SCHEMA: &str = "reactor-loadgen";
 
 /// Version of the JSON documents the generator writes; bumped on incompatible changes.
-pub const SCHEMA_VERSION: u64 = 1;
+pub const SCHEMA_VERSION: u64 = 2;
 
 /// Why a document is not a run report this reader understands.
 #[derive(Debug, thiserror::Error)]

@@ -1,4 +1,4 @@
-//! One run's report (schema `reactor-loadgen`, version 1); field meanings in loadgen/README.md.
+//! One run's report (schema `reactor-loadgen`, version 2); field meanings in loadgen/README.md.
 
 use std::collections::BTreeMap;
 
@@ -36,6 +36,32 @@ pub struct Percentiles {
     pub mean: Option<f64>,
     /// Values recorded.
     pub count: u64,
+    /// 95% confidence interval of each percentile.
+    pub ci95: PercentileIntervals,
+}
+
+/// `[low, high]` bounds in microseconds of each percentile's 95% confidence interval, from its
+/// order statistics; `null` where too few values were recorded to bound it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct PercentileIntervals {
+    /// Of the median.
+    #[serde(deserialize_with = "crate::nullable::deserialize")]
+    pub p50: Option<[f64; 2]>,
+    /// Of the 75th percentile.
+    #[serde(deserialize_with = "crate::nullable::deserialize")]
+    pub p75: Option<[f64; 2]>,
+    /// Of the 90th percentile.
+    #[serde(deserialize_with = "crate::nullable::deserialize")]
+    pub p90: Option<[f64; 2]>,
+    /// Of the 99th percentile.
+    #[serde(deserialize_with = "crate::nullable::deserialize")]
+    pub p99: Option<[f64; 2]>,
+    /// Of the 99.9th percentile.
+    #[serde(deserialize_with = "crate::nullable::deserialize")]
+    pub p999: Option<[f64; 2]>,
+    /// Of the 99.99th percentile.
+    #[serde(deserialize_with = "crate::nullable::deserialize")]
+    pub p9999: Option<[f64; 2]>,
 }
 
 /// Closed loop (each connection sends when answered) or open loop (a schedule of sends).
@@ -240,8 +266,15 @@ pub struct RunReport {
     pub timeseries: Vec<Interval>,
     /// Time due requests waited for a free connection, µs.
     pub conn_wait_us: Percentiles,
-    /// Latency the server is answerable for (generator lateness taken out), µs.
-    pub server_latency_us: Percentiles,
+    /// Response time from the intended send: the headline plus the generator's own schedule
+    /// lateness (the wrk2 figure), µs.
+    pub intended_latency_us: Percentiles,
+    /// Ctrl-C ended the run early.
+    pub interrupted: bool,
+    /// Open loop: requests that fell due (the offer, counted).
+    pub due: u64,
+    /// Open loop: due requests never sent by the end.
+    pub unsent: u64,
     /// The lateness limit of the self-check, µs.
     pub max_lateness_us: f64,
     /// `generator` when the generator limited the run, else null.

@@ -53,15 +53,33 @@ pub enum Ending {
     Unconnected,
 }
 
-/// Where the state machine reports what happened to requests; the worker records them, tests
-/// collect them.
-pub trait Outcomes {
-    /// The last byte of request `f` went to the kernel in a write that began at `at`.
-    fn sent(&mut self, f: &InFlight, at: u64);
-    /// Request `f` was answered at `now` (with an HTTP status when there is one).
-    fn answered(&mut self, f: &InFlight, status: Option<u16>, now: u64);
-    /// The connection ended under request `f`.
-    fn orphaned(&mut self, f: &InFlight, ending: Ending);
+/// What happened to a request, in the order it happened; the worker drains these after each
+/// call and records them, tests compare them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnEvent {
+    /// The last byte of the request went to the kernel in a write that began at `at`.
+    Sent {
+        /// The request.
+        f: InFlight,
+        /// When the write began.
+        at: u64,
+    },
+    /// The request was answered at `at` (with an HTTP status when there is one).
+    Answered {
+        /// The request.
+        f: InFlight,
+        /// HTTP status.
+        status: Option<u16>,
+        /// Arrival of the answer's last byte (never before the send).
+        at: u64,
+    },
+    /// The connection ended under the request.
+    Orphaned {
+        /// The request.
+        f: InFlight,
+        /// How the connection ended.
+        ending: Ending,
+    },
 }
 
 /// What the stream said after some received bytes.
@@ -86,6 +104,7 @@ pub struct StreamConn {
     unsent: usize,
     next_seq: u64,
     done: Vec<Completion>,
+    events: VecDeque<ConnEvent>,
     one_shot: bool,
 }
 
@@ -104,6 +123,7 @@ impl StreamConn {
             unsent: 0,
             next_seq: seq_base,
             done: Vec::with_capacity(pipeline.max(8)),
+            events: VecDeque::with_capacity(2 * pipeline.max(8)),
             one_shot: false,
         }
     }
@@ -119,6 +139,11 @@ impl StreamConn {
     /// Connection-per-request: down with nothing in flight, so it can take the next request.
     pub fn is_idle(&self) -> bool {
         matches!(self.phase, Phase::Down { .. }) && self.inflight.is_empty()
+    }
+
+    /// The next thing that happened to a request, oldest first.
+    pub fn poll_event(&mut self) -> Option<ConnEvent> {
+        self.events.pop_front()
     }
 
     /// Current phase.
@@ -175,7 +200,7 @@ impl StreamConn {
 
     /// The kernel took `n` bytes in a write that began at `began`: stamp every request whose
     /// last byte is now out.
-    pub fn wrote(&mut self, n: usize, began: u64, out: &mut impl Outcomes) {
+    pub fn wrote(&mut self, n: usize, began: u64) {
         self.out_pos += n;
         self.written += n as u64;
         let first = self.inflight.len() - self.unsent;
@@ -185,7 +210,7 @@ impl StreamConn {
             }
             f.sent = began;
             self.unsent -= 1;
-            out.sent(f, began);
+            self.events.push_back(ConnEvent::Sent { f: *f, at: began });
         }
         if self.out_pos == self.out.len() {
             self.out.clear();
@@ -194,17 +219,13 @@ impl StreamConn {
     }
 
     /// Bytes arrived at `now`: complete the oldest requests they answer.
-    pub fn received(
-        &mut self,
-        data: &[u8],
-        now: u64,
-        out: &mut impl Outcomes,
-    ) -> Result<Received, StreamError> {
+    pub fn received(&mut self, data: &[u8], now: u64) -> Result<Received, StreamError> {
         self.done.clear();
         let result = self.session.on_bytes(data, &mut self.done);
         let closes = self.done.iter().any(|c| c.closes);
-        self.complete(now, out);
+        let surplus = self.complete(now);
         result?;
+        surplus?;
         let finished = self.one_shot && self.inflight.is_empty() && self.unsent == 0;
         Ok(if closes || finished {
             Received::Closing
@@ -215,11 +236,11 @@ impl StreamConn {
 
     /// The server closed its side at `now`; says whether that was polite (every request it
     /// was sent is answered) or broke requests in the middle.
-    pub fn eof(&mut self, now: u64, out: &mut impl Outcomes) -> Ending {
+    pub fn eof(&mut self, now: u64) -> Ending {
         self.done.clear();
         let result = self.session.on_eof(&mut self.done);
         let polite = result.is_ok() && self.done.len() == self.inflight.len();
-        self.complete(now, out);
+        let _ = self.complete(now);
         if polite {
             Ending::Quiet
         } else {
@@ -227,21 +248,40 @@ impl StreamConn {
         }
     }
 
-    fn complete(&mut self, now: u64, out: &mut impl Outcomes) {
+    /// Answer the oldest requests with the responses framed; a response with no request
+    /// left to answer is an error (a server answering twice, or unasked).
+    fn complete(&mut self, now: u64) -> Result<(), StreamError> {
         for c in self.done.drain(..) {
             let Some(f) = self.inflight.pop_front() else {
-                break;
+                return Err(StreamError::SurplusResponse);
             };
             // A kernel arrival stamp may precede the send by the staleness of its clock.
-            out.answered(&f, c.status, now.max(f.sent));
+            self.events.push_back(ConnEvent::Answered {
+                f,
+                status: c.status,
+                at: now.max(f.sent),
+            });
         }
+        Ok(())
     }
 
-    /// The oldest request, if it was sent before `cutoff` and is still unanswered: it timed
-    /// out, and the stream is out of step, so the caller closes the connection.
+    /// The oldest request's answer failed verification: it is settled (as that one error)
+    /// and leaves the connection, so closing it does not count it again.
+    pub fn drop_oldest(&mut self) -> Option<InFlight> {
+        let f = self.inflight.pop_front()?;
+        if f.sent == 0 {
+            self.unsent = self.unsent.saturating_sub(1);
+        }
+        Some(f)
+    }
+
+    /// The oldest request, if it was intended before `cutoff` and is still unanswered: it
+    /// timed out (counted from its intended send time: in open loop a request waiting for
+    /// its bytes to go out is waiting all the same), and the stream is out of step, so the
+    /// caller closes the connection.
     pub fn expired(&mut self, cutoff: u64) -> Option<InFlight> {
         let f = *self.inflight.front()?;
-        if f.sent == 0 || f.sent >= cutoff {
+        if f.intended >= cutoff {
             return None;
         }
         self.inflight.pop_front();
@@ -250,7 +290,7 @@ impl StreamConn {
 
     /// Drop the connection; unanswered requests are orphaned per `ending` (newest first, so a
     /// resend queue that pushes to its front keeps their order). Down until `retry_at`.
-    pub fn close(&mut self, ending: Ending, retry_at: u64, out: &mut impl Outcomes) {
+    pub fn close(&mut self, ending: Ending, retry_at: u64) {
         self.session.reset();
         self.out.clear();
         self.out_pos = 0;
@@ -258,7 +298,7 @@ impl StreamConn {
         self.enqueued = 0;
         self.unsent = 0;
         while let Some(f) = self.inflight.pop_back() {
-            out.orphaned(&f, ending);
+            self.events.push_back(ConnEvent::Orphaned { f, ending });
         }
         self.phase = Phase::Down { retry_at };
     }
@@ -267,7 +307,7 @@ impl StreamConn {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::workload::http::HttpSession;
+    use crate::workload::http::HttpClient;
     use crate::workload::tcp::EchoStream;
 
     #[derive(Default)]
@@ -277,15 +317,20 @@ mod tests {
         orphaned: Vec<(u64, Ending)>,
     }
 
-    impl Outcomes for Log {
-        fn sent(&mut self, f: &InFlight, at: u64) {
-            self.sent.push((f.intended, at));
-        }
-        fn answered(&mut self, f: &InFlight, status: Option<u16>, now: u64) {
-            self.answered.push((f.intended, status, now));
-        }
-        fn orphaned(&mut self, f: &InFlight, ending: Ending) {
-            self.orphaned.push((f.intended, ending));
+    impl Log {
+        /// Call `f` on the connection, then drain what it reports.
+        fn after<T>(&mut self, c: &mut StreamConn, f: impl FnOnce(&mut StreamConn) -> T) -> T {
+            let result = f(c);
+            while let Some(e) = c.poll_event() {
+                match e {
+                    ConnEvent::Sent { f, at } => self.sent.push((f.intended, at)),
+                    ConnEvent::Answered { f, status, at } => {
+                        self.answered.push((f.intended, status, at))
+                    }
+                    ConnEvent::Orphaned { f, ending } => self.orphaned.push((f.intended, ending)),
+                }
+            }
+            result
         }
     }
 
@@ -315,9 +360,9 @@ mod tests {
         c.submit(1_000, 1_000, 64);
         c.submit(2_000, 2_000, 64);
         assert_eq!(c.pending().len(), 128);
-        c.wrote(63, 5_000, &mut log);
+        log.after(&mut c, |c| c.wrote(63, 5_000));
         assert!(log.sent.is_empty(), "one byte of the first is still queued");
-        c.wrote(65, 6_000, &mut log);
+        log.after(&mut c, |c| c.wrote(65, 6_000));
         assert_eq!(log.sent, vec![(1_000, 6_000), (2_000, 6_000)]);
         assert!(c.pending().is_empty());
     }
@@ -330,10 +375,16 @@ mod tests {
         c.submit(1, 1, 64);
         c.submit(2, 2, 64);
         let wire = c.pending().to_vec();
-        c.wrote(wire.len(), 10, &mut log);
-        assert_eq!(c.received(&wire[..100], 20, &mut log), Ok(Received::Open));
+        log.after(&mut c, |c| c.wrote(wire.len(), 10));
+        assert_eq!(
+            log.after(&mut c, |c| c.received(&wire[..100], 20)),
+            Ok(Received::Open)
+        );
         assert_eq!(log.answered, vec![(1, None, 20)]);
-        assert_eq!(c.received(&wire[100..], 30, &mut log), Ok(Received::Open));
+        assert_eq!(
+            log.after(&mut c, |c| c.received(&wire[100..], 30)),
+            Ok(Received::Open)
+        );
         assert_eq!(log.answered.len(), 2);
         assert_eq!(c.in_flight(), 0);
     }
@@ -346,11 +397,11 @@ mod tests {
         c.submit(1, 1, 64);
         c.submit(2, 2, 64);
         let mut wire = c.pending().to_vec();
-        c.wrote(wire.len(), 10, &mut log);
+        log.after(&mut c, |c| c.wrote(wire.len(), 10));
         wire[20] ^= 0xFF;
-        let err = c.received(&wire, 20, &mut log).unwrap_err();
+        let err = log.after(&mut c, |c| c.received(&wire, 20)).unwrap_err();
         assert!(err.is_verification());
-        c.close(Ending::Broken, 99, &mut log);
+        log.after(&mut c, |c| c.close(Ending::Broken, 99));
         assert_eq!(log.orphaned, vec![(2, Ending::Broken), (1, Ending::Broken)]);
         assert_eq!(c.phase(), Phase::Down { retry_at: 99 });
         assert!(c.pending().is_empty());
@@ -361,39 +412,61 @@ mod tests {
         let mut c = echo();
         up(&mut c);
         let mut log = Log::default();
-        assert_eq!(c.eof(5, &mut log), Ending::Quiet);
+        assert_eq!(log.after(&mut c, |c| c.eof(5)), Ending::Quiet);
         c.submit(1, 1, 64);
         let wire = c.pending().to_vec();
-        c.wrote(wire.len(), 10, &mut log);
-        assert_eq!(c.eof(20, &mut log), Ending::Broken);
+        log.after(&mut c, |c| c.wrote(wire.len(), 10));
+        assert_eq!(log.after(&mut c, |c| c.eof(20)), Ending::Broken);
     }
 
     #[test]
-    fn the_oldest_sent_request_expires() {
+    fn the_oldest_request_expires_by_its_intended_time() {
         let mut c = echo();
         up(&mut c);
         let mut log = Log::default();
         c.submit(1, 1, 64);
-        assert_eq!(c.expired(1_000), None, "unsent requests never expire");
         let n = c.pending().len();
-        c.wrote(n, 500, &mut log);
-        assert_eq!(c.expired(500), None);
-        assert_eq!(c.expired(501).map(|f| f.intended), Some(1));
+        log.after(&mut c, |c| c.wrote(n, 500));
+        assert_eq!(c.expired(1), None, "timed from the intended time");
+        assert_eq!(c.expired(2).map(|f| f.intended), Some(1));
         assert_eq!(c.in_flight(), 0);
     }
 
     #[test]
     fn an_http_close_announcement_asks_to_close_quietly() {
         let request: std::sync::Arc<[u8]> = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".as_slice().into();
-        let mut c = StreamConn::new(StreamSession::Http(HttpSession::new(request, false)), 0, 2);
+        let mut c = StreamConn::new(StreamSession::Http(HttpClient::new(request, false)), 0, 2);
         up(&mut c);
         let mut log = Log::default();
         c.submit(7, 7, 0);
         let n = c.pending().len();
-        c.wrote(n, 10, &mut log);
+        log.after(&mut c, |c| c.wrote(n, 10));
         let reply = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
-        assert_eq!(c.received(reply, 20, &mut log), Ok(Received::Closing));
+        assert_eq!(
+            log.after(&mut c, |c| c.received(reply, 20)),
+            Ok(Received::Closing)
+        );
         assert_eq!(log.answered, vec![(7, Some(200), 20)]);
+    }
+
+    #[test]
+    fn a_response_with_no_request_outstanding_is_an_error() {
+        let request: std::sync::Arc<[u8]> = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".as_slice().into();
+        let mut c = StreamConn::new(StreamSession::Http(HttpClient::new(request, false)), 0, 2);
+        up(&mut c);
+        let mut log = Log::default();
+        c.submit(7, 7, 0);
+        let n = c.pending().len();
+        log.after(&mut c, |c| c.wrote(n, 10));
+        let one = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+        let two = [one.as_slice(), one.as_slice()].concat();
+        let got = log.after(&mut c, |c| c.received(&two, 20));
+        assert_eq!(got, Err(StreamError::SurplusResponse));
+        assert_eq!(
+            log.answered,
+            vec![(7, Some(200), 20)],
+            "the first is an answer"
+        );
     }
 
     fn one_shot_echo() -> StreamConn {
@@ -415,19 +488,22 @@ mod tests {
         c.connecting(1_100);
         assert_eq!(c.established(1_400), Some(300));
         let wire = c.pending().to_vec();
-        c.wrote(wire.len(), 1_500, &mut log);
+        log.after(&mut c, |c| c.wrote(wire.len(), 1_500));
         assert_eq!(log.sent, vec![(1_000, 1_500)]);
-        assert_eq!(c.received(&wire[..10], 1_600, &mut log), Ok(Received::Open));
+        assert_eq!(
+            log.after(&mut c, |c| c.received(&wire[..10], 1_600)),
+            Ok(Received::Open)
+        );
         assert!(
             log.answered.is_empty(),
             "answered only once the whole echo is verified"
         );
         assert_eq!(
-            c.received(&wire[10..], 1_700, &mut log),
+            log.after(&mut c, |c| c.received(&wire[10..], 1_700)),
             Ok(Received::Closing)
         );
         assert_eq!(log.answered, vec![(1_000, None, 1_700)]);
-        c.close(Ending::Quiet, 1_700, &mut log);
+        log.after(&mut c, |c| c.close(Ending::Quiet, 1_700));
         assert!(log.orphaned.is_empty());
         assert!(
             c.is_idle(),
@@ -442,10 +518,10 @@ mod tests {
         c.submit(1, 1, 64);
         up(&mut c);
         let mut wire = c.pending().to_vec();
-        c.wrote(wire.len(), 10, &mut log);
+        log.after(&mut c, |c| c.wrote(wire.len(), 10));
         wire[63] ^= 1;
-        assert!(c
-            .received(&wire, 20, &mut log)
+        assert!(log
+            .after(&mut c, |c| c.received(&wire, 20))
             .unwrap_err()
             .is_verification());
         assert!(log.answered.is_empty());
@@ -458,12 +534,12 @@ mod tests {
         c.submit(1, 1, 64);
         up(&mut c);
         let n = c.pending().len();
-        c.wrote(n, 10, &mut log);
-        assert_eq!(c.eof(20, &mut log), Ending::Broken);
-        c.close(Ending::Broken, 20, &mut log);
+        log.after(&mut c, |c| c.wrote(n, 10));
+        assert_eq!(log.after(&mut c, |c| c.eof(20)), Ending::Broken);
+        log.after(&mut c, |c| c.close(Ending::Broken, 20));
         c.submit(2, 2, 64);
         c.connecting(30);
-        c.close(Ending::Unconnected, 40, &mut log);
+        log.after(&mut c, |c| c.close(Ending::Unconnected, 40));
         assert_eq!(
             log.orphaned,
             vec![(1, Ending::Broken), (2, Ending::Unconnected)]
@@ -477,16 +553,19 @@ mod tests {
             b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
                 .as_slice()
                 .into();
-        let session = StreamSession::Http(HttpSession::new(request, false));
+        let session = StreamSession::Http(HttpClient::new(request, false));
         let mut c = StreamConn::new(session, 0, 1).per_request();
         let mut log = Log::default();
         c.submit(5, 5, 0);
         up(&mut c);
         let n = c.pending().len();
-        c.wrote(n, 10, &mut log);
+        log.after(&mut c, |c| c.wrote(n, 10));
         let reply = b"HTTP/1.0 200 OK\r\nContent-type: text/html\r\n\r\nHello, client!";
-        assert_eq!(c.received(reply, 20, &mut log), Ok(Received::Open));
-        assert_eq!(c.eof(30, &mut log), Ending::Quiet);
+        assert_eq!(
+            log.after(&mut c, |c| c.received(reply, 20)),
+            Ok(Received::Open)
+        );
+        assert_eq!(log.after(&mut c, |c| c.eof(30)), Ending::Quiet);
         assert_eq!(log.answered, vec![(5, Some(200), 30)]);
     }
 }

@@ -13,8 +13,13 @@
 //! - [`rxstamp`]: kernel receive timestamps, so a response's time is its arrival, not its read;
 //! - [`wake`]: how late the machine wakes a sleeping thread, learnt from the loop's waits;
 //! - [`stream`] and [`datagram`]: the transports, which only move bytes;
-//! - [`event_loop`]: the poll loop, a thin shell that routes readiness to the above and
-//!   records what they report.
+//! - [`engine`]: the poll loop, which routes readiness to the connection it belongs to;
+//! - [`waiting`]: how the loop waits (sleep, block, glance and spin) and learns from it;
+//! - [`lifecycle`]: connection slots: connect, close, reconnect, time out;
+//! - [`traffic`]: queue, write and read requests and answers;
+//! - [`discipline`]: who sends next (closed loop, open loop, a connection per request);
+//! - [`measure`]: the one rule deciding whether an event is measured, and the recording;
+//! - [`interval`]: handing each interval's measurements to the collector.
 //!
 //! Closed loop: every connection keeps `--pipeline` requests in flight and sends the next one
 //! as soon as a response completes (intended send time = actual send time). Open loop: the
@@ -27,11 +32,17 @@
 
 mod conn;
 mod datagram;
-mod event_loop;
+mod discipline;
+mod engine;
+mod interval;
+mod lifecycle;
+mod measure;
 mod pacer;
-mod rxstamp;
+pub mod rxstamp;
 mod source;
 mod stream;
+mod traffic;
+mod waiting;
 mod wake;
 
 use std::net::SocketAddr;
@@ -43,7 +54,7 @@ use crate::cli::{Arrival, SizeSpec};
 use crate::clock::NS_PER_SEC;
 use crate::stats::Recorder;
 
-pub use event_loop::run;
+pub use engine::run;
 
 /// Length of one reported interval.
 pub const INTERVAL_NS: u64 = NS_PER_SEC;

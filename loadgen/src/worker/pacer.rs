@@ -22,7 +22,7 @@ pub const SPIN_SLICE_NS: u64 = 5_000;
 pub const EARLY_MARGIN_NS: u64 = 5_000;
 /// Share of `--max-lateness` the engine plans to use; the rest is left for the time the loop
 /// spends handling events before it looks at the schedule again.
-pub const BUDGET_SHARE: f64 = 0.5;
+pub const LATENESS_SHARE: f64 = 0.5;
 /// Most requests held in the backlog (16 MiB); beyond that the offered rate is hopeless and
 /// the schedule is left to fall behind, which the self-check reports.
 pub const BACKLOG_CAP: usize = 1 << 20;
@@ -40,7 +40,7 @@ pub struct Due {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WaitPolicy {
     /// Schedule lateness the engine aims to stay within (a share of `--max-lateness`).
-    pub budget_ns: u64,
+    pub lateness_allowance_ns: u64,
     /// Expected (90th percentile) overshoot of a timed wait on this machine.
     pub overshoot_ns: u64,
     /// Mean time between two sends.
@@ -86,10 +86,10 @@ pub fn plan_wait(now: u64, next_send: Option<u64>, housekeeping: u64, policy: Wa
     if due <= now {
         return Wait::Glance { until: due };
     }
-    if policy.overshoot_ns < policy.budget_ns {
+    if policy.overshoot_ns < policy.lateness_allowance_ns {
         // Sends further apart than the slack would each get a wake-up of their own anyway:
         // then sleeping past the send time only adds lateness.
-        let slack = policy.budget_ns - policy.overshoot_ns;
+        let slack = policy.lateness_allowance_ns - policy.overshoot_ns;
         let past = if policy.gap_ns >= slack { 0 } else { slack };
         // Housekeeping may wait too: it runs late by at most the slack, within the budget.
         Wait::Sleep { wake: due + past }
@@ -141,13 +141,13 @@ impl Pacer {
         self.schedule.peek()
     }
 
-    /// No more requests from the schedule (draining or request budget spent).
+    /// No more requests from the schedule (draining or request quota spent).
     pub fn stop(&mut self) {
         self.stopped = true;
     }
 
     /// Move every request due by `now` into the backlog; `admit(intended)` says whether it
-    /// counts (false: budget spent, stop); lateness goes to `log`. Returns how many came due.
+    /// counts (false: quota spent, stop); lateness goes to `log`. Returns how many came due.
     pub fn take_due(
         &mut self,
         now: u64,
@@ -191,6 +191,21 @@ impl Pacer {
     /// Requests waiting for a connection.
     pub fn backlog_len(&self) -> usize {
         self.backlog.len()
+    }
+
+    /// Take the oldest waiting request if it was intended before `cutoff` (it timed out
+    /// waiting for a connection).
+    pub fn expire_before(&mut self, cutoff: u64) -> Option<Due> {
+        let due = *self.backlog.front()?;
+        (due.intended < cutoff).then(|| {
+            self.backlog.pop_front();
+            due
+        })
+    }
+
+    /// Everything still waiting (the run is over).
+    pub fn drain_backlog(&mut self) -> impl Iterator<Item = Due> + '_ {
+        self.backlog.drain(..)
     }
 
     /// Put a request back at the front (its connection closed before it was answered).
@@ -283,7 +298,7 @@ mod tests {
     }
 
     #[test]
-    fn a_spent_budget_stops_the_schedule() {
+    fn a_spent_quota_stops_the_schedule() {
         let mut p = pacer(100_000.0);
         let mut late = Late::default();
         let mut left = 2;
@@ -350,9 +365,9 @@ mod tests {
     const HK: u64 = 1_000_000_000;
 
     /// Sends every 10 µs.
-    fn policy(budget_ns: u64, overshoot_ns: u64) -> WaitPolicy {
+    fn policy(lateness_allowance_ns: u64, overshoot_ns: u64) -> WaitPolicy {
         WaitPolicy {
-            budget_ns,
+            lateness_allowance_ns,
             overshoot_ns,
             gap_ns: 10_000,
         }

@@ -8,7 +8,7 @@ use std::os::fd::AsRawFd;
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 
-use super::conn::{Ending, Outcomes, Received, StreamConn};
+use super::conn::{Ending, Received, StreamConn};
 use super::rxstamp;
 use crate::clock::now_ns;
 use crate::workload::StreamError;
@@ -107,8 +107,9 @@ impl StreamSlot {
         }
     }
 
-    /// Write queued bytes until done or the kernel pushes back; returns bytes written.
-    pub fn flush(&mut self, out: &mut impl Outcomes) -> io::Result<u64> {
+    /// Write queued bytes until done or the kernel pushes back; returns bytes written (the
+    /// requests sent wait in the state machine's events).
+    pub fn flush(&mut self) -> io::Result<u64> {
         let Some(stream) = self.socket.as_mut() else {
             return Ok(0);
         };
@@ -121,7 +122,7 @@ impl StreamSlot {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => {
                     total += n as u64;
-                    self.conn.wrote(n, began, out);
+                    self.conn.wrote(n, began);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -135,20 +136,14 @@ impl StreamSlot {
     /// Bytes count as received when the kernel stamped their arrival ([`rxstamp`]).
     /// `peer_closed`: the readiness event already said the server closed its side, so a
     /// short read does not mean drained (the end of stream is still to be read).
-    pub fn read(
-        &mut self,
-        scratch: &mut [u8],
-        received: &mut u64,
-        peer_closed: bool,
-        out: &mut impl Outcomes,
-    ) -> ReadEnd {
+    pub fn read(&mut self, scratch: &mut [u8], received: &mut u64, peer_closed: bool) -> ReadEnd {
         let Some(stream) = self.socket.as_mut() else {
             return ReadEnd::Drained;
         };
         loop {
             match rxstamp::recv(stream.as_raw_fd(), scratch) {
                 Ok(rxstamp::Received { len: 0, .. }) => {
-                    return match self.conn.eof(now_ns(), out) {
+                    return match self.conn.eof(now_ns()) {
                         Ending::Quiet => ReadEnd::Close(Ending::Quiet, None),
                         Ending::Broken | Ending::Unconnected => {
                             ReadEnd::Close(Ending::Broken, Some(ReadError::ClosedMidRequest))
@@ -157,7 +152,7 @@ impl StreamSlot {
                 }
                 Ok(rxstamp::Received { len: n, at, .. }) => {
                     *received += n as u64;
-                    match self.conn.received(&scratch[..n], at, out) {
+                    match self.conn.received(&scratch[..n], at) {
                         Ok(Received::Closing) => return ReadEnd::Close(Ending::Quiet, None),
                         Ok(Received::Open) => {}
                         Err(e) => {

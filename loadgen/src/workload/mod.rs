@@ -37,6 +37,9 @@ pub enum StreamError {
     /// Bytes arrived although nothing was outstanding.
     #[error("{0} unexpected bytes with no request outstanding")]
     Unsolicited(usize),
+    /// A response arrived although every request sent was already answered.
+    #[error("a response arrived with no request outstanding (surplus or unsolicited)")]
+    SurplusResponse,
     /// The HTTP response could not be parsed.
     #[error("malformed HTTP response: {0}")]
     Malformed(String),
@@ -50,7 +53,10 @@ impl StreamError {
     pub fn is_verification(&self) -> bool {
         matches!(
             self,
-            StreamError::Mismatch { .. } | StreamError::Unsolicited(_) | StreamError::Malformed(_)
+            StreamError::Mismatch { .. }
+                | StreamError::Unsolicited(_)
+                | StreamError::SurplusResponse
+                | StreamError::Malformed(_)
         )
     }
 }
@@ -61,7 +67,7 @@ pub enum StreamSession {
     /// TCP echo.
     Echo(tcp::EchoStream),
     /// HTTP/1.1.
-    Http(http::HttpSession),
+    Http(http::HttpClient),
 }
 
 impl StreamSession {

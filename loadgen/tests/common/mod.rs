@@ -4,9 +4,16 @@
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+/// The generator binary: this build's, or `REACTOR_LOADGEN_BIN` when set (to run the suite
+/// against a release build, or an older one to see a test fail on the old behaviour).
+pub fn loadgen_bin() -> String {
+    std::env::var("REACTOR_LOADGEN_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_reactor-loadgen").to_string())
+}
+
 /// Runs the generator with `args`, killing it if it outlives `limit`.
 pub fn loadgen(args: &[&str], limit: Duration) -> Output {
-    let child = Command::new(env!("CARGO_BIN_EXE_reactor-loadgen"))
+    let child = Command::new(loadgen_bin())
         .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
