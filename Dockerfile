@@ -42,6 +42,7 @@ COPY --from=build /out/bin/reactor-server /out/bin/reactor-loadgen /usr/local/bi
 COPY --from=build /out/share /usr/local/share/
 COPY --chmod=0755 deploy/loadgen-run.sh /usr/local/bin/loadgen-run
 COPY --chmod=0755 deploy/healthcheck.sh /usr/local/bin/reactor-healthcheck
+COPY LICENSE-MIT LICENSE-APACHE /usr/local/share/doc/reactor/
 # A fixed numeric uid/gid so Kubernetes' runAsNonRoot can verify it.
 RUN groupadd --system --gid 10001 reactor \
     && useradd --system --uid 10001 --gid reactor --no-create-home --home-dir /nonexistent \

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The Kubernetes part of scripts/container-test.sh (which sets CONTAINERS_CONF and builds
 # localhost/reactor:local first): the manifests in deploy/ run with `podman kube play`.
-#   - deploy/server.yaml as written (podman plays one pod of the Deployment and ignores the
-#     Service), on a podman network of its own;
-#   - the pod must run as uid 10001 with a read-only root filesystem, and /healthz, which both
-#     probes ask, must answer 200 on the pod's address, as the kubelet would ask it;
+#   - deploy/server.yaml as written but for `replicas: 1`, on a podman network of its own:
+#     podman 4.3 plays one pod per replica on this one host and publishes every containerPort
+#     on the host, so a second replica cannot bind 7000 (it ignores the Service);
+#   - the pod must run as uid 10001 with a read-only root filesystem, its liveness probe (which
+#     podman turns into the container's health check) must pass, and /healthz must answer 200
+#     on the pod's address;
 #   - `kube play` has no Job: the loadgen Job's pod template is played as a Pod (index 0, the
 #     target set to the server pod's address, since podman has no Services), with the results
 #     volume of deploy/loadgen-results-pvc.yaml; it must exit 0 having measured the server pod;
@@ -15,9 +17,9 @@ cd "$(dirname "$0")/../.."
 say() { echo "container-test: kube: $*"; }
 work=$(mktemp -d)
 net=reactor-kube
-server_ctr=reactor-server-pod-server
+server_ctr=reactor-server-pod-0-server
 cleanup() {
-  for f in "$work"/merge.yaml "$work"/loadgen.yaml deploy/server.yaml deploy/loadgen-results-pvc.yaml; do
+  for f in "$work"/merge.yaml "$work"/loadgen.yaml "$work"/server.yaml deploy/loadgen-results-pvc.yaml; do
     [ -f "$f" ] && podman kube down "$f" >/dev/null 2>&1 || true
   done
   podman volume rm -f reactor-loadgen-results >/dev/null 2>&1 || true
@@ -35,7 +37,15 @@ work=$(mktemp -d)
 
 podman network create "$net" >/dev/null
 podman kube play --network "$net" deploy/loadgen-results-pvc.yaml >/dev/null || fail "kube play pvc"
-podman kube play --network "$net" deploy/server.yaml >"$work/server.out" 2>&1 || {
+python3 - "$work/server.yaml" <<'PY'
+import sys, yaml
+docs = list(yaml.safe_load_all(open("deploy/server.yaml")))
+for d in docs:
+    if d["kind"] == "Deployment":
+        d["spec"]["replicas"] = 1
+yaml.safe_dump_all(docs, open(sys.argv[1], "w"))
+PY
+podman kube play --network "$net" "$work/server.yaml" >"$work/server.out" 2>&1 || {
   cat "$work/server.out"
   fail "kube play deploy/server.yaml"
 }
@@ -55,7 +65,13 @@ until curl -fsS --max-time 2 "http://$ip:8080/healthz" >/dev/null 2>&1; do
   [ "$tries" -lt 20 ] || fail "GET http://$ip:8080/healthz (the probes' endpoint) never answered 200"
   sleep 0.5
 done
-say "server pod: uid $user, read-only root, /healthz 200 at $ip:8080"
+tries=0
+until podman healthcheck run "$server_ctr" >/dev/null 2>&1; do
+  tries=$((tries + 1))
+  [ "$tries" -lt 20 ] || fail "the server pod's liveness probe never passed"
+  sleep 0.5
+done
+say "server pod: uid $user, read-only root, liveness probe passing, /healthz 200 at $ip:8080"
 
 # The Jobs' pod templates as Pods (podman kube play has no Job kind).
 python3 - "$ip" "$work" <<'PY'
@@ -110,7 +126,7 @@ print(f"container-test: kube: generator pod measured the server pod: {gen['reque
       f"merged {merged['count']}")
 PY
 
-podman pod stop -t 15 reactor-server-pod >/dev/null || fail "pod stop"
+podman pod stop -t 15 reactor-server-pod-0 >/dev/null || fail "pod stop"
 code=$(podman inspect --format '{{.State.ExitCode}}' "$server_ctr")
 [ "$code" = 0 ] || fail "server pod exited $code after SIGTERM"
 say "passed"
