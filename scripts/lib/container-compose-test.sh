@@ -106,6 +106,7 @@ others = [r for r in os.listdir(results) if os.path.isdir(os.path.join(results, 
 print(f"container-test: compose: {run}: merged {merged['count']} = "
       f"{' + '.join(map(str, counts))} (other runs on the volume: {len(others)})")
 PY
+  sed -n 's/^ *latency/  merged latency/p' "$results/$run.merge.log"
 done
 
 say "stop server: drains, exits 0"
