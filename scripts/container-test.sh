@@ -73,21 +73,27 @@ probe=$(podman run --rm "$DEBIAN_IMAGE" echo ok 2>&1) ||
   skip "podman cannot run a container here: $probe"
 
 commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
-say "building the Dockerfile (base images $RUST_IMAGE, $DEBIAN_IMAGE; commit $commit)"
+# In a plain clone the build reads the commit from .git itself, as a user's `docker build` does
+# (deploy/build-commit.sh); a worktree's .git is a file pointing outside the build context, so
+# there the commit is passed as a build argument.
+commit_arg=()
+if [ -f .git ]; then
+  commit_arg=(--build-arg "REACTOR_BUILD_COMMIT=$commit")
+fi
+say "building the Dockerfile (base images $RUST_IMAGE, $DEBIAN_IMAGE; commit $commit${commit_arg[*]:+, passed as a build argument})"
 build_started=$(date +%s)
-# --format docker: the OCI format has no HEALTHCHECK. The commit is passed because a worktree's
-# .git is outside the build context (a plain clone's is read by deploy/build-commit.sh).
+# --format docker: the OCI format has no HEALTHCHECK.
 podman build --format docker \
   --build-arg RUST_IMAGE="$RUST_IMAGE" \
   --build-arg RUNTIME_IMAGE="$DEBIAN_IMAGE" \
-  --build-arg REACTOR_BUILD_COMMIT="$commit" \
+  "${commit_arg[@]}" \
   -t localhost/reactor:local . >"$conf_dir/build.log" 2>&1 || {
   tail -n 40 "$conf_dir/build.log"
   say "FAILED: podman build"
   exit 1
 }
 say "image built in $(($(date +%s) - build_started)) s"
-version=$(podman run --rm localhost/reactor:local --version)
+version=$(podman run --rm localhost/reactor:local --version 2>/dev/null)
 say "image: $version"
 case $version in
   *"commit $commit"*) ;;
