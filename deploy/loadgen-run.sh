@@ -1,8 +1,9 @@
 #!/bin/sh
 # Runs reactor-loadgen configured only through the environment (containers, compose, Kubernetes),
-# writing <results dir>/<name>.json and <name>.hlog so that several generators (compose
-# `--scale loadgen=N`, an indexed Job) can share one volume and be merged afterwards with
-# `reactor-loadgen merge`. Installed in the image as /usr/local/bin/loadgen-run.
+# writing <results dir>/<run id>/<name>.json and <name>.hlog so that several generators (compose
+# replicas, an indexed Job) can share one volume and one test's histograms be merged afterwards
+# with `reactor-loadgen merge` (`loadgen-run merge`), never mixed with an earlier test's.
+# Installed in the image as /usr/local/bin/loadgen-run.
 #
 #   LOADGEN_WORKLOAD     tcp | udp | http                         (default tcp)
 #   LOADGEN_TARGET       HOST:PORT for tcp/udp, http://HOST:PORT/ for http; host names are
@@ -16,10 +17,51 @@
 #   LOADGEN_START_AT     --start-at UNIX_TIME: the same value for every generator of one test
 #   LOADGEN_MAX_ERROR_RATE --max-error-rate
 #   LOADGEN_EXTRA_ARGS   further flags, split on spaces
-#   LOADGEN_RESULTS_DIR  where the files go (default /results)
+#   LOADGEN_RUN_ID       names this test: its directory under the results; every generator of one
+#                        test gives the same (default start-$LOADGEN_START_AT; one of the two
+#                        is required, so a new test never lands among an old one's files)
+#   LOADGEN_RESULTS_DIR  where the run directories go (default /results)
 #   LOADGEN_NAME         file name and histogram tag; default loadgen-$JOB_COMPLETION_INDEX in an
-#                        indexed Job, else the host name (the container id under compose)
+#                        indexed Job, else the host name (unique per container)
+#
+# `loadgen-run merge` instead adds up the histograms of run LOADGEN_RUN_ID (default: the newest
+# run directory) into <run>/merged/all.hlog and all.json and prints the fleet's percentiles.
 set -eu
+
+dir=${LOADGEN_RESULTS_DIR:-/results}
+run=${LOADGEN_RUN_ID:-}
+[ -n "$run" ] || [ -z "${LOADGEN_START_AT:-}" ] || run=start-$LOADGEN_START_AT
+case $run in
+  */* | . | ..)
+    echo "loadgen-run: LOADGEN_RUN_ID must be a plain name, not '$run'" >&2
+    exit 2
+    ;;
+esac
+
+if [ "${1:-}" = merge ]; then
+  if [ -z "$run" ]; then
+    # shellcheck disable=SC2012 # run ids are plain names; ls -t sorts by time
+    run=$(ls -1t "$dir" 2>/dev/null | head -n 1)
+    [ -n "$run" ] || {
+      echo "loadgen-run: no run directory under $dir to merge" >&2
+      exit 1
+    }
+    echo "loadgen-run: merging the newest run, $run (LOADGEN_RUN_ID picks another)" >&2
+  fi
+  set -- "$dir/$run"/*.hlog
+  [ -e "$1" ] || {
+    echo "loadgen-run: no histogram logs in $dir/$run" >&2
+    exit 1
+  }
+  mkdir -p "$dir/$run/merged"
+  echo "loadgen-run: reactor-loadgen merge $* ($# logs)" >&2
+  exec "${LOADGEN_BIN:-reactor-loadgen}" merge "$@" \
+    -o "$dir/$run/merged/all.hlog" --json "$dir/$run/merged/all.json"
+fi
+if [ -z "$run" ]; then
+  echo "loadgen-run: set LOADGEN_RUN_ID (one name for every generator of this test) or LOADGEN_START_AT" >&2
+  exit 2
+fi
 
 workload=${LOADGEN_WORKLOAD:-tcp}
 case $workload in
@@ -39,7 +81,7 @@ elif [ -n "${JOB_COMPLETION_INDEX:-}" ]; then
 else
   name=$(uname -n)
 fi
-dir=${LOADGEN_RESULTS_DIR:-/results}
+dir=$dir/$run
 mkdir -p "$dir"
 
 set -- "$workload" "$target" \

@@ -6,7 +6,8 @@
 #        scripts/compare.sh --quick --baseline old/report.json --fail-on-regression
 #
 # Installs the peers it can (python3, nginx, and perf; with scripts/lib/ensure-tools.sh: apt-get as
-# root or via sudo; a peer that cannot be installed is skipped with one line in the report),
+# root or via sudo, saying what and why first, asking nothing, leaving no system service running;
+# a peer that cannot be installed is skipped with one line in the report),
 # builds the workspace in release mode, then runs target/release/compare (crate compare/), which:
 #   - reads the designs from compare/designs.toml (the mio reactor, the reactor with --threads 2,
 #     the alternatives in benches/, and real peers: nginx and the seeds' two Python servers)
@@ -52,8 +53,10 @@ esac
 
 # Peers and perf are optional: a failed install only means they are skipped in the report
 # (perf counts system calls and context switches per request).
-# One at a time, so a package missing from this distribution (linux-perf is Debian's name)
-# does not keep the others from being installed.
+# One at a time, so a package missing from this distribution does not keep the others from
+# being installed. ensure-tools.sh names each package and why before installing it, and stops
+# and disables the system nginx that Debian's package would start.
+echo "compare.sh: setup: python3 and nginx (peers to compare against), perf (system calls per request); missing ones are installed with apt-get" >&2
 for tool in python3 nginx perf; do
   scripts/lib/ensure-tools.sh "$tool" ||
     echo "compare.sh: could not install $tool; the report says what is skipped" >&2

