@@ -4,11 +4,9 @@
 //! requests, in order. The same check runs against the reactor (`server/tests/isolation.rs`).
 
 mod common;
-#[path = "../../server/tests/common/isolation.rs"]
-mod isolation;
 
 use common::{designs, Server};
-use isolation::{check_isolation, Plan};
+use reactor_testkit::isolation::{self, check_isolation, Plan};
 
 #[test]
 fn no_design_sends_a_client_another_clients_answers() {

@@ -1,13 +1,13 @@
 //! The command line itself: generated man page and completions, `--version`, duration flags.
 
+mod common;
+
 use std::net::TcpListener;
-use std::process::{Command, Output};
+use std::process::Output;
+use std::time::Duration;
 
 fn loadgen(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_reactor-loadgen"))
-        .args(args)
-        .output()
-        .expect("run reactor-loadgen")
+    common::loadgen(args, Duration::from_secs(30))
 }
 
 #[test]

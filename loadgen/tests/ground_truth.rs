@@ -187,8 +187,8 @@ fn connect_times_are_per_connection() {
 
 /// `--find-max` against a server that echoes at most 2,000 messages a second by
 /// construction: the search reports 1,600-2,200 req/s and names the server as the limit
-/// (not the generator, whose own figures show it was far from its limits). Before, it
-/// stopped at the first step at or above capacity with "limited by the generator".
+/// (not the generator, whose own figures show it was far from its limits), rather than stopping
+/// at the first step at or above capacity with "limited by the generator".
 #[test]
 fn find_max_finds_a_known_capacity() {
     let _serial = serial();
@@ -277,8 +277,8 @@ fn overload_is_never_valid() {
 
 /// Absurd or malformed input is refused at start-up with exit status 2 and a clear line,
 /// before anything is allocated, connected or sent. Truth: a reference server that counts
-/// every request it receives, so "nothing was sent" is checked, not assumed. (Before, some of
-/// these aborted on an allocation, ran on, or sent the injected bytes as given.)
+/// every request it receives, so "nothing was sent" is checked, not assumed (none may abort on
+/// an allocation, run on, or send injected bytes as given).
 #[test]
 fn every_input_is_checked_at_start_up() {
     let _serial = serial();
@@ -319,8 +319,7 @@ fn every_input_is_checked_at_start_up() {
 /// Ctrl-C keeps the measurement: SIGINT a second into a 20 s run stops the load, and the
 /// summary, `--json` and `--hdr-log` of what was measured are written, marked interrupted,
 /// with exit status 130. Truth: the server's log, against which the report's count of
-/// answered requests is checked (at most what the server answered). Before, the process
-/// died with no output at all.
+/// answered requests is checked (at most what the server answered).
 #[test]
 fn ctrl_c_keeps_the_measurement() {
     let _serial = serial();
@@ -330,16 +329,14 @@ fn ctrl_c_keeps_the_measurement() {
     let hlog = temp_path("interrupted.hlog");
     let _ = std::fs::remove_file(&json);
     let _ = std::fs::remove_file(&hlog);
-    let child = std::process::Command::new(common::loadgen_bin())
-        .args([
-            "tcp", &target, "-c", "2", "--rate", "200", "-d", "20s", "--size", "64",
-        ])
-        .args(["--json", json.to_str().expect("utf-8 path")])
-        .args(["--hdr-log", hlog.to_str().expect("utf-8 path")])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("start reactor-loadgen");
+    let child = reactor_testkit::spawn_piped(
+        std::process::Command::new(common::loadgen_bin())
+            .args([
+                "tcp", &target, "-c", "2", "--rate", "200", "-d", "20s", "--size", "64",
+            ])
+            .args(["--json", json.to_str().expect("utf-8 path")])
+            .args(["--hdr-log", hlog.to_str().expect("utf-8 path")]),
+    );
     // Let it measure for a while: the server's log shows when requests flow.
     let began = std::time::Instant::now();
     while server.log().len() < 100 && began.elapsed() < Duration::from_secs(15) {
@@ -347,7 +344,7 @@ fn ctrl_c_keeps_the_measurement() {
     }
     // SAFETY: kill(2) on the child we started and still own.
     unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
-    let out = common::wait_bounded(child, Duration::from_secs(15));
+    let out = reactor_testkit::finish_within(child, Duration::from_secs(15));
     assert_eq!(out.status.code(), Some(130), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("INTERRUPTED"), "{stdout}");

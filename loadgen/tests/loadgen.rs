@@ -5,7 +5,7 @@
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 mod common;
-use common::{loadgen, wait_bounded};
+use common::{loadgen, output_within, Listening};
 
 /// Size of every echo message in these tests; the servers read whole messages of this size.
 const MSG: usize = 64;
@@ -414,19 +414,8 @@ fn serve_http(mut conn: TcpStream) {
     }
 }
 
-/// Kills the child process it holds when dropped, so a failing test never leaks a server.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[test]
 fn against_the_project_reactor_server() {
-    use std::io::BufRead;
     // The server is a sibling binary of the workspace (scripts/test.sh builds all binaries).
     let loadgen_bin = Path::new(env!("CARGO_BIN_EXE_reactor-loadgen"));
     let server_bin = loadgen_bin.with_file_name("reactor-server");
@@ -434,35 +423,20 @@ fn against_the_project_reactor_server() {
         eprintln!("skipped: {} not built", server_bin.display());
         return;
     }
-    let mut server = KillOnDrop(
-        Command::new(&server_bin)
-            .args([
-                "--tcp",
-                "127.0.0.1:0",
-                "--udp",
-                "127.0.0.1:0",
-                "--http",
-                "127.0.0.1:0",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start reactor-server"),
+    let server = Listening::start(
+        Command::new(&server_bin).args([
+            "--tcp",
+            "127.0.0.1:0",
+            "--udp",
+            "127.0.0.1:0",
+            "--http",
+            "127.0.0.1:0",
+        ]),
+        3,
     );
-    let stdout = server.0.stdout.take().expect("server stdout");
-    let mut addrs = std::collections::HashMap::new();
-    for line in std::io::BufReader::new(stdout).lines() {
-        let line = line.expect("server output");
-        let mut parts = line.split_whitespace();
-        if let (Some("listening"), Some(proto), Some(addr)) =
-            (parts.next(), parts.next(), parts.next())
-        {
-            addrs.insert(proto.to_string(), addr.to_string());
-        }
-        if addrs.len() == 3 {
-            break;
-        }
-    }
+    let addr = |proto: &str| server.addr(proto).expect("listener").to_string();
+    let addrs: std::collections::HashMap<&str, String> =
+        ["tcp", "udp", "http"].map(|p| (p, addr(p))).into();
     let http_url = format!("http://{}/", addrs["http"]);
     let runs: [(&str, &str); 3] = [
         ("tcp", &addrs["tcp"]),
@@ -538,17 +512,12 @@ fn a_saturated_generator_is_invalid_and_names_itself() {
     let target = addr.to_string();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_reactor-loadgen"));
     cmd.args(["tcp", &target, "-c", "8", "-d", "1s", "--rate", "2000000"])
-        .args(["--json", json.to_str().expect("utf-8 temp path")])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .args(["--json", json.to_str().expect("utf-8 temp path")]);
     // SAFETY: only an async-signal-safe system call between fork and exec.
     unsafe {
         cmd.pre_exec(move || pin(0, cpu));
     }
-    let out = wait_bounded(
-        cmd.spawn().expect("start reactor-loadgen"),
-        Duration::from_secs(30),
-    );
+    let out = output_within(&mut cmd, Duration::from_secs(30));
     stop.store(true, Ordering::Relaxed);
     let _ = hog.join();
     // Measured, and invalid: exit status 5.

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use common::{connect, eventually, http_get, run_bounded, server_bin, Server};
 use rand::{Rng, SeedableRng};
+use reactor_testkit::http::{Response, ResponseReader as Reader};
 
 /// Read timeout of the raw sockets: generous, only there so nothing hangs.
 const READ_LIMIT: Duration = Duration::from_secs(10);
@@ -35,143 +36,8 @@ fn raw(addr: SocketAddr) -> TcpStream {
     stream
 }
 
-/// One parsed response.
-#[derive(Debug)]
-struct Response {
-    status: u16,
-    /// `(name lower-cased, value)` in order.
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Response {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn body_text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-/// Reads responses off a stream, keeping bytes that belong to the next one.
-struct Reader {
-    stream: TcpStream,
-    buf: Vec<u8>,
-}
-
-impl Reader {
-    fn new(stream: TcpStream) -> Self {
-        Self {
-            stream,
-            buf: Vec::new(),
-        }
-    }
-
-    fn send(&mut self, bytes: &[u8]) {
-        self.stream.write_all(bytes).expect("write request");
-    }
-
-    /// Reads more bytes into the buffer; false on EOF.
-    fn fill(&mut self) -> bool {
-        let mut chunk = [0u8; 16 * 1024];
-        match self.stream.read(&mut chunk) {
-            Ok(0) => false,
-            Ok(n) => {
-                self.buf.extend_from_slice(&chunk[..n]);
-                true
-            }
-            Err(e) => panic!("read failed (timeout means the server did not answer): {e}"),
-        }
-    }
-
-    /// The next response; `head_only` for answers to HEAD (no body despite Content-Length).
-    fn response(&mut self, head_only: bool) -> Response {
-        let head_end = loop {
-            if let Some(pos) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                break pos + 4;
-            }
-            assert!(
-                self.fill(),
-                "EOF before a complete response head; got {:?}",
-                String::from_utf8_lossy(&self.buf)
-            );
-        };
-        let head = String::from_utf8(self.buf[..head_end].to_vec()).expect("ASCII head");
-        let mut lines = head.split("\r\n");
-        let status_line = lines.next().expect("status line");
-        assert!(
-            status_line.starts_with("HTTP/1.1 "),
-            "status line {status_line:?}"
-        );
-        let status = status_line[9..12].parse().expect("status code");
-        let headers: Vec<(String, String)> = lines
-            .filter(|l| !l.is_empty())
-            .map(|l| {
-                let (name, value) = l.split_once(':').expect("header colon");
-                (name.to_ascii_lowercase(), value.trim().to_owned())
-            })
-            .collect();
-        self.buf.drain(..head_end);
-        let length: usize = headers
-            .iter()
-            .find(|(n, _)| n == "content-length")
-            .map(|(_, v)| v.parse().expect("content-length"))
-            .unwrap_or(0);
-        let body_len = if head_only || status == 100 {
-            0
-        } else {
-            length
-        };
-        while self.buf.len() < body_len {
-            assert!(self.fill(), "EOF inside a response body");
-        }
-        let body = self.buf.drain(..body_len).collect();
-        Response {
-            status,
-            headers,
-            body,
-        }
-    }
-
-    /// Asserts the server closes the connection with nothing more to say (bounded by the read
-    /// timeout).
-    fn expect_eof(&mut self) {
-        assert!(
-            self.buf.is_empty(),
-            "unexpected bytes {:?}",
-            String::from_utf8_lossy(&self.buf)
-        );
-        let mut chunk = [0u8; 1024];
-        match self.stream.read(&mut chunk) {
-            Ok(0) => {}
-            Ok(n) => panic!(
-                "expected EOF, got {:?}",
-                String::from_utf8_lossy(&chunk[..n])
-            ),
-            Err(e) => panic!("expected EOF, got error {e}"),
-        }
-    }
-
-    /// Asserts the connection is still open and idle: a short read times out.
-    fn expect_open(&mut self) {
-        self.stream
-            .set_read_timeout(Some(Duration::from_millis(200)))
-            .expect("timeout");
-        let mut chunk = [0u8; 64];
-        let result = self.stream.read(&mut chunk);
-        self.stream
-            .set_read_timeout(Some(READ_LIMIT))
-            .expect("timeout");
-        match result {
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
-            other => panic!("expected an open idle connection, got {other:?}"),
-        }
-    }
-}
+/// Idle time after which a connection that sent nothing is taken as still open.
+const QUIET: Duration = Duration::from_millis(200);
 
 fn reader(addr: SocketAddr) -> Reader {
     Reader::new(raw(addr))
@@ -422,7 +288,7 @@ fn pipelined_requests_in_one_write_are_answered_in_order() {
     let echo = r.response(false);
     assert_eq!((echo.status, echo.body.as_slice()), (200, &b"abcde"[..]));
     assert_hello(&r.response(false));
-    r.expect_open();
+    r.expect_open(QUIET);
 }
 
 #[test]
@@ -442,7 +308,7 @@ fn deep_pipeline_survives_the_output_cap() {
         assert_eq!(response.body, b"Hello, client!", "response {i}");
     }
     sender.join().expect("sender");
-    r.expect_open();
+    r.expect_open(QUIET);
 }
 
 #[test]
@@ -459,7 +325,7 @@ fn request_sent_one_byte_at_a_time() {
     assert_hello(&r.response(false));
     let echo = r.response(false);
     assert_eq!((echo.status, echo.body.as_slice()), (200, &b"xyz"[..]));
-    r.expect_open();
+    r.expect_open(QUIET);
 }
 
 #[test]
@@ -783,7 +649,7 @@ fn idle_keep_alive_connection_without_a_request_is_not_408() {
     let (mut r, response) = exchange(addr, GET_ROOT);
     assert_hello(&response);
     std::thread::sleep(Duration::from_millis(500));
-    r.expect_open();
+    r.expect_open(QUIET);
     r.send(GET_ROOT);
     assert_hello(&r.response(false));
 }
@@ -835,7 +701,7 @@ fn garbage_peer_does_not_disturb_a_good_client() {
         r.expect_eof();
         let _ = bad.flush();
     }
-    good.expect_open();
+    good.expect_open(QUIET);
     assert!(closed_for(&server, "protocol") >= 13);
 }
 

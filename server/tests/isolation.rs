@@ -4,11 +4,9 @@
 //! reactor and against several (`--threads 2`), on IPv4 and IPv6 loopback.
 
 mod common;
-#[path = "common/isolation.rs"]
-mod isolation;
 
 use common::Server;
-use isolation::{check_isolation, Plan};
+use reactor_testkit::isolation::{self, check_isolation, Plan};
 
 fn run(args: &[&str], plan_seed: u64) {
     let server = Server::start(args);

@@ -2,17 +2,19 @@
 
 #![allow(dead_code)]
 
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::Duration;
 
-/// How long a design may take to print its `listening` lines.
-const START_TIMEOUT: Duration = Duration::from_secs(20);
+use reactor_testkit::http::ResponseReader;
+pub use reactor_testkit::net::payload;
+use reactor_testkit::Listening;
+
 /// Socket timeout for every read in the tests, so a broken design fails instead of hanging.
 const IO_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a design may take to exit after a signal.
+const EXIT_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// The designs under test: binary path and extra arguments.
 pub fn designs() -> Vec<(&'static str, Vec<&'static str>)> {
@@ -32,8 +34,7 @@ pub fn designs() -> Vec<(&'static str, Vec<&'static str>)> {
 
 /// A running design process, killed (by PID) when dropped.
 pub struct Server {
-    child: Child,
-    addrs: HashMap<String, SocketAddr>,
+    process: Listening,
 }
 
 impl Server {
@@ -45,58 +46,21 @@ impl Server {
         for service in services {
             cmd.arg(format!("--{service}")).arg("127.0.0.1:0");
         }
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {bin}: {e}"));
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { return };
-                if tx.send(line).is_err() {
-                    return;
-                }
-            }
-        });
-        let mut server = Server {
-            child,
-            addrs: HashMap::new(),
-        };
-        while server.addrs.len() < services.len() {
-            let line = rx
-                .recv_timeout(START_TIMEOUT)
-                .unwrap_or_else(|_| panic!("{bin} printed no listening line in time"));
-            let mut words = line.split_whitespace();
-            if words.next() != Some("listening") {
-                continue;
-            }
-            let (Some(service), Some(addr)) = (words.next(), words.next()) else {
-                panic!("malformed line {line:?}");
-            };
-            let addr: SocketAddr = addr.parse().expect("listening address");
-            assert_ne!(addr.port(), 0, "announced the real port, not 0");
-            server.addrs.insert(service.to_string(), addr);
+        Server {
+            process: Listening::start(&mut cmd, services.len()),
         }
-        server
     }
 
     /// Resident memory of the design, in KiB (VmRSS).
     pub fn rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .expect("read status");
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-            .expect("VmRSS in status")
+        self.process.rss_kib()
     }
 
     /// The announced address of `service`.
     pub fn addr(&self, service: &str) -> SocketAddr {
-        self.addrs[service]
+        self.process
+            .addr(service)
+            .unwrap_or_else(|| panic!("no {service} listener"))
     }
 
     /// Sends SIGTERM and returns whether the process exited with status 0.
@@ -104,27 +68,10 @@ impl Server {
         self.signal_and_wait(libc::SIGTERM)
     }
 
-    /// Sends `signal` and returns whether the process exited with status 0.
+    /// Sends `signal` and returns whether the process exited with status 0 (in time).
     pub fn signal_and_wait(mut self, signal: libc::c_int) -> bool {
-        // SAFETY: kill(2) on the PID of a child we have not reaped yet.
-        unsafe { libc::kill(self.child.id() as libc::pid_t, signal) };
-        let status = self.child.wait().expect("wait for design");
-        status.success()
+        self.process.signal_and_wait(signal, EXIT_TIMEOUT)
     }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A deterministic, non-repeating-looking payload so shifted or mixed-up bytes are caught.
-pub fn payload(len: usize, seed: u8) -> Vec<u8> {
-    (0..len)
-        .map(|i| (i as u32).wrapping_mul(31).wrapping_add(seed as u32) as u8)
-        .collect()
 }
 
 /// Sends each payload over one TCP connection and checks every byte comes back in order.
@@ -195,55 +142,26 @@ pub fn check_udp_echo(addr: SocketAddr) {
     }
 }
 
-/// Reads one HTTP/1.1 response (headers plus a Content-Length body) from `stream`.
-pub fn read_http_response(stream: &mut TcpStream) -> (String, Vec<u8>) {
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        stream.read_exact(&mut byte).expect("response head");
-        head.push(byte[0]);
-    }
-    let head = String::from_utf8(head).expect("ascii head");
-    let len = head
-        .lines()
-        .find_map(|l| {
-            let (name, value) = l.split_once(':')?;
-            name.eq_ignore_ascii_case("content-length")
-                .then(|| value.trim().parse::<usize>().ok())?
-        })
-        .expect("content-length");
-    let mut body = vec![0u8; len];
-    stream.read_exact(&mut body).expect("response body");
-    (head, body)
-}
-
 /// Sends three keep-alive `GET /` requests (two pipelined) and checks the hello answers.
 pub fn check_http_hello(addr: SocketAddr) {
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
+    let mut reader = ResponseReader::connect(addr);
     let get = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
-    stream.write_all(get).unwrap();
-    let (head, body) = read_http_response(&mut stream);
-    assert!(head.starts_with("HTTP/1.1 200"), "status line: {head}");
-    assert!(!body.is_empty(), "hello body");
-    stream.write_all(&[&get[..], &get[..]].concat()).unwrap();
+    reader.send(get);
+    let first = reader.response(false);
+    assert_eq!(first.status, 200, "{first:?}");
+    assert!(!first.body.is_empty(), "hello body");
+    reader.send(&[&get[..], &get[..]].concat());
     for _ in 0..2 {
-        let (head2, body2) = read_http_response(&mut stream);
-        assert!(head2.starts_with("HTTP/1.1 200"));
-        assert_eq!(body2, body);
+        let next = reader.response(false);
+        assert_eq!((next.status, &next.body), (200, &first.body));
     }
 }
 
 /// A request with `Connection: close` gets its answer and then the end of the stream.
 pub fn check_http_close(addr: SocketAddr) {
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    stream.set_read_timeout(Some(IO_TIMEOUT)).unwrap();
-    stream
-        .write_all(b"GET /nope HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    let (head, _) = read_http_response(&mut stream);
-    assert!(head.starts_with("HTTP/1.1 404"), "status line: {head}");
-    let mut rest = Vec::new();
-    stream.read_to_end(&mut rest).expect("server closes");
-    assert!(rest.is_empty());
+    let mut reader = ResponseReader::connect(addr);
+    reader.send(b"GET /nope HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    let response = reader.response(false);
+    assert_eq!(response.status, 404, "{response:?}");
+    reader.expect_eof();
 }

@@ -1,11 +1,11 @@
 //! The property "a connection hears only its own answers", checked against any HTTP server
-//! that has the `POST /echo` route (the reactor and every design share this file).
+//! that has the `POST /echo` route (the reactor's and every design's tests run it).
 //!
 //! Many clients at once open connections one after another; each pipelines a random number of
 //! echo requests whose bodies carry the client's id, the connection's number and the request's
 //! sequence number, writes them in random splits, and then either reads every answer or aborts:
 //! RST (`SO_LINGER` 0) or FIN, mid-write or mid-read, or at once after writing without reading
-//! (the abort that used to leave a connection's staged answers in front of the next
+//! (the abort that can leave a careless server's staged answers in front of the next
 //! connection's). Every byte a client receives must be an answer to its own requests, in order:
 //! whole responses are parsed and their bodies compared with the requests', and no byte
 //! sequence tagged with another client's id may appear at all.
@@ -302,22 +302,9 @@ fn parse_response(data: &[u8]) -> Option<Parsed<'_>> {
 
 /// Sets `SO_LINGER {1, 0}`, so that closing the socket sends RST.
 fn set_linger_zero(stream: &TcpStream) {
-    use std::os::fd::AsRawFd;
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    // SAFETY: setsockopt on an open descriptor with a correctly sized linger struct.
-    let rc = unsafe {
-        libc::setsockopt(
-            stream.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&linger as *const libc::linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        )
-    };
-    assert_eq!(rc, 0, "SO_LINGER");
+    socket2::SockRef::from(stream)
+        .set_linger(Some(Duration::ZERO))
+        .expect("SO_LINGER");
 }
 
 /// xorshift64*: enough randomness for choosing splits, reproducible from the seed.
