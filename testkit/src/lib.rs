@@ -9,6 +9,7 @@
 //! - [`isolation`]: the property "a connection hears only its own answers", checked against
 //!   any HTTP server with `POST /echo`.
 //! - [`net`]: sockets with timeouts, payloads that expose shifted or mixed bytes.
+//! - [`tls`]: self-signed test certificates made at run time, as PEM files.
 //!
 //! Everything here panics on failure: it is test code, and a panic is how a test fails.
 
@@ -17,6 +18,7 @@ pub mod isolation;
 pub mod net;
 mod process;
 mod run;
+pub mod tls;
 
 pub use process::{proc_status_kib, Listening, START_TIMEOUT};
 pub use run::{eventually, finish_within, output_within, run_bounded, spawn_piped, RunOutput};
