@@ -81,6 +81,26 @@ pub fn ci95_us(h: &Histogram<u64>) -> PercentileIntervals {
     }
 }
 
+/// Latencies timed at the read rather than at the kernel's arrival stamp carry the
+/// generator's own wake-up delay: said, with how many reads it touched.
+fn stamp_warning(r: &RunResult) -> Option<String> {
+    if !r.kernel_stamps {
+        Some(
+            "the kernel gave no receive timestamps: latencies end when the generator read \
+             each response, so they include its own wake-up delay"
+                .into(),
+        )
+    } else if r.unstamped_reads > 0 {
+        Some(format!(
+            "{} reads came without a kernel receive timestamp: their responses were timed \
+             when the generator read them, which includes its own wake-up delay",
+            r.unstamped_reads
+        ))
+    } else {
+        None
+    }
+}
+
 /// Is the latency stationary over the run (one of Lancet's checks)? The median of the first
 /// third of the intervals against that of the last third: when they differ by more than
 /// 2x (and each rests on at least 100 samples), the run's percentiles mix two regimes (a
@@ -358,6 +378,9 @@ pub fn verdict(r: &RunResult) -> Verdict {
                 errors * 100.0
             ),
         );
+    }
+    if let Some(w) = stamp_warning(r) {
+        v.warnings.push(w);
     }
     if r.connected < r.config.connections && !r.config.connect_per_request {
         v.warnings.push(format!(
@@ -743,7 +766,27 @@ mod tests {
             started: SystemTime::now(),
             first_error: None,
             interrupted: false,
+            kernel_stamps: true,
+            unstamped_reads: 0,
         }
+    }
+
+    #[test]
+    fn responses_timed_at_the_read_are_a_warning() {
+        let mut r = open_run(0.3, 0.6, 20_000, 0);
+        assert!(verdict(&r).warnings.is_empty());
+        r.unstamped_reads = 12;
+        let v = verdict(&r);
+        assert!(v.valid, "{v:?}");
+        assert!(v.warnings.iter().any(|w| w.contains("12 reads")), "{v:?}");
+        r.kernel_stamps = false;
+        let v = verdict(&r);
+        assert!(
+            v.warnings
+                .iter()
+                .any(|w| w.contains("no receive timestamps")),
+            "{v:?}"
+        );
     }
 
     #[test]

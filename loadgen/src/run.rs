@@ -18,6 +18,7 @@ use crate::cli::{Arrival, SizeSpec};
 use crate::clock::{self, now_ns, NS_PER_SEC};
 use crate::stats::{new_histogram, Recorder};
 use crate::units::format_ns;
+use crate::worker::rxstamp::{self, Stamping};
 use crate::worker::{self, Kind, Msg, Plan, StartGate};
 use crate::workload::http::build_request;
 
@@ -158,7 +159,15 @@ pub struct RunResult {
     pub first_error: Option<String>,
     /// Ctrl-C stopped the run early: the figures are of what was measured until then.
     pub interrupted: bool,
+    /// The kernel stamped arriving responses (see [`rxstamp`]).
+    pub kernel_stamps: bool,
+    /// Reads while measuring that came without a kernel stamp: their responses were timed
+    /// when the generator read them, which adds its own wake-up delay.
+    pub unstamped_reads: u64,
 }
+
+/// How long a run waits for the kernel to confirm that it stamps arriving packets.
+const STAMPING_CHECK: Duration = Duration::from_secs(1);
 
 /// Resolve `target` for the workload; returns the address and, for HTTP, the request bytes.
 pub fn resolve(config: &RunConfig) -> Result<(SocketAddr, Kind)> {
@@ -244,6 +253,8 @@ pub fn parse_http_url(url: &str) -> Result<HttpUrl> {
 pub fn run_once(config: &RunConfig) -> Result<RunResult> {
     let (addr, kind) = resolve(config)?;
     let threads = config.threads.clamp(1, config.connections.max(1));
+    // Held to the end of the run, so that stamping cannot lapse as connections come and go.
+    let stamping = Stamping::switch_on(STAMPING_CHECK);
     let plan = Arc::new(Plan {
         kind,
         addr,
@@ -260,6 +271,7 @@ pub fn run_once(config: &RunConfig) -> Result<RunResult> {
         duration_ns: config.duration.map(|d| d.as_nanos() as u64),
         requests: config.requests,
         max_lateness_ns: config.max_lateness.as_nanos() as u64,
+        kernel_stamps: stamping.works(),
     });
     let gate = Arc::new(StartGate::default());
     let (tx, rx) = mpsc::channel();
@@ -319,6 +331,7 @@ pub fn run_once(config: &RunConfig) -> Result<RunResult> {
     let wait = measure_start.saturating_sub(now_ns());
     std::thread::sleep(Duration::from_nanos(wait));
     let cpu_before = clock::process_cpu();
+    let unstamped_before = rxstamp::unstamped_reads();
 
     let mut collector = Collector::new(threads, config.progress);
     let mut finished = 0;
@@ -343,6 +356,7 @@ pub fn run_once(config: &RunConfig) -> Result<RunResult> {
         }
     }
     let cpu_after = clock::process_cpu();
+    let unstamped_reads = rxstamp::unstamped_reads().saturating_sub(unstamped_before);
     for h in handles {
         let _ = h.join();
     }
@@ -376,6 +390,8 @@ pub fn run_once(config: &RunConfig) -> Result<RunResult> {
         started,
         first_error,
         interrupted: crate::interrupt::requested(),
+        kernel_stamps: stamping.works(),
+        unstamped_reads,
     })
 }
 

@@ -108,6 +108,9 @@ pub struct Plan {
     pub requests: Option<u64>,
     /// The self-check's limit on p99 schedule lateness; the open loop paces to stay within it.
     pub max_lateness_ns: u64,
+    /// The kernel stamps arriving responses ([`rxstamp::Stamping`] confirmed it): only then
+    /// may the open loop sleep through their arrival.
+    pub kernel_stamps: bool,
 }
 
 /// What a worker tells the collector.

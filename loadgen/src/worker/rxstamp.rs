@@ -12,11 +12,84 @@
 //! On loopback TCP the stamp can be a clock value the kernel read a few microseconds before
 //! the sender's `write` began (seen on Linux 6.18), so the callers never place an answer
 //! before its request's send.
+//!
+//! The kernel stamps only while some socket of the system asks for stamps, and it switches
+//! stamping on and off from a work queue, a moment after the first such socket appears and
+//! the last one goes. A run therefore holds a [`Stamping`] from before its first connection
+//! to its end: stamping is confirmed on before the load starts and cannot lapse while
+//! connections come and go. Reads that still come without a stamp are counted
+//! ([`unstamped_reads`]) and reported, since their responses are timed at the read.
 
 use std::io;
-use std::os::fd::RawFd;
+use std::net::UdpSocket;
+use std::os::fd::{AsRawFd, RawFd};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use crate::clock::{now_ns, realtime_ns, NS_PER_SEC};
+
+/// Non-empty reads of this process that carried no kernel stamp.
+static UNSTAMPED_READS: AtomicU64 = AtomicU64::new(0);
+
+/// Non-empty reads so far (in this process) whose bytes were timed at the read because the
+/// kernel gave no stamp.
+pub fn unstamped_reads() -> u64 {
+    UNSTAMPED_READS.load(Ordering::Relaxed)
+}
+
+/// Keeps the kernel's receive stamping switched on while it lives: a loopback UDP socket
+/// that asks for stamps, and proved that the kernel gives them.
+#[derive(Debug)]
+pub struct Stamping {
+    /// Held for its `SO_TIMESTAMPNS`; never read after the check.
+    _socket: Option<UdpSocket>,
+    confirmed: bool,
+}
+
+impl Stamping {
+    /// Ask for stamps and send the socket datagrams until one comes back stamped, for at
+    /// most `within` (the kernel's work queue usually switches stamping on in well under a
+    /// millisecond).
+    pub fn switch_on(within: Duration) -> Stamping {
+        let socket = UdpSocket::bind("127.0.0.1:0").ok();
+        let confirmed = socket.as_ref().is_some_and(|s| confirm(s, within));
+        Stamping {
+            _socket: socket,
+            confirmed,
+        }
+    }
+
+    /// The kernel stamped a packet after this asked: responses carry their arrival times.
+    pub fn works(&self) -> bool {
+        self.confirmed
+    }
+}
+
+/// Send `socket` datagrams until one is received with a stamp, or `within` has passed.
+fn confirm(socket: &UdpSocket, within: Duration) -> bool {
+    let ready = socket
+        .local_addr()
+        .and_then(|a| socket.connect(a))
+        .and_then(|()| socket.set_read_timeout(Some(Duration::from_millis(20))));
+    if ready.is_err() || !enable(socket.as_raw_fd()) {
+        return false;
+    }
+    let give_up = now_ns() + within.as_nanos() as u64;
+    let mut buf = [0u8; 8];
+    while now_ns() < give_up {
+        if socket.send(b"stamp?").is_err() {
+            return false;
+        }
+        // The probe's own reads are not responses: they stay out of the count.
+        match recv_uncounted(socket.as_raw_fd(), &mut buf) {
+            Ok(got) if got.stamped => return true,
+            Ok(_) => std::thread::sleep(Duration::from_micros(200)),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(_) => return false,
+        }
+    }
+    false
+}
 
 /// Ask the kernel to stamp what `fd` receives. False when it refuses (the read time is used).
 pub fn enable(fd: RawFd) -> bool {
@@ -48,8 +121,18 @@ pub struct Received {
     pub stamped: bool,
 }
 
-/// `recvmsg` into `buf` with room for the timestamp control message.
+/// `recvmsg` into `buf` with room for the timestamp control message; a non-empty read
+/// without a stamp is counted in [`unstamped_reads`].
 pub fn recv(fd: RawFd, buf: &mut [u8]) -> io::Result<Received> {
+    let got = recv_uncounted(fd, buf)?;
+    if got.len > 0 && !got.stamped {
+        UNSTAMPED_READS.fetch_add(1, Ordering::Relaxed);
+    }
+    Ok(got)
+}
+
+/// [`recv`] without counting.
+fn recv_uncounted(fd: RawFd, buf: &mut [u8]) -> io::Result<Received> {
     // Room for one cmsghdr plus a timespec, 8-byte aligned.
     let mut control = [0u64; 8];
     let mut iov = libc::iovec {
@@ -114,6 +197,12 @@ mod tests {
         assert_eq!(to_monotonic(1_000_000, 1_250_000, 9_000_000), 8_750_000);
         // A stamp "from the future" (the realtime clock was stepped back) is the read time.
         assert_eq!(to_monotonic(2_000_000, 1_000_000, 9_000_000), 9_000_000);
+    }
+
+    #[test]
+    fn stamping_is_confirmed_on_loopback() {
+        let stamping = Stamping::switch_on(Duration::from_secs(5));
+        assert!(stamping.works(), "the kernel never stamped the probe");
     }
 
     #[test]

@@ -68,13 +68,13 @@ impl Worker {
             gap_ns: self.pacer.as_ref().map_or(u64::MAX, Pacer::mean_gap_ns),
         };
         let plan = plan_wait(now, self.next_send(), next_housekeeping, policy);
-        // Deaf to I/O only where nothing but a response can be waiting: a connect's completion
-        // must be seen at once (its time is measured), and so must a response while requests
-        // wait for the slot it frees.
+        // Deaf to I/O only where nothing but a response can be waiting, and its arrival is
+        // stamped: a connect's completion must be seen at once (its time is measured), and
+        // so must a response while requests wait for the slot it frees.
         let pacer = self
             .pacer
             .as_ref()
-            .filter(|_| !self.per_request && !self.connecting);
+            .filter(|_| self.plan.kernel_stamps && !self.per_request && !self.connecting);
         let (deadline, after) = match plan {
             Wait::Sleep { wake } => match pacer.and_then(|p| p.sleep_through_until(now, wake)) {
                 Some(until) => (self.sleep_through_io(until)?, now_ns()),

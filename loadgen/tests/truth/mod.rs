@@ -4,7 +4,9 @@
 //!
 //! Times are on the same monotonic clock the generator uses (`CLOCK_MONOTONIC`, shared by all
 //! processes of the machine), and a message's arrival is the kernel's receive stamp
-//! (`SO_TIMESTAMPNS`), so the server's account does not include its own wake-up latency.
+//! (`SO_TIMESTAMPNS`), so the server's account does not include its own wake-up latency. Each
+//! server holds stamping on for its whole life ([`rxstamp::Stamping`]) and logs whether each
+//! arrival was stamped: a message timed at its read would make the truth itself late.
 #![allow(dead_code)] // each test binary uses a different subset
 
 use std::io::Write;
@@ -48,6 +50,8 @@ pub struct Served {
     pub replied: u64,
     /// The echo was deliberately corrupted.
     pub corrupted: bool,
+    /// `arrival` is the kernel's stamp (else it is the read time, later than the arrival).
+    pub stamped: bool,
 }
 
 impl Served {
@@ -62,6 +66,7 @@ pub struct RefServer {
     /// Where it listens.
     pub addr: SocketAddr,
     log: Arc<Mutex<Vec<Served>>>,
+    _stamping: rxstamp::Stamping,
 }
 
 impl RefServer {
@@ -69,10 +74,33 @@ impl RefServer {
     pub fn log(&self) -> Vec<Served> {
         self.log.lock().map(|l| l.clone()).unwrap_or_default()
     }
+
+    /// The hold of every message whose arrival the kernel stamped. Panics when more than 1%
+    /// were not: the server's account would not be the truth.
+    pub fn stamped_holds_ns(&self) -> Vec<u64> {
+        let log = self.log();
+        let holds: Vec<u64> = log
+            .iter()
+            .filter(|s| s.stamped)
+            .map(Served::hold_ns)
+            .collect();
+        let unstamped = log.len() - holds.len();
+        assert!(
+            unstamped * 100 <= log.len(),
+            "{unstamped} of {} arrivals at the reference server were not stamped",
+            log.len()
+        );
+        holds
+    }
 }
 
 /// A thread-per-connection TCP echo server of `MSG`-byte messages behaving as `b` says.
 pub fn echo(b: Behaviour) -> RefServer {
+    let stamping = rxstamp::Stamping::switch_on(Duration::from_secs(5));
+    assert!(
+        stamping.works(),
+        "the kernel does not stamp arriving packets"
+    );
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
     let log = Arc::new(Mutex::new(Vec::new()));
@@ -89,7 +117,11 @@ pub fn echo(b: Behaviour) -> RefServer {
             std::thread::spawn(move || serve_echo(conn, &shared));
         }
     });
-    RefServer { addr, log }
+    RefServer {
+        addr,
+        log,
+        _stamping: stamping,
+    }
 }
 
 struct Shared {
@@ -135,6 +167,7 @@ fn serve_echo(mut conn: TcpStream, s: &Shared) {
                     arrival: got.at,
                     replied,
                     corrupted,
+                    stamped: got.stamped,
                 });
             }
         }
