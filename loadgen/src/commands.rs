@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use crate::cli::{Cli, Command, MergeArgs, ProbeArgs, RunArgs};
 use crate::run::{HttpOptions, RunConfig, RunResult, Workload};
-use crate::{cli, findmax, hdrlog, interrupt, probe, report, run, units, validate};
+use crate::{cli, findmax, hdrlog, interrupt, probe, progress, report, run, units, validate};
 
 /// Exit status: the target could not be reached or the run could not be made.
 const EXIT_FAILED: u8 = 1;
@@ -144,7 +144,7 @@ fn config_from(workload: Workload, a: &RunArgs, http: HttpOptions) -> Result<Run
         arrival: a.arrival,
         start_at: a.start_at,
         http,
-        progress: run::stdout_is_terminal(),
+        progress: progress::stderr_wants_progress(a.json.as_deref() == Some(Path::new("-"))),
         max_lateness: a.max_lateness.into(),
         idle_poll: a.idle_poll,
     })
@@ -334,10 +334,10 @@ fn write_json(path: &Path, doc: &Value) -> Result<()> {
 fn merge(m: &MergeArgs) -> Result<()> {
     let (total, intervals) = hdrlog::merge_logs(&m.logs)?;
     println!(
-        "merged {} interval histograms from {} log(s): {} samples",
-        intervals,
-        m.logs.len(),
-        total.len()
+        "merged {} from {}: {}",
+        units::count(intervals, "interval histogram"),
+        units::count(m.logs.len(), "log"),
+        units::count(usize::try_from(total.len()).unwrap_or(usize::MAX), "sample")
     );
     if !total.is_empty() {
         print!("{}", units::percentile_row("latency", &total));

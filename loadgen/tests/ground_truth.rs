@@ -587,6 +587,37 @@ fn json_to_stdout_and_friendly_values() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("needs a unit"));
 }
 
+/// Off a terminal (here: both outputs are pipes) no progress line is drawn: no carriage
+/// returns, no escape sequences, no phase names, in either stream; stdout is the summary alone.
+#[test]
+fn no_progress_line_in_a_pipe() {
+    let _serial = serial();
+    let server = truth::echo(Behaviour::default());
+    let target = server.addr.to_string();
+    let out = loadgen(
+        &["tcp", &target, "-c", "2", "--warmup", "300ms", "-d", "1s"],
+        Duration::from_secs(30),
+    );
+    assert!(matches!(out.status.code(), Some(0 | 5)), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with(&format!("tcp {target}")),
+        "{}",
+        text(&out)
+    );
+    for stream in [
+        stdout.as_ref(),
+        String::from_utf8_lossy(&out.stderr).as_ref(),
+    ] {
+        for drawn in ['\r', '\x1b'] {
+            assert!(!stream.contains(drawn), "{drawn:?} in {}", text(&out));
+        }
+        for phase in ["connecting ", "warm-up ", "measuring ", "draining "] {
+            assert!(!stream.contains(phase), "{phase:?} in {}", text(&out));
+        }
+    }
+}
+
 /// Is the latency stationary? A server that holds messages 0.3 ms for the first two thirds of
 /// the run and 3 ms after (its own log shows the change) makes the run's percentiles mix two
 /// regimes, and the summary warns; before, nothing said so.
