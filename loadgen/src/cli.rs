@@ -161,7 +161,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub json: Option<PathBuf>,
 
-    /// Write per-second latency histograms as a standard HdrHistogram interval log.
+    /// Write per-second latency histograms as a standard HdrHistogram interval log to this
+    /// path; `-` for stdout (the summary then goes to stderr).
     #[arg(long)]
     pub hdr_log: Option<PathBuf>,
 
@@ -205,11 +206,11 @@ pub struct MergeArgs {
     #[arg(required = true)]
     pub logs: Vec<PathBuf>,
 
-    /// Also write the sum as a one-interval log here.
+    /// Also write the sum as a one-interval log here; `-` for stdout.
     #[arg(short = 'o', long)]
     pub output: Option<PathBuf>,
 
-    /// Write the merged percentiles as JSON here.
+    /// Write the merged percentiles as JSON here; `-` for stdout.
     #[arg(long)]
     pub json: Option<PathBuf>,
 }
@@ -225,7 +226,7 @@ pub struct ProbeArgs {
     #[arg(long)]
     pub idle_poll: bool,
 
-    /// Write the measurements as JSON here.
+    /// Write the measurements as JSON here; `-` for stdout.
     #[arg(long)]
     pub json: Option<PathBuf>,
 }
