@@ -188,8 +188,9 @@ impl LineState {
                 let left = n.saturating_sub(self.requests);
                 let eta = match self.rate {
                     Some(rate) if rate > 0.0 => {
+                        // An estimate: rounded to the nearest second.
                         let ns = (left as f64 / rate * 1e9) as u64;
-                        format!(", about {} left", secs(round_up(ns)))
+                        format!(", about {} left", secs(ns.saturating_add(NS_PER_SEC / 2)))
                     }
                     _ => String::new(),
                 };
