@@ -6,7 +6,8 @@
 # Checks, each bounded in time:
 #   - `promtool check metrics` accepts the exposition (no errors, no lint warnings);
 #   - Prometheus reports the target up (up == 1) within 60 s;
-#   - the scraped reactor_udp_received_datagrams_total equals the datagrams sent here.
+#   - the scraped reactor_udp_received_datagrams_total equals the datagrams sent here;
+#   - reactor_build_info (version and commit labels) and the process_* series are scraped.
 #
 # Installs prometheus (Debian's package, which has promtool) when missing. Builds and uses the
 # target/release binaries, or those in REACTOR_BIN_DIR. Always stops what it started.
@@ -102,3 +103,13 @@ done
 [ "$up" = 1 ] || fail "Prometheus never saw the target up (up=${up:-none}); log: $(tail -5 "$work/prometheus.log")"
 [ "$datagrams" = "$sent" ] || fail "scraped reactor_udp_received_datagrams_total=${datagrams:-none}, sent $sent"
 echo "prometheus-test: ok: Prometheus scraped $metrics_addr: up=1, reactor_udp_received_datagrams_total=$datagrams"
+
+# The process series and the build info, as a dashboard would ask for them.
+build=$(query 'count(reactor_build_info{job="reactor",version!="",commit!=""} == 1)')
+[ "$build" = 1 ] || fail "reactor_build_info with version and commit labels not scraped (${build:-none})"
+for series in process_cpu_seconds_total process_resident_memory_bytes process_open_fds \
+  process_max_fds process_start_time_seconds process_virtual_memory_bytes; do
+  value=$(query "$series{job=\"reactor\"}")
+  [ -n "$value" ] || fail "$series not scraped"
+done
+echo "prometheus-test: ok: reactor_build_info and the process_* series scraped"

@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 [ $# -gt 0 ] || set -- README.md CONTRIBUTING.md ./*/README.md docs/*.md
-scripts/lib/ensure-tools.sh curl nc python3
+scripts/lib/ensure-tools.sh curl nc python3 jq
 cargo build --quiet -p reactor-server -p reactor-loadgen
 bin=target/debug
 

@@ -2,6 +2,8 @@
 //!
 //! - [`parse_duration`]: duration flags take `250ms`, `1m30s`, or a bare number of seconds
 //!   (`--idle-timeout 30`), the way nginx and curl read them;
+//! - [`parse_bytes`], [`byte_size`]: byte-size flags take `65536`, `64KiB`, `8MiB`;
+//! - [`parse_count`], [`count`]: count flags take `100`, `10k`, `1.5M`;
 //! - [`Generate`]: `--generate man|complete-bash|complete-zsh|complete-fish` writes a man page
 //!   or a shell completion script built from the binary's own clap definition (as ripgrep's
 //!   `--generate` does), so they can never drift from `--help`;
@@ -14,7 +16,18 @@ use std::time::Duration;
 
 use clap::ValueEnum;
 
+pub mod bytes;
+pub mod count;
 pub mod idle_poll;
+
+pub use bytes::{byte_size, parse_bytes, BYTE_SIZE_FORM};
+pub use count::{count, parse_count, COUNT_FORM};
+
+/// The package version every binary carries (the workspace version).
+pub const PACKAGE_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The commit the binaries were built from (short hash), or `unknown` (see `build.rs`).
+pub const COMMIT: &str = env!("REACTOR_BUILD_COMMIT");
 
 /// `--version` text: the package version and the commit it was built from.
 pub const VERSION: &str = concat!(

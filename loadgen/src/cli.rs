@@ -75,11 +75,11 @@ pub struct RunArgs {
     pub target: String,
 
     /// Connections in total (UDP: connected sockets), spread over the threads.
-    #[arg(short = 'c', long, default_value_t = 10)]
+    #[arg(short = 'c', long, default_value_t = 10, value_parser = reactor_cli::count::<usize>(0..=u32::MAX.into()))]
     pub connections: usize,
 
     /// Threads; each runs its own mio poll loop and owns its connections.
-    #[arg(short = 't', long, default_value_t = 1)]
+    #[arg(short = 't', long, default_value_t = 1, value_parser = reactor_cli::count::<usize>(0..=u32::MAX.into()))]
     pub threads: usize,
 
     /// Measured duration (10s, 500ms, 2m). Default 10s unless --requests is given.
@@ -90,12 +90,13 @@ pub struct RunArgs {
     #[arg(long, default_value = "0s", value_parser = duration_arg)]
     pub warmup: humantime::Duration,
 
-    /// Stop after this many measured requests in total (split evenly over threads).
-    #[arg(long)]
+    /// Stop after this many measured requests in total (split evenly over threads): `5000`,
+    /// `10k`, `1M`.
+    #[arg(long, value_parser = reactor_cli::count::<u64>(0..=u64::MAX - 1))]
     pub requests: Option<u64>,
 
     /// Requests in flight per connection.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = reactor_cli::count::<usize>(0..=u32::MAX.into()))]
     pub pipeline: usize,
 
     /// A new connection for every request: connect, send, read and verify the whole answer,
@@ -115,7 +116,8 @@ pub struct RunArgs {
     #[arg(long, default_value = "2s", value_parser = duration_arg)]
     pub connect_timeout: humantime::Duration,
 
-    /// Payload size of tcp/udp messages: N bytes, or MIN..MAX for a random size per message.
+    /// Payload size of tcp/udp messages: N bytes, or MIN..MAX for a random size per message;
+    /// a size takes a unit too (`64`, `1KiB`, `16..4KiB`).
     #[arg(long, default_value = "64")]
     pub size: SizeSpec,
 
@@ -159,7 +161,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub json: Option<PathBuf>,
 
-    /// Write per-second latency histograms as a standard HdrHistogram interval log.
+    /// Write per-second latency histograms as a standard HdrHistogram interval log to this
+    /// path; `-` for stdout (the summary then goes to stderr).
     #[arg(long)]
     pub hdr_log: Option<PathBuf>,
 
@@ -168,7 +171,7 @@ pub struct RunArgs {
     pub tag: Option<String>,
 
     /// Start measuring at this Unix time (seconds, fractions allowed), to synchronise generators.
-    #[arg(long)]
+    #[arg(long, value_parser = parse_unix_time)]
     pub start_at: Option<f64>,
 
     /// Fail when errors exceed this share of requests: 0.01 or 1%.
@@ -203,11 +206,11 @@ pub struct MergeArgs {
     #[arg(required = true)]
     pub logs: Vec<PathBuf>,
 
-    /// Also write the sum as a one-interval log here.
+    /// Also write the sum as a one-interval log here; `-` for stdout.
     #[arg(short = 'o', long)]
     pub output: Option<PathBuf>,
 
-    /// Write the merged percentiles as JSON here.
+    /// Write the merged percentiles as JSON here; `-` for stdout.
     #[arg(long)]
     pub json: Option<PathBuf>,
 }
@@ -223,7 +226,7 @@ pub struct ProbeArgs {
     #[arg(long)]
     pub idle_poll: bool,
 
-    /// Write the measurements as JSON here.
+    /// Write the measurements as JSON here; `-` for stdout.
     #[arg(long)]
     pub json: Option<PathBuf>,
 }
@@ -250,9 +253,8 @@ impl FromStr for SizeSpec {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let parse = |v: &str| {
-            v.trim()
-                .parse::<usize>()
-                .map_err(|e| format!("bad size {v:?}: {e}"))
+            let bytes = reactor_cli::parse_bytes(v)?;
+            usize::try_from(bytes).map_err(|_| format!("{v:?} is too large a size"))
         };
         let (min, max) = match s.split_once("..") {
             Some((a, b)) => (parse(a)?, parse(b.trim_start_matches('='))?),
@@ -260,7 +262,7 @@ impl FromStr for SizeSpec {
         };
         if min == 0 || min > max {
             return Err(format!(
-                "size must be N or MIN..MAX with 0 < MIN <= MAX, got {s:?}"
+                "size must be N or MIN..MAX with 0 < MIN <= MAX (bytes, e.g. 64, 1KiB or 16..4KiB), got {s:?}"
             ));
         }
         Ok(SizeSpec { min, max })
@@ -281,7 +283,7 @@ impl FromStr for Slo {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let (q, d) = s
             .split_once('=')
-            .ok_or_else(|| format!("expected pNN=DURATION, got {s:?}"))?;
+            .ok_or_else(|| format!("expected pNN=DURATION, e.g. p99=1ms, got {s:?}"))?;
         let pct: f64 = q
             .strip_prefix('p')
             .ok_or_else(|| format!("expected a percentile like p99, got {q:?}"))?
@@ -322,13 +324,24 @@ pub fn parse_rate(s: &str) -> Result<f64, String> {
     Ok(value)
 }
 
+/// `--start-at`: Unix time in seconds, fractions allowed; the error names the form.
+fn parse_unix_time(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(t) if t.is_finite() && t >= 0.0 => Ok(t),
+        _ => Err(format!(
+            "bad time {s:?}: expected Unix seconds, e.g. 1767225600 or 1767225600.5 \
+             (`$(( $(date +%s) + 10 ))` is ten seconds from now)"
+        )),
+    }
+}
+
 /// Parse `0.01` or `1%` into a ratio.
 fn parse_ratio(s: &str) -> Result<f64, String> {
     let value = match s.strip_suffix('%') {
         Some(p) => p.trim().parse::<f64>().map(|v| v / 100.0),
         None => s.trim().parse::<f64>(),
     }
-    .map_err(|e| format!("bad ratio {s:?}: {e}"))?;
+    .map_err(|_| format!("bad ratio {s:?}: expected a share such as 0.01 or 1%"))?;
     if !(0.0..=1.0).contains(&value) {
         return Err(format!(
             "ratio must be within 0..1 (or 0%..100%), got {s:?}"
@@ -363,6 +376,16 @@ mod tests {
         assert_eq!("16..1024".parse(), Ok(SizeSpec { min: 16, max: 1024 }));
         assert!("0".parse::<SizeSpec>().is_err());
         assert!("9..3".parse::<SizeSpec>().is_err());
+        assert_eq!(
+            "1KiB".parse(),
+            Ok(SizeSpec {
+                min: 1024,
+                max: 1024
+            })
+        );
+        assert_eq!("16..=4KiB".parse(), Ok(SizeSpec { min: 16, max: 4096 }));
+        let err = "64 parsecs".parse::<SizeSpec>().unwrap_err();
+        assert!(err.contains("8MiB"), "names the expected form: {err}");
     }
 
     #[test]
@@ -371,6 +394,37 @@ mod tests {
         assert!((slo.quantile - 0.999).abs() < 1e-9);
         assert_eq!(slo.limit_ns, 5_000_000);
         assert!("99=1ms".parse::<Slo>().is_err());
+    }
+
+    #[test]
+    fn counts_take_si_suffixes_and_bad_values_name_the_form() {
+        let cli = Cli::try_parse_from([
+            "reactor-loadgen",
+            "tcp",
+            "127.0.0.1:7000",
+            "--requests",
+            "10k",
+            "-c",
+            "1k",
+        ])
+        .unwrap();
+        match cli.command {
+            Some(Command::Tcp(a)) => assert_eq!((a.requests, a.connections), (Some(10_000), 1000)),
+            other => panic!("unexpected {other:?}"),
+        }
+        for (flag, bad) in [
+            ("-c", "ten"),
+            ("--start-at", "soon"),
+            ("--max-error-rate", "x"),
+        ] {
+            let err = Cli::try_parse_from(["reactor-loadgen", "tcp", "127.0.0.1:7000", flag, bad])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("e.g.") || err.contains("such as"),
+                "{flag} {bad}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 
 use crate::cli::{Cli, Command, MergeArgs, ProbeArgs, RunArgs};
 use crate::run::{HttpOptions, RunConfig, RunResult, Workload};
-use crate::{cli, findmax, hdrlog, interrupt, probe, report, run, units, validate};
+use crate::{cli, findmax, hdrlog, interrupt, probe, progress, report, run, units, validate};
 
 /// Exit status: the target could not be reached or the run could not be made.
 const EXIT_FAILED: u8 = 1;
@@ -51,7 +51,7 @@ pub fn main_with(cli: Cli) -> ExitCode {
             };
             load(Workload::Http, h.run, opts)
         }
-        Command::Merge(m) => merge(&m).map(|()| Ok(())),
+        Command::Merge(m) => merge(&m),
         Command::Probe(p) => probe(&p).map(|()| Ok(())),
     };
     match outcome {
@@ -144,7 +144,7 @@ fn config_from(workload: Workload, a: &RunArgs, http: HttpOptions) -> Result<Run
         arrival: a.arrival,
         start_at: a.start_at,
         http,
-        progress: run::stdout_is_terminal(),
+        progress: progress::stderr_wants_progress(data_on_stdout(a)),
         max_lateness: a.max_lateness.into(),
         idle_poll: a.idle_poll,
     })
@@ -233,7 +233,7 @@ fn load(workload: Workload, args: RunArgs, http: HttpOptions) -> Result<Result<(
     };
     let verdict = report::verdict(&result);
     let summary = report::summary(&result, &verdict);
-    if json_to_stdout(args.json.as_deref()) {
+    if data_on_stdout(&args) {
         eprint!("{summary}");
     } else {
         print!("{summary}");
@@ -314,14 +314,19 @@ fn check(r: &RunResult, v: &report::Verdict, max_error_rate: f64) -> Result<(), 
     Ok(())
 }
 
-/// `--json -`: the document goes to stdout (and the summary to stderr).
-fn json_to_stdout(path: Option<&Path>) -> bool {
+/// `-` as an output path: the document goes to stdout (and the summary to stderr).
+fn is_stdout(path: Option<&Path>) -> bool {
     path.is_some_and(|p| p == Path::new("-"))
+}
+
+/// `--json -` or `--hdr-log -`: stdout carries a document, so people's text goes elsewhere.
+fn data_on_stdout(a: &RunArgs) -> bool {
+    is_stdout(a.json.as_deref()) || is_stdout(a.hdr_log.as_deref())
 }
 
 fn write_json(path: &Path, doc: &Value) -> Result<()> {
     let text = serde_json::to_string_pretty(doc)?;
-    if json_to_stdout(Some(path)) {
+    if is_stdout(Some(path)) {
         use std::io::Write as _;
         let mut out = std::io::stdout().lock();
         return writeln!(out, "{text}")
@@ -331,16 +336,26 @@ fn write_json(path: &Path, doc: &Value) -> Result<()> {
     std::fs::write(path, text + "\n").with_context(|| format!("cannot write {}", path.display()))
 }
 
-fn merge(m: &MergeArgs) -> Result<()> {
+fn merge(m: &MergeArgs) -> Result<Result<(), Failure>> {
+    let (json, log) = (m.json.as_deref(), m.output.as_deref());
+    if is_stdout(json) && is_stdout(log) {
+        let usage = "only one of --json and -o can be `-` (stdout)".to_owned();
+        return Ok(Err((EXIT_USAGE, usage)));
+    }
     let (total, intervals) = hdrlog::merge_logs(&m.logs)?;
-    println!(
-        "merged {} interval histograms from {} log(s): {} samples",
-        intervals,
-        m.logs.len(),
-        total.len()
+    let mut text = format!(
+        "merged {} from {}: {}\n",
+        units::count(intervals, "interval histogram"),
+        units::count(m.logs.len(), "log"),
+        units::count(usize::try_from(total.len()).unwrap_or(usize::MAX), "sample")
     );
     if !total.is_empty() {
-        print!("{}", units::percentile_row("latency", &total));
+        text += &units::percentile_row("latency", &total);
+    }
+    if is_stdout(json) || is_stdout(log) {
+        eprint!("{text}");
+    } else {
+        print!("{text}");
     }
     if let Some(path) = &m.output {
         hdrlog::write_single(path, &total, intervals)?;
@@ -356,13 +371,17 @@ fn merge(m: &MergeArgs) -> Result<()> {
         });
         write_json(path, &doc)?;
     }
-    Ok(())
+    Ok(Ok(()))
 }
 
 fn probe(p: &ProbeArgs) -> Result<()> {
     let _idle_poll = idle_poll::hold_if(p.idle_poll).context("--idle-poll")?;
     let result = probe::run(p.duration.into(), idle_poll::in_force());
-    print!("{}", probe::summary(&result));
+    if is_stdout(p.json.as_deref()) {
+        eprint!("{}", probe::summary(&result));
+    } else {
+        print!("{}", probe::summary(&result));
+    }
     if let Some(path) = &p.json {
         write_json(path, &probe::to_json(&result))?;
     }

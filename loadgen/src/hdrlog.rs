@@ -86,8 +86,13 @@ fn write_log(
     comment: &str,
     intervals: &[(Duration, Duration, &Histogram<u64>, &str)],
 ) -> Result<()> {
-    let file = File::create(path).with_context(|| format!("cannot create {}", path.display()))?;
-    let mut out = BufWriter::new(file);
+    // `-` is stdout, as for --json.
+    let sink: Box<dyn Write> = if path == Path::new("-") {
+        Box::new(std::io::stdout().lock())
+    } else {
+        Box::new(File::create(path).with_context(|| format!("cannot create {}", path.display()))?)
+    };
+    let mut out = BufWriter::new(sink);
     let mut serializer = V2DeflateSerializer::new();
     {
         let mut writer = IntervalLogWriterBuilder::new()

@@ -24,6 +24,8 @@
 //! - **Self-check.** The generator splits send lag into its own schedule lateness and the wait
 //!   for a free connection, measures its CPU and how busy its loop was, and marks a run invalid,
 //!   naming itself, when it rather than the server was the bottleneck ([`report`]).
+//! - **Progress.** On a terminal, a line on stderr with the phase, time left, rate, p99 and
+//!   errors, fed by the collector's messages ([`progress`]); nothing of it off a terminal.
 //! - **Outputs.** Human summary and versioned JSON ([`report`]), standard HdrHistogram interval
 //!   logs and their merge ([`hdrlog`]), the `--find-max` search ([`findmax`]), and `probe`
 //!   ([`mod@probe`]): what the machine itself allows (wake-up overshoot, CPU stalls).
@@ -38,6 +40,7 @@ pub mod findmax;
 pub mod hdrlog;
 pub mod interrupt;
 pub mod probe;
+pub mod progress;
 pub mod report;
 pub mod run;
 pub mod schedule;

@@ -10,6 +10,7 @@ use reactor_report::{
 use serde_json::Value;
 
 use crate::ci;
+use crate::cli::Arrival;
 use crate::clock::NS_PER_SEC;
 use crate::run::{RunResult, Workload};
 use crate::stats::STALL_NS;
@@ -57,14 +58,15 @@ pub fn percentiles_us(h: &Histogram<u64>) -> Percentiles {
     }
 }
 
-/// The percentiles the reports print, with their JSON names.
+/// The percentiles the summary prints, spelled as its percentile rows spell them (the JSON
+/// document's keys are `p999` and `p9999`).
 const PERCENTILES: [(&str, f64); 6] = [
     ("p50", 0.50),
     ("p75", 0.75),
     ("p90", 0.90),
     ("p99", 0.99),
-    ("p999", 0.999),
-    ("p9999", 0.9999),
+    ("p99.9", 0.999),
+    ("p99.99", 0.9999),
 ];
 
 /// Each percentile's 95% confidence interval in microseconds, from its order statistics
@@ -362,10 +364,16 @@ pub fn verdict(r: &RunResult) -> Verdict {
     let unbounded = unbounded_percentiles(&r.total.hist.latency);
     if !unbounded.is_empty() && !r.total.hist.latency.is_empty() {
         v.warnings.push(format!(
-            "latency {} rest(s) on too few samples ({}) to be bounded with 95% confidence: \
-             read them as the largest values seen, not as percentiles",
+            "latency {} {} on too few samples ({}) to be bounded with 95% confidence: \
+             read {} as the largest values seen, not as percentiles",
             unbounded.join(", "),
-            r.total.hist.latency.len()
+            if unbounded.len() == 1 {
+                "rests"
+            } else {
+                "rest"
+            },
+            r.total.hist.latency.len(),
+            if unbounded.len() == 1 { "it" } else { "them" },
         ));
     }
     let errors = error_rate(r);
@@ -391,6 +399,14 @@ pub fn verdict(r: &RunResult) -> Verdict {
     v
 }
 
+/// The arrival process as `--arrival` spells it, in the summary and the JSON alike.
+fn arrival_name(arrival: Arrival) -> &'static str {
+    match arrival {
+        Arrival::Uniform => "uniform",
+        Arrival::Poisson => "poisson",
+    }
+}
+
 /// The human summary.
 pub fn summary(r: &RunResult, v: &Verdict) -> String {
     let c = &r.total.counters;
@@ -400,7 +416,7 @@ pub fn summary(r: &RunResult, v: &Verdict) -> String {
     let mode = match cfg.rate {
         Some(rate) => format!(
             "open loop, {rate:.0} req/s offered ({} arrivals)",
-            format!("{:?}", cfg.arrival).to_lowercase()
+            arrival_name(cfg.arrival)
         ),
         None => "closed loop".to_string(),
     };
@@ -617,9 +633,7 @@ pub fn to_report(r: &RunResult, v: &Verdict) -> RunReport {
             LoadMode::Closed
         },
         offered_rps: cfg.rate,
-        arrival: cfg
-            .rate
-            .map(|_| format!("{:?}", cfg.arrival).to_lowercase()),
+        arrival: cfg.rate.map(|_| arrival_name(cfg.arrival).to_owned()),
         connections: cfg.connections,
         connected: r.connected,
         threads: cfg.threads,

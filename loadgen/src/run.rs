@@ -2,9 +2,9 @@
 //!
 //! The calling thread is the collector: it releases the workers together once every
 //! connection is set up, adds up their interval reports (histograms by adding counts), and
-//! draws the progress line from those reports, never from the workers' own data.
+//! feeds the progress line ([`crate::progress`]) from those messages, never from the workers'
+//! own data.
 
-use std::io::{IsTerminal, Write};
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -15,9 +15,9 @@ use hdrhistogram::Histogram;
 use thiserror::Error;
 
 use crate::cli::{Arrival, SizeSpec};
-use crate::clock::{self, now_ns, NS_PER_SEC};
+use crate::clock::{self, now_ns};
+use crate::progress::{Goal, Progress};
 use crate::stats::{new_histogram, Recorder};
-use crate::units::format_ns;
 use crate::worker::rxstamp::{self, Stamping};
 use crate::worker::{self, Kind, Msg, Plan, StartGate};
 use crate::workload::http::build_request;
@@ -287,6 +287,7 @@ pub fn run_once(config: &RunConfig) -> Result<RunResult> {
     drop(tx);
 
     // Phase 1: connection set-up.
+    let progress = Progress::new(config.progress, config.connections, progress_goal(config));
     let mut connect = new_histogram();
     let mut connected = 0;
     let mut connect_failures = 0;
@@ -300,6 +301,7 @@ pub fn run_once(config: &RunConfig) -> Result<RunResult> {
                 connect: h,
             }) => {
                 connected += up;
+                progress.connected(up);
                 connect_failures += failures;
                 first_error = first_error.or(e);
                 let _ = connect.add(&*h);
@@ -327,13 +329,17 @@ pub fn run_once(config: &RunConfig) -> Result<RunResult> {
     };
     gate.open(Some(start_ns));
     let measure_start = start_ns + config.warmup.as_nanos() as u64;
+    if !config.warmup.is_zero() {
+        progress.warming_up(measure_start);
+    }
     let started = clock::unix_at_monotonic(measure_start);
     let wait = measure_start.saturating_sub(now_ns());
     std::thread::sleep(Duration::from_nanos(wait));
     let cpu_before = clock::process_cpu();
     let unstamped_before = rxstamp::unstamped_reads();
 
-    let mut collector = Collector::new(threads, config.progress);
+    progress.measuring(measure_start);
+    let mut collector = Collector::new(threads, &progress);
     let mut finished = 0;
     let mut end_ns = measure_start;
     while finished < threads {
@@ -348,6 +354,7 @@ pub fn run_once(config: &RunConfig) -> Result<RunResult> {
                 first_error: run_error,
             }) => {
                 finished += 1;
+                progress.draining();
                 first_error = first_error.or(run_error);
                 end_ns = end_ns.max(e);
             }
@@ -395,17 +402,26 @@ pub fn run_once(config: &RunConfig) -> Result<RunResult> {
     })
 }
 
+/// When the progress line's measuring phase ends.
+fn progress_goal(config: &RunConfig) -> Goal {
+    match (config.duration, config.requests) {
+        (Some(d), _) => Goal::Time(d.as_nanos() as u64),
+        (None, Some(n)) => Goal::Requests(n),
+        (None, None) => Goal::Open,
+    }
+}
+
 /// Adds up interval reports as they arrive, in interval order.
-struct Collector {
+struct Collector<'p> {
     threads: usize,
-    progress: bool,
+    progress: &'p Progress,
     pending: std::collections::BTreeMap<u64, (usize, u64, Recorder)>,
     total: Recorder,
     intervals: Vec<Interval>,
 }
 
-impl Collector {
-    fn new(threads: usize, progress: bool) -> Collector {
+impl<'p> Collector<'p> {
+    fn new(threads: usize, progress: &'p Progress) -> Collector<'p> {
         Collector {
             threads,
             progress,
@@ -444,19 +460,12 @@ impl Collector {
             latency: rec.hist.latency,
             connect: rec.hist.connect,
         };
-        if self.progress {
-            let secs = length_ns.max(1) as f64 / NS_PER_SEC as f64;
-            let mut out = std::io::stdout().lock();
-            let _ = write!(
-                out,
-                "\r\x1b[2K[{:>4}s] {:>10.0} req/s  p99 {:>9}  errors {}",
-                index + 1,
-                iv.requests as f64 / secs,
-                format_ns(self.total.hist.latency.value_at_quantile(0.99)),
-                self.total.counters.errors.total()
-            );
-            let _ = out.flush();
-        }
+        self.progress.interval(
+            length_ns,
+            iv.requests,
+            self.total.counters.errors.total(),
+            self.total.hist.latency.value_at_quantile(0.99),
+        );
         self.intervals.push(iv);
     }
 
@@ -465,16 +474,8 @@ impl Collector {
         for (index, (_, len, rec)) in rest {
             self.close_interval(index, len, rec);
         }
-        if self.progress {
-            print!("\r\x1b[2K");
-            let _ = std::io::stdout().flush();
-        }
+        self.progress.finish();
     }
-}
-
-/// True when the progress line should be drawn (stdout is a terminal).
-pub fn stdout_is_terminal() -> bool {
-    std::io::stdout().is_terminal()
 }
 
 #[cfg(test)]

@@ -55,8 +55,15 @@ pub fn run_args(workload: Workload, a: &RunArgs, http: &HttpOptions) -> Result<(
     if workload == Workload::Http {
         http_request(&a.target, http)?;
     }
-    if a.find_max && a.json.as_deref() == Some(std::path::Path::new("-")) {
-        return refuse("--json - cannot go with --find-max, which prints its steps on stdout");
+    let stdout = Some(std::path::Path::new("-"));
+    let (json, hdr_log) = (a.json.as_deref() == stdout, a.hdr_log.as_deref() == stdout);
+    if a.find_max && (json || hdr_log) {
+        return refuse(
+            "--json - and --hdr-log - cannot go with --find-max, which prints its steps on stdout",
+        );
+    }
+    if json && hdr_log {
+        return refuse("only one of --json and --hdr-log can be `-` (stdout)");
     }
     Ok(())
 }

@@ -587,6 +587,95 @@ fn json_to_stdout_and_friendly_values() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("needs a unit"));
 }
 
+/// Off a terminal (here: both outputs are pipes) no progress line is drawn: no carriage
+/// returns, no escape sequences, no phase names, in either stream; stdout is the summary alone.
+#[test]
+fn no_progress_line_in_a_pipe() {
+    let _serial = serial();
+    let server = truth::echo(Behaviour::default());
+    let target = server.addr.to_string();
+    let out = loadgen(
+        &["tcp", &target, "-c", "2", "--warmup", "300ms", "-d", "1s"],
+        Duration::from_secs(30),
+    );
+    assert!(matches!(out.status.code(), Some(0 | 5)), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with(&format!("tcp {target}")),
+        "{}",
+        text(&out)
+    );
+    for stream in [
+        stdout.as_ref(),
+        String::from_utf8_lossy(&out.stderr).as_ref(),
+    ] {
+        for drawn in ['\r', '\x1b'] {
+            assert!(!stream.contains(drawn), "{drawn:?} in {}", text(&out));
+        }
+        for phase in ["connecting ", "warm-up ", "measuring ", "draining "] {
+            assert!(!stream.contains(phase), "{phase:?} in {}", text(&out));
+        }
+    }
+}
+
+/// `-` is stdout for every file the generator writes: `--hdr-log -` puts the interval log on
+/// stdout (the summary on stderr), `merge --json -` reads it back into a document on stdout;
+/// two documents cannot share stdout. Truth: the server's count of messages it echoed.
+#[test]
+fn a_dash_is_stdout_for_every_output() {
+    let _serial = serial();
+    let server = truth::echo(Behaviour::default());
+    let target = server.addr.to_string();
+    let out = loadgen(
+        &["tcp", &target, "-c", "2", "-d", "500ms", "--hdr-log", "-"],
+        Duration::from_secs(30),
+    );
+    assert!(matches!(out.status.code(), Some(0 | 5)), "{}", text(&out));
+    assert!(
+        out.stdout.starts_with(b"#reactor-loadgen "),
+        "{}",
+        text(&out)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with(&format!("tcp {target}")),
+        "{}",
+        text(&out)
+    );
+    let log = temp_path("dash.hlog");
+    std::fs::write(&log, &out.stdout).expect("write the log");
+    let merged = loadgen(
+        &["merge", log.to_str().expect("utf-8"), "--json", "-"],
+        Duration::from_secs(10),
+    );
+    assert_eq!(merged.status.code(), Some(0), "{}", text(&merged));
+    let doc: Value =
+        serde_json::from_slice(&merged.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&merged)));
+    let count = num(&doc, "/count");
+    assert!(count > 0.0 && count <= server.log().len() as f64, "{doc}");
+    assert!(String::from_utf8_lossy(&merged.stderr).starts_with("merged "));
+    for both in [
+        vec!["tcp", &target, "--json", "-", "--hdr-log", "-"],
+        vec![
+            "merge",
+            log.to_str().expect("utf-8"),
+            "--json",
+            "-",
+            "-o",
+            "-",
+        ],
+    ] {
+        let refused = loadgen(&both, Duration::from_secs(10));
+        assert_eq!(
+            refused.status.code(),
+            Some(2),
+            "{both:?}: {}",
+            text(&refused)
+        );
+        assert!(refused.stdout.is_empty(), "{both:?}: {}", text(&refused));
+    }
+}
+
 /// Is the latency stationary? A server that holds messages 0.3 ms for the first two thirds of
 /// the run and 3 ms after (its own log shows the change) makes the run's percentiles mix two
 /// regimes, and the summary warns; before, nothing said so.

@@ -7,8 +7,9 @@
 #     exists, else `nginx`).
 #   - No system service is left running: packages are installed under a policy-rc.d that keeps
 #     their services from starting (Debian's nginx would otherwise serve port 80 under systemd,
-#     prometheus port 9090), and on a systemd host the services of those packages are disabled
-#     and stopped afterwards. The tests start their own instances on free ports.
+#     prometheus port 9090), and on a systemd host the services of the packages installed here
+#     are disabled and stopped afterwards (a service that was there before is left alone). The
+#     tests start their own instances on free ports.
 # Usage: scripts/lib/ensure-tools.sh [COMMAND ...]   (default: everything the tests use)
 set -euo pipefail
 
@@ -27,12 +28,13 @@ declare -A why_of=(
   [ip]="network-namespace tests" [taskset]="CPU pinning" [prometheus]="the scrape test"
   [promtool]="the metrics format check" [perf]="system calls per request"
   [valgrind]="instruction counts" [nc]="the README's examples"
+  [jq]="the README's examples"
 )
 # Services that packages start on install, to stop and disable afterwards.
 services=(nginx prometheus)
 
 wanted=("$@")
-[ ${#wanted[@]} -gt 0 ] || wanted=(curl python3 nginx wrk ip taskset promtool nc)
+[ ${#wanted[@]} -gt 0 ] || wanted=(curl python3 nginx wrk ip taskset promtool nc jq)
 
 missing=()
 for cmd in "${wanted[@]}"; do
@@ -89,8 +91,15 @@ $sudo apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
 [ "$own_policy" = 0 ] || $sudo rm -f "$policy"
 [ "$status" = 0 ] || exit "$status"
 
+# Only the services of packages installed here: a service the machine already ran is its
+# owner's business.
 if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
   for svc in "${services[@]}"; do
+    installed_here=0
+    for pkg in "${packages[@]}"; do
+      case "$pkg" in "$svc" | "$svc"-*) installed_here=1 ;; esac
+    done
+    [ "$installed_here" = 1 ] || continue
     if systemctl list-unit-files "$svc.service" 2>/dev/null | grep -q "^$svc.service"; then
       echo "ensure-tools: disabling the system $svc service the package installed (tests start their own)" >&2
       $sudo systemctl disable --now "$svc.service" >/dev/null 2>&1 || true

@@ -7,13 +7,24 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use clap::builder::TypedValueParser;
 use clap::{Parser, ValueEnum};
 
 /// Default TCP and UDP echo port when only a host is known.
 pub const DEFAULT_ECHO_PORT: u16 = 7000;
 /// Default HTTP port when neither `--http` nor `PORT` says otherwise.
 pub const DEFAULT_HTTP_PORT: u16 = 8080;
+/// How the values of flags are written, after the flags in `--help` and the man page.
+const VALUE_FORMS: &str = "\
+Values:
+  ADDR      HOST:PORT, [IPv6]:PORT or PORT (bound on --host), e.g. 127.0.0.1:8080
+  N         a whole number, or one with k (thousand) or M (million): 100, 16k
+  SIZE      a number of bytes (65536) or one with a unit: 64KiB, 8MiB, 1GiB
+            (KiB, MiB, GiB are powers of 1024; KB, MB, GB powers of 1000)
+  DURATION  a number of seconds (30) or one with a unit: 250ms, 30s, 1m30s";
+
+/// Largest byte size a memory limit takes: 1 TiB, far above any machine this runs on, and
+/// below what a `usize` holds on a 64-bit target.
+const MAX_BYTES: u64 = 1 << 40;
 
 /// How log lines are written to stderr.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -31,7 +42,8 @@ pub enum LogFormat {
 /// the ones named. Port 0 picks a free port; the bound addresses are printed on stdout as
 /// `listening <tcp|udp|http> <addr>`.
 #[derive(Debug, Clone, Parser)]
-#[command(name = "reactor-server", version = reactor_cli::VERSION, about, long_about = None)]
+#[command(name = "reactor-server", version = reactor_cli::VERSION, about, long_about = None,
+          after_help = VALUE_FORMS)]
 pub struct Config {
     /// TCP echo listener: `HOST:PORT`, `[V6]:PORT` or a bare port (bound on `HOST`).
     #[arg(long, value_name = "ADDR", env = "REACTOR_TCP")]
@@ -46,37 +58,34 @@ pub struct Config {
     pub http: Option<String>,
 
     /// Host that bare ports and the default listeners bind to (the container/cloud convention).
-    #[arg(long, value_name = "IP", env = "HOST", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST))]
+    #[arg(long, value_name = "IP", env = "HOST", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST),
+          value_parser = parse_ip)]
     pub host: IpAddr,
 
     /// Port of the default HTTP listener (cloud platforms route HTTP traffic to `$PORT`).
-    #[arg(long, value_name = "PORT", env = "PORT")]
+    #[arg(long, value_name = "PORT", env = "PORT", value_parser = parse_port)]
     pub port: Option<u16>,
 
     /// Reactor threads. Each runs its own poll loop and connection table on its own sockets,
     /// bound with SO_REUSEPORT so the kernel spreads connections and datagrams over them.
     #[arg(long, value_name = "N", env = "REACTOR_THREADS", default_value_t = 1,
-          value_parser = clap::value_parser!(u16).range(1..=1024))]
+          value_parser = reactor_cli::count::<u16>(1..=1024))]
     pub threads: u16,
 
     /// Listen backlog of each TCP listener (the kernel caps it at net.core.somaxconn).
-    #[arg(
-        long,
-        value_name = "N",
-        env = "REACTOR_BACKLOG",
-        default_value_t = 4096
-    )]
+    #[arg(long, value_name = "N", env = "REACTOR_BACKLOG", default_value_t = 4096,
+          value_parser = reactor_cli::count::<i32>(1..=i32::MAX as u64))]
     pub backlog: i32,
 
     /// Most TCP connections (echo and HTTP together) one reactor holds; further connections
     /// are accepted and closed at once, and counted as rejected.
     #[arg(long, value_name = "N", env = "REACTOR_MAX_CONNS", default_value_t = 16_384,
-          value_parser = clap::value_parser!(u32).range(1..=(1 << 24)))]
+          value_parser = reactor_cli::count::<u32>(1..=1 << 24))]
     pub max_conns: u32,
 
     /// Bytes a connection may owe its peer before the server stops reading from it.
-    #[arg(long, value_name = "BYTES", env = "REACTOR_MAX_OUTPUT", default_value_t = 64 * 1024,
-          value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "SIZE", env = "REACTOR_MAX_OUTPUT", default_value = "64KiB",
+          value_parser = reactor_cli::byte_size::<u32>(1..=u32::MAX.into()))]
     pub max_output: u32,
 
     /// Close connections idle for longer than this (0 = never).
@@ -108,45 +117,42 @@ pub struct Config {
 
     /// HTTP: request bytes all connections together may buffer (across threads); a request
     /// whose body does not fit is refused with 503 and `Retry-After`.
-    #[arg(long, value_name = "BYTES", env = "REACTOR_MAX_BUFFERED", default_value_t = 256 * 1024 * 1024)]
+    #[arg(long, value_name = "SIZE", env = "REACTOR_MAX_BUFFERED", default_value = "256MiB",
+          value_parser = reactor_cli::byte_size::<usize>(0..=MAX_BYTES))]
     pub max_buffered: usize,
 
-    /// HTTP: largest request head (request line plus headers) before 431; 1 to 1048576 (1 MiB,
+    /// HTTP: largest request head (request line plus headers) before 431; 1 to 1MiB (1048576,
     /// the ceiling: a head is buffered whole until complete).
-    #[arg(long, value_name = "BYTES", env = "REACTOR_MAX_HEADER_BYTES", default_value_t = 8 * 1024,
-          value_parser = clap::value_parser!(u32)
-              .range(1..=reactor_proto::http::MAX_HEADER_BYTES_CEILING as i64)
-              .map(|v| v as usize))]
+    #[arg(long, value_name = "SIZE", env = "REACTOR_MAX_HEADER_BYTES", default_value = "8KiB",
+          value_parser = reactor_cli::byte_size::<usize>(
+              1..=reactor_proto::http::MAX_HEADER_BYTES_CEILING as u64))]
     pub max_header_bytes: usize,
 
     /// HTTP: largest request body (`Content-Length` or decoded chunked) before 413.
-    #[arg(long, value_name = "BYTES", env = "REACTOR_MAX_BODY", default_value_t = 1024 * 1024)]
+    #[arg(long, value_name = "SIZE", env = "REACTOR_MAX_BODY", default_value = "1MiB",
+          value_parser = reactor_cli::byte_size::<usize>(0..=MAX_BYTES))]
     pub max_body: usize,
 
     /// UDP: largest datagram echoed; larger ones are dropped and counted, never echoed
     /// truncated.
-    #[arg(long, value_name = "BYTES", env = "REACTOR_MAX_DATAGRAM", default_value_t = reactor_proto::udp::MAX_UDP_PAYLOAD_V4,
-          value_parser = clap::value_parser!(u32).range(1..=65_535).map(|v| v as usize))]
+    #[arg(long, value_name = "SIZE", env = "REACTOR_MAX_DATAGRAM", default_value_t = reactor_proto::udp::MAX_UDP_PAYLOAD_V4,
+          value_parser = reactor_cli::byte_size::<usize>(1..=65_535))]
     pub max_datagram: usize,
 
     /// UDP: datagrams held while the socket cannot send; beyond this they are dropped and
     /// counted.
-    #[arg(
-        long,
-        value_name = "N",
-        env = "REACTOR_UDP_QUEUE",
-        default_value_t = 1024
-    )]
+    #[arg(long, value_name = "N", env = "REACTOR_UDP_QUEUE", default_value_t = 1024,
+          value_parser = reactor_cli::count::<usize>(0..=1 << 24))]
     pub udp_queue: usize,
 
     /// Bytes read from one connection per readiness event before others get a turn.
-    #[arg(long, value_name = "BYTES", env = "REACTOR_READ_BUDGET", default_value_t = 256 * 1024,
-          value_parser = clap::value_parser!(u32).range(1..).map(|v| v as usize))]
+    #[arg(long, value_name = "SIZE", env = "REACTOR_READ_BUDGET", default_value = "256KiB",
+          value_parser = reactor_cli::byte_size::<usize>(1..=u32::MAX.into()))]
     pub read_budget: usize,
 
     /// Connections accepted per listener readiness event before others get a turn.
     #[arg(long, value_name = "N", env = "REACTOR_ACCEPT_BUDGET", default_value_t = 64,
-          value_parser = clap::value_parser!(u32).range(1..).map(|v| v as usize))]
+          value_parser = reactor_cli::count::<usize>(1..=u32::MAX.into()))]
     pub accept_budget: usize,
 
     /// Log the counters this often (0 = only at exit). Verbosity follows `RUST_LOG`.
@@ -189,7 +195,7 @@ pub struct ListenPlan {
 
 /// A listener address that could not be understood.
 #[derive(Debug, thiserror::Error)]
-#[error("invalid {what} address {given:?}: expected HOST:PORT, [IPv6]:PORT or PORT")]
+#[error("invalid --{what} address {given:?}: expected HOST:PORT, [IPv6]:PORT or PORT, e.g. 127.0.0.1:8080")]
 pub struct BadAddress {
     what: &'static str,
     given: String,
@@ -226,6 +232,20 @@ impl Config {
             None => Ok(default_port.map(|port| SocketAddr::new(self.host, port))),
         }
     }
+}
+
+/// `--host`: an IP address; the error names the form.
+fn parse_ip(text: &str) -> Result<IpAddr, String> {
+    text.trim().parse().map_err(|_| {
+        format!("{text:?} is not an IP address: expected e.g. 127.0.0.1, 0.0.0.0 or ::")
+    })
+}
+
+/// `--port`: a port number; the error names the form.
+fn parse_port(text: &str) -> Result<u16, String> {
+    text.trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a port: expected a number from 0 to 65535"))
 }
 
 /// Parses `HOST:PORT`, `[V6]:PORT` or a bare `PORT` (bound on `host`). `localhost` is taken as
@@ -305,8 +325,49 @@ mod tests {
     }
 
     #[test]
+    fn byte_sizes_take_units_and_plain_numbers() {
+        let c = config(&[
+            "--max-buffered",
+            "8MiB",
+            "--max-body",
+            "64KiB",
+            "--max-output",
+            "4096",
+            "--read-budget",
+            "1MB",
+        ]);
+        assert_eq!(c.max_buffered, 8 << 20);
+        assert_eq!(c.max_body, 64 << 10);
+        assert_eq!(c.max_output, 4096);
+        assert_eq!(c.read_budget, 1_000_000);
+        let defaults = config(&[]);
+        assert_eq!(defaults.max_buffered, 256 << 20);
+        assert_eq!(defaults.max_header_bytes, 8 << 10);
+        assert_eq!(
+            defaults.max_datagram,
+            reactor_proto::udp::MAX_UDP_PAYLOAD_V4
+        );
+    }
+
+    #[test]
+    fn a_bad_byte_size_names_the_flag_and_the_form() {
+        let err = Config::try_parse_from(["reactor-server", "--max-buffered", "8 parsecs"])
+            .expect_err("rejected")
+            .to_string();
+        assert!(
+            err.contains("--max-buffered") && err.contains("8MiB"),
+            "{err}"
+        );
+        let err = Config::try_parse_from(["reactor-server", "--max-datagram", "64KiB"])
+            .expect_err("over 65535")
+            .to_string();
+        assert!(err.contains("1..=65535"), "{err}");
+    }
+
+    #[test]
     fn bad_address_is_an_error_not_a_panic() {
         let err = config(&["--tcp", "nope"]).listen_plan().unwrap_err();
-        assert!(err.to_string().contains("invalid tcp address"));
+        assert!(err.to_string().contains("invalid --tcp address"));
+        assert!(err.to_string().contains("e.g. 127.0.0.1:8080"));
     }
 }

@@ -27,6 +27,7 @@ pub mod listeners;
 pub mod logging;
 pub mod metrics;
 pub mod mmsg;
+pub mod process_metrics;
 pub mod protocol;
 pub mod reactor;
 pub mod signals;

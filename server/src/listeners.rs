@@ -9,9 +9,10 @@ use std::net::SocketAddr;
 
 use socket2::{Domain, Protocol, Socket, Type};
 
-/// A socket that could not be opened, with what and where.
+/// A socket that could not be opened, with what and where. The OS error is its source, not
+/// part of its message, so a report that walks the chain (`{:#}`) names it once.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot bind {proto} {addr}: {source}")]
+#[error("cannot bind {proto} {addr}")]
 pub struct BindError {
     /// `tcp`, `udp` or `http`.
     pub proto: &'static str,

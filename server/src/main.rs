@@ -32,8 +32,12 @@ fn main() -> ExitCode {
 
 fn run(config: Config) -> Result<()> {
     if let Some(target) = &config.health_check {
-        let addr = parse_listen_addr(target, config.host)
-            .with_context(|| format!("invalid --health-check address {target:?}"))?;
+        let addr = parse_listen_addr(target, config.host).with_context(|| {
+            format!(
+                "invalid --health-check address {target:?}: expected HOST:PORT, \
+                     [IPv6]:PORT or PORT, e.g. 127.0.0.1:8080"
+            )
+        })?;
         return health::check(addr);
     }
     let plan = config.listen_plan()?;

@@ -7,6 +7,9 @@
 //! by whichever reactor accepted the scrape, renders every slot. So counters are at most
 //! [`PUBLISH_EVERY_MS`] old, and recording costs a few integer adds per turn.
 //!
+//! The process's own series (`process_*`, `reactor_build_info`) follow, read at each scrape
+//! ([`crate::process_metrics`]).
+//!
 //! [`render`] is a pure function of the snapshots: the exposition format (`# HELP`, `# TYPE`,
 //! `_total` counters, `_bytes`/`_seconds` units, cumulative histogram buckets) is unit-tested
 //! without sockets and checked by `promtool` in CI.
@@ -155,6 +158,12 @@ impl Metrics {
             .collect();
         let mut text = String::with_capacity(8 * 1024);
         render(&snapshots, &mut text);
+        crate::process_metrics::render(
+            &crate::process_metrics::ProcessSample::read(),
+            reactor_cli::PACKAGE_VERSION,
+            reactor_cli::COMMIT,
+            &mut text,
+        );
         out.extend_from_slice(text.as_bytes());
     }
 }

@@ -518,8 +518,20 @@ fn bad_input_on_the_command_line_is_a_one_line_error() {
         .expect("run");
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("invalid tcp address"), "{err}");
+    assert!(err.contains("invalid --tcp address"), "{err}");
+    assert!(err.contains("expected HOST:PORT"), "names the form: {err}");
     assert!(!err.contains("panicked"), "{err}");
+
+    let out = Command::new(common::server_bin())
+        .args(["--health-check", "http://127.0.0.1:8080/"])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("invalid --health-check address") && err.contains("e.g. 127.0.0.1:8080"),
+        "names the form: {err}"
+    );
 
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = taken.local_addr().expect("addr").to_string();
@@ -531,6 +543,24 @@ fn bad_input_on_the_command_line_is_a_one_line_error() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cannot bind tcp"), "{err}");
     assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert_eq!(
+        err.matches("os error").count(),
+        1,
+        "the OS error once: {err}"
+    );
+
+    let out = Command::new(common::server_bin())
+        .args(["--http", &addr])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot bind http"), "{err}");
+    assert_eq!(
+        err.matches("os error").count(),
+        1,
+        "the OS error once: {err}"
+    );
 }
 
 fn free_port() -> u16 {

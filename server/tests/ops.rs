@@ -123,6 +123,55 @@ fn an_echo_only_server_is_scraped_on_its_metrics_listener_per_reactor() {
 }
 
 #[test]
+fn process_series_and_build_info_are_scraped() {
+    let server = Server::start(&["--tcp", "127.0.0.1:0", "--metrics", "127.0.0.1:0"]);
+    // Ten connections held open are ten more descriptors the server must report.
+    let mut held: Vec<_> = (0..10).map(|_| connect(server.tcp())).collect();
+    for s in &mut held {
+        assert_eq!(echo_roundtrip(s, b"x"), b"x");
+    }
+    let response = get(server.metrics.expect("metrics listener"), "/metrics");
+    let text = body(&response);
+    let value = |name: &str| sample(text, name).unwrap_or_else(|| panic!("{name}:\n{text}"));
+    assert!(value("process_cpu_seconds_total") >= 0.0);
+    assert!(value("process_resident_memory_bytes") > 0.0);
+    assert!(value("process_virtual_memory_bytes") >= value("process_resident_memory_bytes"));
+    // Two listeners, the poll instance and the ten connections, at least.
+    assert!(value("process_open_fds") >= 13.0, "{text}");
+    assert!(value("process_max_fds") >= value("process_open_fds"));
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs_f64();
+    let started = value("process_start_time_seconds");
+    // btime is whole seconds: the start may read up to a second off either way.
+    assert!(
+        started <= now + 5.0 && started > now - 3600.0,
+        "{started} vs {now}"
+    );
+    assert!(
+        text.contains("# TYPE process_cpu_seconds_total counter\n"),
+        "{text}"
+    );
+
+    let version = Command::new(server_bin())
+        .arg("--version")
+        .output()
+        .expect("--version");
+    // `reactor-server 0.1.0 (commit abc123)`
+    let version = String::from_utf8_lossy(&version.stdout);
+    let (number, commit) = version
+        .trim()
+        .strip_prefix("reactor-server ")
+        .and_then(|v| v.strip_suffix(')'))
+        .and_then(|v| v.split_once(" (commit "))
+        .unwrap_or_else(|| panic!("unexpected --version: {version}"));
+    let series = format!("reactor_build_info{{version=\"{number}\",commit=\"{commit}\"}}");
+    assert_eq!(sample(text, &series), Some(1.0), "{series} in:\n{text}");
+    drop(held);
+}
+
+#[test]
 fn the_exposition_passes_promtool() {
     let Ok(status) = Command::new("promtool").arg("--version").output() else {
         eprintln!("SKIP: promtool not installed (apt-get install prometheus)");
