@@ -1,71 +1,70 @@
 //! The per-connection state every design needs around the shared `reactor_proto` HTTP session:
-//! the session itself, its `Date:` cache, limits and output buffer. The designs only move bytes
-//! between this and their sockets; all HTTP rules live in `reactor_proto::http`.
+//! the session itself, its `Date:` cache, clock, limits and output buffer. The designs only move
+//! bytes between this and their sockets and wake it when [`HttpConn::poll_timeout`] says; all
+//! HTTP rules, the header and body timeouts included, live in `reactor_proto::http`.
 
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use reactor_proto::http::{
-    DateCache, HttpEnv, HttpLimits, HttpSession, NoStats, Step, UNLIMITED_BUDGET,
+    DateCache, HttpEnv, HttpLimits, HttpSession, Millis, NoStats, Step, UNLIMITED_BUDGET,
 };
 
 /// Output bytes produced before the session pauses so the caller writes them out first: keeps a
 /// flood of pipelined requests from growing the output without bound.
 pub const OUT_BUDGET: usize = 64 * 1024;
 
-/// How long a started request may take to send its complete head (slowloris defence).
-pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// One HTTP connection's protocol state, owned by whichever thread or task serves it.
 ///
 /// Each connection owns its small `Date:` cache (refreshed per read, a clock read and a compare)
-/// so nothing is shared between threads; `/stats` reports `{}` (these designs keep no counters).
+/// and its clock (milliseconds since it was accepted), so nothing is shared between threads but
+/// the limits; `/stats` reports `{}` (these designs keep no counters).
 #[derive(Debug)]
 pub struct HttpConn {
     session: HttpSession,
     date: DateCache,
-    limits: HttpLimits,
+    limits: &'static HttpLimits,
+    /// Where the session's clock starts.
+    epoch: Instant,
     out: Vec<u8>,
 }
 
-impl Default for HttpConn {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl HttpConn {
-    /// A fresh connection with the default limits.
-    pub fn new() -> Self {
+    /// A fresh connection applying `limits` (every design's come from [`crate::Listen`], so
+    /// they equal the reactor's).
+    pub fn new(limits: &'static HttpLimits) -> Self {
         Self {
             session: HttpSession::new(),
             date: DateCache::new(SystemTime::now()),
-            limits: HttpLimits::default(),
+            limits,
+            epoch: Instant::now(),
             out: Vec::new(),
         }
+    }
+
+    /// Runs `call` with the session's environment at the current time.
+    fn with_env<T>(
+        &mut self,
+        call: impl FnOnce(&mut HttpSession, &mut Vec<u8>, &HttpEnv<'_>) -> T,
+    ) -> T {
+        let env = HttpEnv {
+            date: &self.date,
+            stats: &NoStats,
+            limits: self.limits,
+            budget: &UNLIMITED_BUDGET,
+            now: millis_since(self.epoch, Instant::now()),
+        };
+        call(&mut self.session, &mut self.out, &env)
     }
 
     /// Hands freshly read bytes to the session; the answers are in [`output`](Self::output).
     pub fn on_input(&mut self, input: &[u8]) -> Step {
         self.date.refresh(SystemTime::now());
-        let env = HttpEnv {
-            date: &self.date,
-            stats: &NoStats,
-            limits: &self.limits,
-            budget: &UNLIMITED_BUDGET,
-        };
-        self.session
-            .on_input(input, &mut self.out, &env, OUT_BUDGET)
+        self.with_env(|session, out, env| session.on_input(input, out, env, OUT_BUDGET))
     }
 
     /// After [`Step::Paused`] and writing the output: continue with the buffered requests.
     pub fn resume(&mut self) -> Step {
-        let env = HttpEnv {
-            date: &self.date,
-            stats: &NoStats,
-            limits: &self.limits,
-            budget: &UNLIMITED_BUDGET,
-        };
-        self.session.resume(&mut self.out, &env, OUT_BUDGET)
+        self.with_env(|session, out, env| session.resume(out, env, OUT_BUDGET))
     }
 
     /// The peer closed its side: true when the connection should close once output is written.
@@ -73,20 +72,19 @@ impl HttpConn {
         self.session.on_peer_closed()
     }
 
-    /// Whether a request has started and its head is still incomplete (the header timer runs).
-    pub fn awaiting_headers(&self) -> bool {
-        self.session.awaiting_headers()
+    /// When the session next needs the clock (a request's header or body deadline), if ever:
+    /// the design wakes it then with [`handle_timeout`](Self::handle_timeout).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let due = self.session.poll_timeout()?;
+        Some(self.epoch + Duration::from_millis(due))
     }
 
-    /// The header timer fired: queue `408`; the caller writes it and closes.
-    pub fn on_header_timeout(&mut self) {
-        let env = HttpEnv {
-            date: &self.date,
-            stats: &NoStats,
-            limits: &self.limits,
-            budget: &UNLIMITED_BUDGET,
-        };
-        self.session.on_header_timeout(&mut self.out, &env);
+    /// The time [`poll_timeout`](Self::poll_timeout) named has come: true when a deadline
+    /// passed, `408` is queued and the connection closes once it is written; false when nothing
+    /// was due yet (woken early: ask `poll_timeout` again).
+    pub fn handle_timeout(&mut self) -> bool {
+        self.date.refresh(SystemTime::now());
+        self.with_env(|session, out, env| session.handle_timeout(out, env).is_some())
     }
 
     /// Response bytes to write.
@@ -100,13 +98,27 @@ impl HttpConn {
     }
 }
 
+/// Whole milliseconds from `epoch` to `now`, rounded down (a deadline is never seen early).
+fn millis_since(epoch: Instant, now: Instant) -> Millis {
+    Millis::try_from(now.saturating_duration_since(epoch).as_millis()).unwrap_or(Millis::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    static LIMITS: HttpLimits = HttpLimits {
+        max_request_line: 8 * 1024,
+        max_header_bytes: 8 * 1024,
+        max_headers: 64,
+        max_body_bytes: 1024,
+        header_timeout: Duration::from_millis(20),
+        body_timeout: Duration::from_millis(20),
+    };
+
     #[test]
     fn answers_get_and_keeps_the_connection() {
-        let mut conn = HttpConn::new();
+        let mut conn = HttpConn::new(&LIMITS);
         let step = conn.on_input(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n");
         assert_eq!(step, Step::Continue);
         assert!(conn.output().starts_with(b"HTTP/1.1 200"));
@@ -117,7 +129,7 @@ mod tests {
 
     #[test]
     fn pipelined_flood_pauses_and_resumes_to_the_end() {
-        let mut conn = HttpConn::new();
+        let mut conn = HttpConn::new(&LIMITS);
         let requests = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".repeat(10_000);
         let mut step = conn.on_input(&requests);
         let mut answers = 0;
@@ -134,5 +146,19 @@ mod tests {
             }
         }
         assert_eq!(answers, 10_000);
+    }
+
+    #[test]
+    fn a_stalled_head_gets_408_once_its_deadline_has_passed() {
+        let mut conn = HttpConn::new(&LIMITS);
+        assert_eq!(conn.on_input(b"GET / HTTP/1.1\r\n"), Step::Continue);
+        let due = conn.poll_timeout().expect("a header deadline runs");
+        assert!(due > Instant::now());
+        while Instant::now() < due {
+            std::thread::sleep(due - Instant::now());
+        }
+        assert!(conn.handle_timeout());
+        assert!(conn.output().starts_with(b"HTTP/1.1 408"));
+        assert_eq!(conn.poll_timeout(), None);
     }
 }

@@ -42,7 +42,8 @@ const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 /// lingering close).
 const LINGER: Duration = Duration::from_secs(2);
 
-/// Timer kinds a connection can have pending at once (idle, stall, header, body, linger).
+/// Timer entries a connection can have pending at once: idle, stall, linger, and up to two for
+/// the protocol's deadline (one that moved earlier, and the later one it replaced).
 const TIMER_KINDS: usize = 5;
 /// Dead timer entries tolerated before a purge, so small tables are not purged constantly.
 const TIMER_PURGE_SLACK: usize = 4096;
@@ -79,13 +80,13 @@ impl ReactorConfig {
                 read_budget: cfg.read_budget,
                 idle_ms: duration_to_millis(cfg.idle_timeout),
                 write_stall_ms: duration_to_millis(cfg.write_timeout),
-                header_ms: duration_to_millis(cfg.header_timeout),
-                body_ms: duration_to_millis(cfg.body_timeout),
                 linger_ms: duration_to_millis(LINGER),
             },
             http_limits: HttpLimits {
                 max_header_bytes: cfg.max_header_bytes,
                 max_body_bytes: cfg.max_body,
+                header_timeout: cfg.header_timeout,
+                body_timeout: cfg.body_timeout,
                 ..HttpLimits::default()
             },
             http_budget: Arc::new(BufferBudget::new(cfg.max_buffered)),
@@ -342,6 +343,7 @@ impl Reactor {
             limits: &cfg.limits,
             staging,
             proto: ProtocolCtx {
+                now: clock.now(),
                 date,
                 http_limits: &cfg.http_limits,
                 metrics,
@@ -664,4 +666,20 @@ fn is_descriptor_exhaustion(e: &io::Error) -> bool {
         e.raw_os_error(),
         Some(libc::EMFILE | libc::ENFILE | libc::ENOBUFS | libc::ENOMEM)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    /// The reactor's HTTP flags default to `HttpLimits::default()`, the limits every design in
+    /// the comparison applies: one set of defaults, whoever serves.
+    #[test]
+    fn http_flag_defaults_are_the_shared_http_limits() {
+        let flags = crate::config::Config::try_parse_from(["reactor-server"]).expect("defaults");
+        let cfg = ReactorConfig::from_flags(&flags);
+        assert_eq!(cfg.http_limits, HttpLimits::default());
+    }
 }

@@ -609,7 +609,7 @@ mod tests {
         ] {
             assert_eq!(parse_head(bad, &limits), Parsed::Reject(Reject::Malformed));
         }
-        let big = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1000000\r\n\r\n";
+        let big = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2000000\r\n\r\n";
         assert_eq!(
             parse_head(big, &limits),
             Parsed::Reject(Reject::BodyTooLarge)

@@ -1,6 +1,7 @@
 //! [`HttpSession`]: one connection's HTTP/1.1 state, driven by whoever owns the socket.
 
 use super::chunked::{ChunkError, ChunkedDecoder};
+use super::deadline::{Deadline, Millis, NO_DEADLINE};
 use super::request::{parse_head, partial_verdict, Framing, Head, Method, Parsed, Reject};
 use super::response::{write_reject, Connection, CONTINUE};
 use super::routes::{respond, Routes};
@@ -37,7 +38,7 @@ const SHRINK_ABOVE: usize = 4096;
 
 /// One HTTP/1.1 server connection, sans IO: bytes in, response bytes and [`Step`]s out.
 ///
-/// 40 bytes, and no heap allocation while idle: input is parsed straight from the caller's read
+/// 48 bytes, and no heap allocation while idle: input is parsed straight from the caller's read
 /// buffer; only a request split across reads (or input left over by a [`Step::Paused`]) is copied
 /// into the session, and that copy is freed as soon as it has been answered.
 ///
@@ -45,10 +46,10 @@ const SHRINK_ABOVE: usize = 4096;
 /// 1. bytes read → [`on_input`](Self::on_input); write `out`; act on the [`Step`];
 /// 2. after [`Step::Paused`], stop reading, flush `out`, then [`resume`](Self::resume)
 ///    (repeat while it says `Paused`);
-/// 3. while [`awaiting_headers`](Self::awaiting_headers) is true, run a header timer and call
-///    [`on_header_timeout`](Self::on_header_timeout) when it fires; while
-///    [`awaiting_body`](Self::awaiting_body) is true, likewise a body timer and
-///    [`on_body_timeout`](Self::on_body_timeout);
+/// 3. after every call, [`poll_timeout`](Self::poll_timeout) says when the session next needs
+///    the clock; once that time has come, call [`handle_timeout`](Self::handle_timeout) (it
+///    answers `408` when a header or body deadline has passed). Every call reads the time from
+///    [`HttpEnv::now`]: the session runs its own deadlines;
 /// 4. on end of input, [`on_peer_closed`](Self::on_peer_closed);
 /// 5. on shutdown, [`begin_drain`](Self::begin_drain);
 /// 6. with a shared [`BufferBudget`](super::BufferBudget), book the change of
@@ -60,7 +61,9 @@ const SHRINK_ABOVE: usize = 4096;
 /// };
 ///
 /// let (date, limits) = (DateCache::default(), HttpLimits::default());
-/// let env = HttpEnv { date: &date, stats: &NoStats, limits: &limits, budget: &UNLIMITED_BUDGET };
+/// let env = HttpEnv {
+///     date: &date, stats: &NoStats, limits: &limits, budget: &UNLIMITED_BUDGET, now: 0,
+/// };
 /// let mut session = HttpSession::new();
 /// let mut out = Vec::new();
 /// let mut sent = Vec::new(); // stands in for the socket
@@ -91,6 +94,8 @@ pub struct HttpSession {
     responses: u16,
     /// A chunked request body being decoded (its head already parsed).
     chunked: Option<Box<ChunkedBody>>,
+    /// When the running [`Deadline`] falls, on the caller's clock; [`NO_DEADLINE`] when none runs.
+    deadline: Millis,
 }
 
 /// A chunked request in progress: its head, the decoder, the body decoded so far.
@@ -133,6 +138,19 @@ impl HttpSession {
     /// given anyway is queued behind the buffered input, so it is the caller's read size that
     /// bounds the buffer then). After a close, input is ignored.
     pub fn on_input(
+        &mut self,
+        input: &[u8],
+        out: &mut Vec<u8>,
+        env: &HttpEnv<'_>,
+        out_budget: usize,
+    ) -> Step {
+        let before = self.progress();
+        let step = self.take_input(input, out, env, out_budget);
+        self.track_deadline(before, env);
+        step
+    }
+
+    fn take_input(
         &mut self,
         input: &[u8],
         out: &mut Vec<u8>,
@@ -190,10 +208,13 @@ impl HttpSession {
         if self.has(CLOSED) {
             return Step::CloseAfterFlush;
         }
-        if self.has(PAUSED) {
-            return self.serve_pending(out, env, out_budget);
-        }
-        self.finish(Step::Continue)
+        let before = self.progress();
+        let step = match self.has(PAUSED) {
+            true => self.serve_pending(out, env, out_budget),
+            false => self.finish(Step::Continue),
+        };
+        self.track_deadline(before, env);
+        step
     }
 
     /// Whether the session holds input it has not answered yet (an unfinished request, or the
@@ -229,37 +250,66 @@ impl HttpSession {
         self.has(PAUSED)
     }
 
-    /// True while a request has started but its headers are incomplete: the caller runs its
-    /// header timeout (slowloris defence) exactly while this holds.
-    pub fn awaiting_headers(&self) -> bool {
-        !self.pending.is_empty()
-            && self.need == 0
-            && self.chunked.is_none()
-            && self.flags & (CLOSED | PAUSED) == 0
+    /// When the session next needs the clock: the time (on the caller's clock, as given in
+    /// [`HttpEnv::now`]) at which its running deadline falls, if one runs. The answer can change
+    /// after any call; a caller with a timer re-reads it after each one.
+    pub fn poll_timeout(&self) -> Option<Millis> {
+        (self.deadline != NO_DEADLINE).then_some(self.deadline)
     }
 
-    /// True while a request head is complete and its body is still arriving: the caller runs
-    /// its body timeout (slow-POST defence) exactly while this holds.
-    pub fn awaiting_body(&self) -> bool {
-        (self.need > 0 || self.chunked.is_some()) && self.flags & (CLOSED | PAUSED) == 0
+    /// The caller's clock reached (or passed) [`poll_timeout`](Self::poll_timeout): if the
+    /// deadline has passed at [`HttpEnv::now`], append `408 Request Timeout`, close, and return
+    /// which deadline it was (the caller flushes `out`, then closes). `None` when nothing was
+    /// due yet (a timer that fired early, or a deadline that moved): nothing changes.
+    pub fn handle_timeout(&mut self, out: &mut Vec<u8>, env: &HttpEnv<'_>) -> Option<Deadline> {
+        if self.deadline == NO_DEADLINE || env.now < self.deadline {
+            return None;
+        }
+        let Some(expired) = self.waiting_for() else {
+            self.deadline = NO_DEADLINE;
+            return None;
+        };
+        let head_request = match &self.chunked {
+            Some(chunked) => chunked.head.method == Method::Head,
+            None => starts_as_head(&self.pending),
+        };
+        let _ = self.reject(out, env, Reject::Timeout, head_request);
+        self.deadline = NO_DEADLINE;
+        Some(expired)
     }
 
-    /// The header timeout fired: append `408 Request Timeout`; the caller closes after flushing.
-    /// Does nothing if the session has already decided to close.
-    pub fn on_header_timeout(&mut self, out: &mut Vec<u8>, env: &HttpEnv<'_>) {
-        if !self.has(CLOSED) {
-            let head_request = match &self.chunked {
-                Some(chunked) => chunked.head.method == Method::Head,
-                None => starts_as_head(&self.pending),
-            };
-            let _ = self.reject(out, env, Reject::Timeout, head_request);
+    /// The deadline that applies now: [`Deadline::Headers`] while a request has started and its
+    /// head is incomplete, [`Deadline::Body`] while a complete head waits for its body, `None`
+    /// otherwise (idle between requests, paused by the caller's output, or closed).
+    pub(crate) fn waiting_for(&self) -> Option<Deadline> {
+        if self.flags & (CLOSED | PAUSED) != 0 {
+            None
+        } else if self.need > 0 || self.chunked.is_some() {
+            Some(Deadline::Body)
+        } else if !self.pending.is_empty() {
+            Some(Deadline::Headers)
+        } else {
+            None
         }
     }
 
-    /// The body timeout fired: append `408 Request Timeout`; the caller closes after flushing.
-    /// Does nothing if the session has already decided to close.
-    pub fn on_body_timeout(&mut self, out: &mut Vec<u8>, env: &HttpEnv<'_>) {
-        self.on_header_timeout(out, env);
+    /// What a call may change that restarts a deadline: the wait, and the responses written.
+    fn progress(&self) -> (Option<Deadline>, u16) {
+        (self.waiting_for(), self.responses)
+    }
+
+    /// After a call: start the deadline of a wait that began (a new head, a body after its
+    /// head, the next request after an answer), keep a wait's deadline running while it lasts,
+    /// drop it when nothing is awaited.
+    fn track_deadline(&mut self, before: (Option<Deadline>, u16), env: &HttpEnv<'_>) {
+        let now = self.progress();
+        match now.0 {
+            None => self.deadline = NO_DEADLINE,
+            Some(wait) if now != before || self.deadline == NO_DEADLINE => {
+                self.deadline = wait.due(env.now, env.limits);
+            }
+            Some(_) => {}
+        }
     }
 
     /// The server is shutting down. Complete requests already buffered (a paused pipeline) are
@@ -268,6 +318,7 @@ impl HttpSession {
     /// keep calling [`resume`](Self::resume), which ends with [`Step::CloseAfterFlush`].
     pub fn begin_drain(&mut self) -> bool {
         self.flags |= DRAINING;
+        self.deadline = NO_DEADLINE;
         if self.has(PAUSED) && !self.has(CLOSED) {
             return false;
         }
@@ -281,6 +332,7 @@ impl HttpSession {
     /// [`Step::CloseAfterFlush`].
     pub fn on_peer_closed(&mut self) -> bool {
         self.flags |= PEER_CLOSED;
+        self.deadline = NO_DEADLINE;
         if self.has(PAUSED) && !self.has(CLOSED) {
             return false;
         }
