@@ -1,4 +1,5 @@
-//! Turning a [`RunResult`] into the human summary, the self-check verdict and the JSON document.
+//! Turning a [`RunResult`] into the human summary, the self-check ([`SelfCheck`]) and the JSON
+//! document.
 
 use std::fmt::Write as _;
 
@@ -157,7 +158,7 @@ fn wide_intervals(h: &Histogram<u64>) -> Option<String> {
 
 /// The self-check: is the run trustworthy, and what should the reader be told.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Verdict {
+pub struct SelfCheck {
     /// False when the generator could not do what it was asked.
     pub valid: bool,
     /// Why it is invalid.
@@ -168,7 +169,7 @@ pub struct Verdict {
     pub generator_limited: bool,
 }
 
-impl Verdict {
+impl SelfCheck {
     fn invalid(&mut self, by_generator: bool, reason: String) {
         self.valid = false;
         self.generator_limited |= by_generator;
@@ -209,7 +210,7 @@ pub fn generator_saturated(r: &RunResult) -> bool {
     cpu_share(r) - spin_share(r) >= SATURATED_CPU || loop_busy_share(r) >= SATURATED_BUSY
 }
 
-/// Judge the run: whose fault is a latency, the generator's or the server's?
+/// The run's self-check: whose fault is a latency, the generator's or the server's?
 ///
 /// In open loop a request's send lag is schedule lateness (the loop noticed late: always the
 /// generator) plus connection wait (every connection's pipeline was full). The wait is the
@@ -217,10 +218,10 @@ pub fn generator_saturated(r: &RunResult) -> bool {
 /// loop busy near 100 %): then the slots were full because it had not yet read the responses
 /// that free them, and the run measured the generator. CPU spent spinning for send times is
 /// CPU the generator could have given to work, so it does not count towards saturation.
-pub fn verdict(r: &RunResult) -> Verdict {
-    let mut v = Verdict {
+pub fn self_check(r: &RunResult) -> SelfCheck {
+    let mut v = SelfCheck {
         valid: true,
-        ..Verdict::default()
+        ..SelfCheck::default()
     };
     let share = cpu_share(r);
     let busy = loop_busy_share(r);
@@ -392,7 +393,7 @@ pub fn verdict(r: &RunResult) -> Verdict {
 }
 
 /// The human summary.
-pub fn summary(r: &RunResult, v: &Verdict) -> String {
+pub fn summary(r: &RunResult, v: &SelfCheck) -> String {
     let c = &r.total.counters;
     let secs = r.measured_ns as f64 / NS_PER_SEC as f64;
     let mut s = String::new();
@@ -568,13 +569,13 @@ pub fn error_rate(r: &RunResult) -> f64 {
 }
 
 /// The JSON document (schema in loadgen/README.md, types in `reactor-report`).
-pub fn to_json(r: &RunResult, v: &Verdict) -> Value {
+pub fn to_json(r: &RunResult, v: &SelfCheck) -> Value {
     // Serialising these plain structs cannot fail (string keys, no custom serialisers).
     serde_json::to_value(to_report(r, v)).unwrap_or_default()
 }
 
 /// The typed report of one run: what `--json` writes and `compare` reads.
-pub fn to_report(r: &RunResult, v: &Verdict) -> RunReport {
+pub fn to_report(r: &RunResult, v: &SelfCheck) -> RunReport {
     let c = &r.total.counters;
     let cfg = &r.config;
     let secs = r.measured_ns as f64 / NS_PER_SEC as f64;
@@ -774,13 +775,13 @@ mod tests {
     #[test]
     fn responses_timed_at_the_read_are_a_warning() {
         let mut r = open_run(0.3, 0.6, 20_000, 0);
-        assert!(verdict(&r).warnings.is_empty());
+        assert!(self_check(&r).warnings.is_empty());
         r.unstamped_reads = 12;
-        let v = verdict(&r);
+        let v = self_check(&r);
         assert!(v.valid, "{v:?}");
         assert!(v.warnings.iter().any(|w| w.contains("12 reads")), "{v:?}");
         r.kernel_stamps = false;
-        let v = verdict(&r);
+        let v = self_check(&r);
         assert!(
             v.warnings
                 .iter()
@@ -793,7 +794,7 @@ mod tests {
     fn a_saturated_generator_whose_requests_wait_for_slots_is_invalid_and_named() {
         // The case that was once reported valid: lateness small, send lag large because the
         // requests waited for connections the busy generator had not freed.
-        let v = verdict(&open_run(0.98, 0.01, 20_000, 30_000_000));
+        let v = self_check(&open_run(0.98, 0.01, 20_000, 30_000_000));
         assert!(!v.valid);
         assert!(v.generator_limited);
         assert!(
@@ -804,7 +805,7 @@ mod tests {
 
     #[test]
     fn a_server_that_keeps_connections_busy_is_a_warning_to_add_connections() {
-        let v = verdict(&open_run(0.30, 0.60, 20_000, 30_000_000));
+        let v = self_check(&open_run(0.30, 0.60, 20_000, 30_000_000));
         assert!(v.valid, "{v:?}");
         assert!(!v.generator_limited);
         assert!(
@@ -815,7 +816,7 @@ mod tests {
 
     #[test]
     fn schedule_lateness_is_the_generators_fault() {
-        let v = verdict(&open_run(0.40, 0.50, 500_000, 1_000));
+        let v = self_check(&open_run(0.40, 0.50, 500_000, 1_000));
         assert!(!v.valid);
         assert!(v.generator_limited);
         assert!(v.reasons[0].contains("generator fell behind"), "{v:?}");
@@ -823,7 +824,7 @@ mod tests {
 
     #[test]
     fn a_punctual_run_is_valid() {
-        let v = verdict(&open_run(0.40, 0.50, 20_000, 1_000));
+        let v = self_check(&open_run(0.40, 0.50, 20_000, 1_000));
         assert!(
             v.valid && v.reasons.is_empty() && v.warnings.is_empty(),
             "{v:?}"
@@ -836,7 +837,7 @@ mod tests {
         // slots were busy at the server, not because the generator was out of CPU.
         let mut r = open_run(1.0, 0.65, 20_000, 30_000_000);
         r.total.counters.spin_ns = 600_000_000;
-        let v = verdict(&r);
+        let v = self_check(&r);
         assert!(v.valid, "{v:?}");
         assert!(!v.generator_limited, "{v:?}");
         assert!(
@@ -845,7 +846,7 @@ mod tests {
         );
         // Without the spinning the same CPU is saturation.
         r.total.counters.spin_ns = 0;
-        assert!(!verdict(&r).valid);
+        assert!(!self_check(&r).valid);
     }
 
     #[test]
@@ -854,7 +855,7 @@ mod tests {
         r.total.hist.wake_overshoot.saturating_record(3_000_000);
         r.total.counters.stalls = 7;
         r.total.counters.stalled_ns = 12_000_000;
-        let v = verdict(&r);
+        let v = self_check(&r);
         assert!(!v.valid);
         let reason = &v.reasons[0];
         assert!(reason.contains("had CPU to spare"), "{reason}");
@@ -863,7 +864,7 @@ mod tests {
         assert!(reason.contains("--idle-poll"), "{reason}");
         // Once idle CPUs poll, the advice has been taken.
         r.config.idle_poll = true;
-        let reason = &verdict(&r).reasons[0];
+        let reason = &self_check(&r).reasons[0];
         assert!(!reason.contains("--idle-poll"), "{reason}");
     }
 
@@ -872,7 +873,7 @@ mod tests {
         for workload in [Workload::Tcp, Workload::Udp, Workload::Http] {
             let mut r = open_run(0.40, 0.50, 500_000, 1_000);
             r.config.workload = workload;
-            let v = verdict(&r);
+            let v = self_check(&r);
             let text = serde_json::to_string(&to_json(&r, &v)).unwrap_or_default();
             let read = reactor_report::parse(&text);
             assert!(read.is_ok(), "{workload:?}: {read:?}");

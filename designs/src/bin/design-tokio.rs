@@ -9,10 +9,10 @@ use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use reactor_designs::http::HttpConn;
 use reactor_designs::{
-    announce, bind_tcp, echo_verdict, startup, Listen, Service, MAX_DATAGRAM, READ_BUF,
+    announce, bind_tcp, datagram_fate, startup, Listen, Service, MAX_DATAGRAM, READ_BUF,
 };
 use reactor_proto::http::{HttpLimits, Step};
-use reactor_proto::udp::Verdict;
+use reactor_proto::udp::DatagramFate;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 
@@ -179,7 +179,7 @@ async fn udp_echo(socket: UdpSocket) {
     loop {
         match socket.recv_from(&mut buf).await {
             Ok((n, peer)) => {
-                if echo_verdict(n) == Verdict::Echo {
+                if datagram_fate(n) == DatagramFate::Echo {
                     let _ = socket.send_to(&buf[..n], peer).await;
                 }
             }

@@ -5,8 +5,8 @@ use std::net::UdpSocket;
 use std::os::fd::AsRawFd;
 
 use io_uring::{cqueue, opcode, types, IoUring};
-use reactor_designs::echo_verdict;
-use reactor_proto::udp::Verdict;
+use reactor_designs::datagram_fate;
+use reactor_proto::udp::DatagramFate;
 
 use crate::bufring::BufRing;
 use crate::{push_entry, Op, Server, UDP_BUFS, UDP_BUF_LEN, UDP_GROUP, UDP_NAME_LEN};
@@ -105,7 +105,7 @@ fn udp_echo(udp: &mut Udp, bid: u16, filled: usize, ring: &mut IoUring) -> bool 
     let len = out.incoming_payload_len() as usize;
     if out.is_payload_truncated()
         || out.is_name_data_truncated()
-        || echo_verdict(len) != Verdict::Echo
+        || datagram_fate(len) != DatagramFate::Echo
     {
         return false;
     }

@@ -24,12 +24,12 @@ pub mod http;
 pub const READ_BUF: usize = 16 * 1024;
 
 /// Receive buffer for UDP echo: larger than any UDP payload, so a datagram is never truncated
-/// and [`echo_verdict`] sees its real length.
+/// and [`datagram_fate`] sees its real length.
 pub const MAX_DATAGRAM: usize = 64 * 1024;
 
 /// Whether a received datagram of `len` bytes goes back, by the rule every design shares
 /// (`reactor_proto::udp::classify`).
-pub fn echo_verdict(len: usize) -> reactor_proto::udp::Verdict {
+pub fn datagram_fate(len: usize) -> reactor_proto::udp::DatagramFate {
     reactor_proto::udp::classify(len, MAX_DATAGRAM, reactor_proto::udp::MAX_UDP_PAYLOAD_V4)
 }
 

@@ -14,10 +14,10 @@ use anyhow::Context;
 use clap::Parser;
 use reactor_designs::http::HttpConn;
 use reactor_designs::{
-    announce, bind_tcp, echo_verdict, startup, Listen, Service, MAX_DATAGRAM, READ_BUF,
+    announce, bind_tcp, datagram_fate, startup, Listen, Service, MAX_DATAGRAM, READ_BUF,
 };
 use reactor_proto::http::{HttpLimits, Step};
-use reactor_proto::udp::Verdict;
+use reactor_proto::udp::DatagramFate;
 
 /// Thread-per-connection server: TCP echo, UDP echo and HTTP hello over blocking sockets.
 #[derive(Debug, Parser)]
@@ -162,7 +162,7 @@ fn udp_echo(socket: &UdpSocket) {
     loop {
         match socket.recv_from(&mut buf) {
             Ok((n, peer)) => {
-                if echo_verdict(n) == Verdict::Echo {
+                if datagram_fate(n) == DatagramFate::Echo {
                     let _ = socket.send_to(&buf[..n], peer);
                 }
             }
