@@ -18,22 +18,12 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// The real `reactor-loadgen`, built beside `compare` (cargo builds only this package's
-/// binaries for its tests, so the generator is brought up to date here, once).
+/// The real `reactor-loadgen`, built beside `compare` (once).
 fn loadgen() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_BIN_EXE_compare"))
-            .parent()
-            .expect("binary directory");
-        let mut build = Command::new(env!("CARGO"));
-        build.args(["build", "-p", "reactor-loadgen", "--bin", "reactor-loadgen"]);
-        if dir.ends_with("release") {
-            build.arg("--release");
-        }
-        let status = build.status().expect("run cargo build");
-        assert!(status.success(), "building reactor-loadgen failed");
-        dir.join("reactor-loadgen")
+        let compare = Path::new(env!("CARGO_BIN_EXE_compare"));
+        reactor_testkit::sibling_bin(compare, "reactor-loadgen", "reactor-loadgen")
     })
 }
 

@@ -231,15 +231,15 @@ fn load(workload: Workload, args: RunArgs, http: HttpOptions) -> Result<Result<(
     } else {
         (run::run_once(&config)?, None)
     };
-    let verdict = report::verdict(&result);
-    let summary = report::summary(&result, &verdict);
+    let checked = report::self_check(&result);
+    let summary = report::summary(&result, &checked);
     if data_on_stdout(&args) {
         eprint!("{summary}");
     } else {
         print!("{summary}");
     }
     if let Some(path) = &args.json {
-        let mut doc = report::to_json(&result, &verdict);
+        let mut doc = report::to_json(&result, &checked);
         if let Some(curve) = extra {
             doc["find_max"] = curve;
         }
@@ -249,7 +249,7 @@ fn load(workload: Workload, args: RunArgs, http: HttpOptions) -> Result<Result<(
         let tag = args.tag.clone().unwrap_or_else(hdrlog::host_name);
         hdrlog::write_run(path, &result, &tag)?;
     }
-    Ok(check(&result, &verdict, max_error_rate))
+    Ok(check(&result, &checked, max_error_rate))
 }
 
 fn describe_slo(slo: cli::Slo) -> String {
@@ -261,7 +261,7 @@ fn describe_slo(slo: cli::Slo) -> String {
 }
 
 /// Decide the exit status of a finished run.
-fn check(r: &RunResult, v: &report::Verdict, max_error_rate: f64) -> Result<(), Failure> {
+fn check(r: &RunResult, v: &report::SelfCheck, max_error_rate: f64) -> Result<(), Failure> {
     if r.interrupted {
         return Err((
             interrupt::EXIT_INTERRUPTED,

@@ -10,6 +10,7 @@
 //!   any HTTP server with `POST /echo`.
 //! - [`net`]: sockets with timeouts, payloads that expose shifted or mixed bytes.
 //! - [`tls`]: self-signed test certificates made at run time, as PEM files.
+//! - [`sibling_bin`]: another workspace package's binary, built for a test that drives several.
 //!
 //! Everything here panics on failure: it is test code, and a panic is how a test fails.
 
@@ -18,7 +19,9 @@ pub mod isolation;
 pub mod net;
 mod process;
 mod run;
+mod sibling;
 pub mod tls;
 
 pub use process::{proc_status_kib, Listening, START_TIMEOUT};
 pub use run::{eventually, finish_within, output_within, run_bounded, spawn_piped, RunOutput};
+pub use sibling::sibling_bin;
