@@ -10,8 +10,9 @@ use clap::CommandFactory;
 use reactor_cli::idle_poll;
 use serde_json::{json, Value};
 
-use crate::cli::{Cli, Command, MergeArgs, ProbeArgs, RunArgs};
+use crate::cli::{Cli, Command, MergeArgs, ProbeArgs, RunArgs, Switch};
 use crate::run::{HttpOptions, RunConfig, RunResult, Workload};
+use crate::tls::TlsOptions;
 use crate::{cli, findmax, hdrlog, interrupt, probe, report, run, units, validate};
 
 /// Exit status: the target could not be reached or the run could not be made.
@@ -48,6 +49,11 @@ pub fn main_with(cli: Cli) -> ExitCode {
                 method: h.method,
                 headers: h.headers,
                 body: h.body,
+                tls: TlsOptions {
+                    cacert: h.cacert,
+                    insecure: h.insecure,
+                    resume: h.tls_resume == Switch::On,
+                },
             };
             load(Workload::Http, h.run, opts)
         }

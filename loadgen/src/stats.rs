@@ -35,6 +35,8 @@ pub struct ConnectFailures {
     pub reset: u64,
     /// The kernel had no local address/port to give (EADDRNOTAVAIL, EADDRINUSE).
     pub no_local_address: u64,
+    /// Connected, but the TLS handshake failed or timed out ([`TlsCounts::failures`] says why).
+    pub tls_handshake: u64,
     /// Anything else.
     pub other: u64,
 }
@@ -50,6 +52,8 @@ pub enum ConnectFailure {
     Reset,
     /// EADDRNOTAVAIL or EADDRINUSE: out of local ports/addresses.
     NoLocalAddress,
+    /// The TLS handshake failed or timed out.
+    TlsHandshake,
     /// Anything else.
     Other,
 }
@@ -75,6 +79,7 @@ impl ConnectFailures {
             ConnectFailure::TimedOut => self.timed_out += 1,
             ConnectFailure::Reset => self.reset += 1,
             ConnectFailure::NoLocalAddress => self.no_local_address += 1,
+            ConnectFailure::TlsHandshake => self.tls_handshake += 1,
             ConnectFailure::Other => self.other += 1,
         }
     }
@@ -86,7 +91,151 @@ impl AddAssign for ConnectFailures {
         self.timed_out += o.timed_out;
         self.reset += o.reset;
         self.no_local_address += o.no_local_address;
+        self.tls_handshake += o.tls_handshake;
         self.other += o.other;
+    }
+}
+
+/// Why a TLS handshake failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandshakeFailure {
+    /// The server's certificate did not verify (unknown issuer, wrong name, expired, ...).
+    Certificate,
+    /// The server refused the handshake with an alert (no common version or cipher suite, ...).
+    Alert,
+    /// The server sent something that is not the TLS we speak (a plaintext server, an old
+    /// protocol version, a malformed message).
+    Protocol,
+    /// The server closed or reset the connection before the handshake completed.
+    PeerClosed,
+    /// Not completed within --connect-timeout.
+    TimedOut,
+    /// Anything else.
+    Other,
+}
+
+/// TLS handshake failures by why.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct HandshakeFailures {
+    /// Certificate verification failed.
+    pub certificate: u64,
+    /// The server sent a fatal alert.
+    pub alert: u64,
+    /// Not TLS, or not a version or message we accept.
+    pub protocol: u64,
+    /// Closed or reset mid-handshake.
+    pub peer_closed: u64,
+    /// Timed out.
+    pub timed_out: u64,
+    /// Anything else.
+    pub other: u64,
+}
+
+impl HandshakeFailures {
+    /// All of them.
+    pub fn total(&self) -> u64 {
+        self.certificate + self.alert + self.protocol + self.peer_closed + self.timed_out + self.other
+    }
+
+    fn count(&mut self, why: HandshakeFailure) {
+        match why {
+            HandshakeFailure::Certificate => self.certificate += 1,
+            HandshakeFailure::Alert => self.alert += 1,
+            HandshakeFailure::Protocol => self.protocol += 1,
+            HandshakeFailure::PeerClosed => self.peer_closed += 1,
+            HandshakeFailure::TimedOut => self.timed_out += 1,
+            HandshakeFailure::Other => self.other += 1,
+        }
+    }
+}
+
+impl AddAssign for HandshakeFailures {
+    fn add_assign(&mut self, o: Self) {
+        self.certificate += o.certificate;
+        self.alert += o.alert;
+        self.protocol += o.protocol;
+        self.peer_closed += o.peer_closed;
+        self.timed_out += o.timed_out;
+        self.other += o.other;
+    }
+}
+
+/// A completed TLS handshake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Handshake {
+    /// From the first byte of the ClientHello to the handshake's completion, ns.
+    pub took: u64,
+    /// Resumed a session (an abbreviated handshake) rather than a full one.
+    pub resumed: bool,
+    /// Negotiated protocol version (0x0304 is TLS 1.3, 0x0303 TLS 1.2).
+    pub version: u16,
+    /// Negotiated cipher suite (IANA code).
+    pub suite: u16,
+}
+
+/// TLS handshakes of one thread over one interval (or all of a run, added).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct TlsCounts {
+    /// Full handshakes.
+    pub full: u64,
+    /// Resumed handshakes.
+    pub resumed: u64,
+    /// Handshakes that negotiated TLS 1.3.
+    pub tls13: u64,
+    /// Handshakes that negotiated TLS 1.2.
+    pub tls12: u64,
+    /// The cipher suite negotiated (IANA code; 0 before any handshake).
+    pub suite: u16,
+    /// Handshakes negotiated more than one cipher suite.
+    pub mixed_suites: bool,
+    /// Failed handshakes by why.
+    pub failures: HandshakeFailures,
+}
+
+impl TlsCounts {
+    /// Count one completed handshake.
+    pub fn completed(&mut self, h: &Handshake) {
+        if h.resumed {
+            self.resumed += 1;
+        } else {
+            self.full += 1;
+        }
+        match h.version {
+            0x0304 => self.tls13 += 1,
+            0x0303 => self.tls12 += 1,
+            _ => {}
+        }
+        self.note_suite(h.suite);
+    }
+
+    /// Count one failed handshake.
+    pub fn failed(&mut self, why: HandshakeFailure) {
+        self.failures.count(why);
+    }
+
+    /// Completed handshakes.
+    pub fn handshakes(&self) -> u64 {
+        self.full + self.resumed
+    }
+
+    fn note_suite(&mut self, suite: u16) {
+        if self.suite == 0 {
+            self.suite = suite;
+        } else if suite != 0 && suite != self.suite {
+            self.mixed_suites = true;
+        }
+    }
+}
+
+impl AddAssign for TlsCounts {
+    fn add_assign(&mut self, o: Self) {
+        self.full += o.full;
+        self.resumed += o.resumed;
+        self.tls13 += o.tls13;
+        self.tls12 += o.tls12;
+        self.mixed_suites |= o.mixed_suites;
+        self.note_suite(o.suite);
+        self.failures += o.failures;
     }
 }
 
@@ -173,6 +322,8 @@ pub struct Counters {
     pub bytes_received: u64,
     /// Errors by kind.
     pub errors: ErrorCounts,
+    /// TLS handshakes (https targets).
+    pub tls: TlsCounts,
     /// UDP accounting.
     pub udp: UdpCounts,
     /// HTTP responses by status code (index = code, 0..=599).
@@ -209,6 +360,7 @@ impl Default for Counters {
             bytes_sent: 0,
             bytes_received: 0,
             errors: ErrorCounts::default(),
+            tls: TlsCounts::default(),
             udp: UdpCounts::default(),
             status: vec![0; 600],
             idle_ns: 0,
@@ -232,6 +384,7 @@ impl AddAssign<&Counters> for Counters {
         self.bytes_sent += o.bytes_sent;
         self.bytes_received += o.bytes_received;
         self.errors += o.errors;
+        self.tls += o.tls;
         self.udp += o.udp;
         self.idle_ns += o.idle_ns;
         self.spin_ns += o.spin_ns;
@@ -267,6 +420,9 @@ pub struct Histograms {
     pub schedule_lateness: Histogram<u64>,
     /// From `connect()` to established, for connections made while measuring.
     pub connect: Histogram<u64>,
+    /// TLS handshakes (from the ClientHello to completion, after the connect), for
+    /// connections made while measuring.
+    pub handshake: Histogram<u64>,
     /// How late the loop's timed waits returned (the machine's wake-up latency).
     pub wake_overshoot: Histogram<u64>,
 }
@@ -281,6 +437,7 @@ impl Default for Histograms {
             conn_wait: new_histogram(),
             schedule_lateness: new_histogram(),
             connect: new_histogram(),
+            handshake: new_histogram(),
             wake_overshoot: new_histogram(),
         }
     }
@@ -297,6 +454,7 @@ impl Histograms {
         let _ = self.conn_wait.add(&o.conn_wait);
         let _ = self.schedule_lateness.add(&o.schedule_lateness);
         let _ = self.connect.add(&o.connect);
+        let _ = self.handshake.add(&o.handshake);
         let _ = self.wake_overshoot.add(&o.wake_overshoot);
     }
 }
@@ -375,9 +533,64 @@ impl Recorder {
     }
 }
 
+/// The TLS handshakes of a set-up phase: their times and counts.
+#[derive(Debug, Clone)]
+pub struct Handshakes {
+    /// Handshake times, ns.
+    pub hist: Histogram<u64>,
+    /// Completed and failed handshakes.
+    pub counts: TlsCounts,
+}
+
+impl Default for Handshakes {
+    fn default() -> Self {
+        Handshakes {
+            hist: new_histogram(),
+            counts: TlsCounts::default(),
+        }
+    }
+}
+
+impl Handshakes {
+    /// Add another set into this one.
+    pub fn add(&mut self, o: &Handshakes) {
+        let _ = self.hist.add(&o.hist);
+        self.counts += o.counts;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn handshakes_are_counted_by_kind_version_and_suite() {
+        let mut a = TlsCounts::default();
+        let h = Handshake {
+            took: 1,
+            resumed: false,
+            version: 0x0304,
+            suite: 0x1301,
+        };
+        a.completed(&h);
+        a.completed(&Handshake { resumed: true, ..h });
+        a.failed(HandshakeFailure::Certificate);
+        let mut b = TlsCounts::default();
+        b.completed(&Handshake {
+            version: 0x0303,
+            suite: 0xc02b,
+            ..h
+        });
+        let mut total = TlsCounts::default();
+        total += a;
+        assert!(!total.mixed_suites);
+        total += b;
+        assert_eq!((total.full, total.resumed, total.handshakes()), (2, 1, 3));
+        assert_eq!((total.tls13, total.tls12), (2, 1));
+        assert_eq!(total.suite, 0x1301);
+        assert!(total.mixed_suites);
+        assert_eq!(total.failures.total(), 1);
+    }
 
     #[test]
     fn connect_errors_are_classified_by_errno() {

@@ -11,8 +11,8 @@
 mod run;
 
 pub use run::{
-    ConnectErrorKinds, Errors, Generator, Interval, LoadMode, PercentileIntervals, Percentiles,
-    RunReport, SizeRange, Udp,
+    ConnectErrorKinds, Errors, Generator, HandshakeFailures, Interval, LoadMode,
+    PercentileIntervals, Percentiles, RunReport, SizeRange, Tls, Udp,
 };
 
 /// The `schema` name of a run report.
