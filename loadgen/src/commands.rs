@@ -116,6 +116,10 @@ fn config_from(workload: Workload, a: &RunArgs, http: HttpOptions) -> Result<Run
         anyhow::bail!("--connect-per-request is for the stream workloads (tcp, http)");
     }
     let mut http = http;
+    let https = a.target.starts_with("https://");
+    if !https && (http.tls.cacert.is_some() || http.tls.insecure) {
+        anyhow::bail!("--cacert and --insecure are for https:// targets");
+    }
     if a.connect_per_request && workload == Workload::Http {
         http.headers.push("Connection: close".to_string());
     }

@@ -47,6 +47,7 @@ pub mod run;
 pub mod schedule;
 pub mod stats;
 pub mod tls;
+pub mod tls_report;
 pub mod units;
 pub mod validate;
 pub mod worker;

@@ -382,6 +382,7 @@ pub fn verdict(r: &RunResult) -> Verdict {
     if let Some(w) = stamp_warning(r) {
         v.warnings.push(w);
     }
+    v.warnings.extend(crate::tls_report::warnings(r));
     if r.connected < r.config.connections && !r.config.connect_per_request {
         v.warnings.push(format!(
             "only {} of {} connections could be established",
@@ -457,6 +458,7 @@ pub fn summary(r: &RunResult, v: &Verdict) -> String {
         s.push_str(&row("wake-up", &r.total.hist.wake_overshoot));
     }
     s.push_str(&row("connect", &r.connect));
+    s.push_str(&crate::tls_report::summary(r));
     if cfg.connect_per_request || c.connects > 0 {
         let _ = writeln!(
             s,
@@ -476,12 +478,16 @@ pub fn summary(r: &RunResult, v: &Verdict) -> String {
         e.verify,
         e.http_status
     );
+    if let (true, Some(first)) = (e.total() > e.http_status, &r.first_error) {
+        let _ = writeln!(s, "  first error {first}");
+    }
     let k = &e.connect_kinds;
     if e.connect > 0 {
         let _ = writeln!(
             s,
-            "  connect errors: refused {}, timed out {}, reset {}, no local address {}, other {}",
-            k.refused, k.timed_out, k.reset, k.no_local_address, k.other
+            "  connect errors: refused {}, timed out {}, reset {}, no local address {}, \
+             tls handshake {}, other {}",
+            k.refused, k.timed_out, k.reset, k.no_local_address, k.tls_handshake, k.other
         );
     }
     if cfg.workload == Workload::Http {
@@ -653,6 +659,7 @@ pub fn to_report(r: &RunResult, v: &Verdict) -> RunReport {
                 timed_out: k.timed_out,
                 reset: k.reset,
                 no_local_address: k.no_local_address,
+                tls_handshake: k.tls_handshake,
                 other: k.other,
             },
         },
@@ -692,6 +699,7 @@ pub fn to_report(r: &RunResult, v: &Verdict) -> RunReport {
         connect_per_request: cfg.connect_per_request,
         connects: r.connects,
         connects_per_s: c.connects as f64 / secs,
+        tls: crate::tls_report::to_json(r),
         udp: (cfg.workload == Workload::Udp).then(|| {
             let u = &c.udp;
             Udp {
@@ -760,6 +768,7 @@ mod tests {
             connect: crate::stats::new_histogram(),
             connected: 64,
             connects: 64,
+            tls: None,
             intervals: Vec::new(),
             cpu_user: Duration::from_secs_f64(cpu_share / 2.0),
             cpu_sys: Duration::from_secs_f64(cpu_share / 2.0),

@@ -544,10 +544,16 @@ mod tests {
     fn https_urls_default_to_port_443_and_name_their_host() {
         let u = parse_http_url("https://localhost/x").unwrap();
         assert!(u.tls);
-        assert_eq!((u.socket.as_str(), u.host.as_str()), ("localhost:443", "localhost"));
+        assert_eq!(
+            (u.socket.as_str(), u.host.as_str()),
+            ("localhost:443", "localhost")
+        );
         let u = parse_http_url("https://[::1]:8443/").unwrap();
         assert_eq!((u.socket.as_str(), u.host.as_str()), ("[::1]:8443", "::1"));
         let u = parse_http_url("https://127.0.0.1:8443").unwrap();
-        assert_eq!((u.host.as_str(), u.host_header.as_str()), ("127.0.0.1", "127.0.0.1:8443"));
+        assert_eq!(
+            (u.host.as_str(), u.host_header.as_str()),
+            ("127.0.0.1", "127.0.0.1:8443")
+        );
     }
 }

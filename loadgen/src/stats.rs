@@ -134,7 +134,12 @@ pub struct HandshakeFailures {
 impl HandshakeFailures {
     /// All of them.
     pub fn total(&self) -> u64 {
-        self.certificate + self.alert + self.protocol + self.peer_closed + self.timed_out + self.other
+        self.certificate
+            + self.alert
+            + self.protocol
+            + self.peer_closed
+            + self.timed_out
+            + self.other
     }
 
     fn count(&mut self, why: HandshakeFailure) {

@@ -223,7 +223,13 @@ impl Worker {
     }
 
     /// A TLS handshake failed: counted by `why`, and as a failed connection attempt.
-    fn handshake_failed(&mut self, idx: usize, now: u64, why: HandshakeFailure, message: impl Display) {
+    fn handshake_failed(
+        &mut self,
+        idx: usize,
+        now: u64,
+        why: HandshakeFailure,
+        message: impl Display,
+    ) {
         if self.book.running() {
             self.book.handshake_failed(why, now);
         } else {

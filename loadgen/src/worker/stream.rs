@@ -9,7 +9,7 @@ use std::os::fd::AsRawFd;
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 
-use super::conn::{Ending, Received, StreamConn};
+use super::conn::{Ending, Phase, Received, StreamConn};
 use super::rxstamp;
 use super::tls::{Handshaking, TlsClient, TlsSession};
 use crate::clock::now_ns;
@@ -96,6 +96,10 @@ impl StreamSlot {
         let Some(stream) = self.socket.as_ref() else {
             return Ok(None);
         };
+        if !matches!(self.conn.phase(), Phase::Connecting { .. }) {
+            // A late readiness event of a connection already up (or handshaking).
+            return Ok(None);
+        }
         if let Ok(Some(e)) | Err(e) = stream.take_error() {
             return Err(e);
         }

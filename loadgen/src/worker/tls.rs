@@ -274,6 +274,13 @@ fn failed_tls(e: &AbsorbError) -> Handshaking {
     };
     let why = classify(e);
     let message = match why {
+        HandshakeFailure::Certificate if format!("{e:?}").contains("CaUsedAsEndEntity") => {
+            format!(
+                "TLS certificate verification failed: {e} (the server's certificate is a CA \
+                 certificate, which is refused as a server's own: make it with \
+                 basicConstraints CA:FALSE, or give --insecure to skip verification)"
+            )
+        }
         HandshakeFailure::Certificate => format!(
             "TLS certificate verification failed: {e} (give --cacert PEM to trust the \
              server's CA or certificate, or --insecure to skip verification)"
@@ -290,9 +297,7 @@ fn failed_tls(e: &AbsorbError) -> Handshaking {
 pub fn classify(e: &rustls::Error) -> HandshakeFailure {
     use rustls::Error as E;
     match e {
-        E::InvalidCertificate(_) | E::InvalidCertRevocationList(_) => {
-            HandshakeFailure::Certificate
-        }
+        E::InvalidCertificate(_) | E::InvalidCertRevocationList(_) => HandshakeFailure::Certificate,
         E::AlertReceived(_) => HandshakeFailure::Alert,
         E::InvalidMessage(_)
         | E::InappropriateMessage { .. }
