@@ -27,7 +27,7 @@ Exit status:
     version = reactor_cli::VERSION,
     arg_required_else_help = true,
     after_help = EXIT_CODES,
-    about = "Load generator for TCP echo, UDP echo and HTTP/1.1 servers with coordinated-omission-correct latency"
+    about = "Load generator for TCP echo, UDP echo and HTTP/1.1 (and HTTPS) servers with coordinated-omission-correct latency"
 )]
 pub struct Cli {
     /// What to do.
@@ -112,7 +112,8 @@ pub struct RunArgs {
     #[arg(long, default_value = "2s", value_parser = duration_arg)]
     pub timeout: humantime::Duration,
 
-    /// Time allowed to establish a connection (UDP: to get the first echo back).
+    /// Time allowed to establish a connection (UDP: to get the first echo back); over https
+    /// it bounds the TLS handshake too, which is timed from the end of the connect.
     #[arg(long, default_value = "2s", value_parser = duration_arg)]
     pub connect_timeout: humantime::Duration,
 
