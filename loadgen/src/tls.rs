@@ -109,12 +109,19 @@ impl TlsPlan {
     }
 }
 
-/// rustls' ring provider, the workspace's choice (no C toolchain beyond `cc`). rustls marks
-/// it deprecated because ring has no post-quantum key exchange; X25519, P-256 and P-384 are
-/// what the servers measured here offer.
+/// rustls' ring provider, the workspace's choice (no C toolchain beyond `cc`), with X25519
+/// first among the key exchange groups, as browsers, curl and Python's `ssl` send it: the
+/// provider's own order puts P-384 first, whose key share ring computes several times slower,
+/// and a server that takes the first share offered (nginx, OpenSSL) would make every
+/// handshake pay for it. (rustls marks the provider deprecated because ring has no
+/// post-quantum key exchange; the servers measured here offer none either.)
 #[allow(deprecated)]
 fn ring_provider() -> CryptoProvider {
-    ring::default_provider()
+    use ring::kx_group::{SECP256R1, SECP384R1, X25519};
+    CryptoProvider {
+        kx_groups: vec![X25519, SECP256R1, SECP384R1],
+        ..ring::default_provider()
+    }
 }
 
 /// The system's trust store; an error when it holds no usable certificate.
@@ -231,6 +238,19 @@ mod tests {
         let err = TlsPlan::new("localhost", &opts).unwrap_err().to_string();
         assert!(err.contains("no certificate"), "{err}");
         std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn x25519_is_offered_first() {
+        let names: Vec<_> = ring_provider().kx_groups.iter().map(|g| g.name()).collect();
+        assert_eq!(
+            names,
+            [
+                rustls::NamedGroup::X25519,
+                rustls::NamedGroup::secp256r1,
+                rustls::NamedGroup::secp384r1
+            ]
+        );
     }
 
     #[test]
