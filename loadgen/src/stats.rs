@@ -176,6 +176,33 @@ pub struct Handshake {
     pub version: u16,
     /// Negotiated cipher suite (IANA code).
     pub suite: u16,
+    /// Negotiated key exchange group (IANA code; 0 when a resumption used none).
+    pub group: u16,
+}
+
+/// One parameter the handshakes negotiated (an IANA code), or that they differed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Negotiated {
+    /// The value first seen (0: none yet).
+    pub code: u16,
+    /// Some handshake negotiated another value.
+    pub mixed: bool,
+}
+
+impl Negotiated {
+    /// Take note of one handshake's value (0: it had none).
+    pub fn note(&mut self, code: u16) {
+        if self.code == 0 {
+            self.code = code;
+        } else if code != 0 && code != self.code {
+            self.mixed = true;
+        }
+    }
+
+    fn merge(&mut self, o: Negotiated) {
+        self.mixed |= o.mixed;
+        self.note(o.code);
+    }
 }
 
 /// TLS handshakes of one thread over one interval (or all of a run, added).
@@ -189,10 +216,10 @@ pub struct TlsCounts {
     pub tls13: u64,
     /// Handshakes that negotiated TLS 1.2.
     pub tls12: u64,
-    /// The cipher suite negotiated (IANA code; 0 before any handshake).
-    pub suite: u16,
-    /// Handshakes negotiated more than one cipher suite.
-    pub mixed_suites: bool,
+    /// The cipher suite negotiated.
+    pub suite: Negotiated,
+    /// The key exchange group negotiated.
+    pub group: Negotiated,
     /// Failed handshakes by why.
     pub failures: HandshakeFailures,
 }
@@ -210,7 +237,8 @@ impl TlsCounts {
             0x0303 => self.tls12 += 1,
             _ => {}
         }
-        self.note_suite(h.suite);
+        self.suite.note(h.suite);
+        self.group.note(h.group);
     }
 
     /// Count one failed handshake.
@@ -222,14 +250,6 @@ impl TlsCounts {
     pub fn handshakes(&self) -> u64 {
         self.full + self.resumed
     }
-
-    fn note_suite(&mut self, suite: u16) {
-        if self.suite == 0 {
-            self.suite = suite;
-        } else if suite != 0 && suite != self.suite {
-            self.mixed_suites = true;
-        }
-    }
 }
 
 impl AddAssign for TlsCounts {
@@ -238,8 +258,8 @@ impl AddAssign for TlsCounts {
         self.resumed += o.resumed;
         self.tls13 += o.tls13;
         self.tls12 += o.tls12;
-        self.mixed_suites |= o.mixed_suites;
-        self.note_suite(o.suite);
+        self.suite.merge(o.suite);
+        self.group.merge(o.group);
         self.failures += o.failures;
     }
 }
@@ -576,6 +596,7 @@ mod tests {
             resumed: false,
             version: 0x0304,
             suite: 0x1301,
+            group: 0x001d,
         };
         a.completed(&h);
         a.completed(&Handshake { resumed: true, ..h });
@@ -588,12 +609,14 @@ mod tests {
         });
         let mut total = TlsCounts::default();
         total += a;
-        assert!(!total.mixed_suites);
+        assert!(!total.suite.mixed);
         total += b;
         assert_eq!((total.full, total.resumed, total.handshakes()), (2, 1, 3));
         assert_eq!((total.tls13, total.tls12), (2, 1));
-        assert_eq!(total.suite, 0x1301);
-        assert!(total.mixed_suites);
+        assert_eq!(total.suite.code, 0x1301);
+        assert!(total.suite.mixed);
+        assert_eq!(total.group.code, 0x001d);
+        assert!(!total.group.mixed);
         assert_eq!(total.failures.total(), 1);
     }
 

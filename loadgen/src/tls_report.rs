@@ -9,7 +9,7 @@ use reactor_report::{HandshakeFailures, Tls};
 use crate::clock::NS_PER_SEC;
 use crate::report::percentiles_us;
 use crate::run::RunResult;
-use crate::stats::TlsCounts;
+use crate::stats::{Negotiated, TlsCounts};
 use crate::units::percentile_row;
 
 /// The protocol version the handshakes negotiated.
@@ -24,10 +24,23 @@ fn version(c: &TlsCounts) -> Option<String> {
 
 /// The cipher suite the handshakes negotiated, by its IANA name.
 fn cipher_suite(c: &TlsCounts) -> Option<String> {
-    if c.mixed_suites {
+    name(c.suite, |code| {
+        format!("{:?}", rustls::CipherSuite::from(code))
+    })
+}
+
+/// The key exchange group the handshakes negotiated (`X25519`, `secp256r1`, ...).
+fn key_exchange(c: &TlsCounts) -> Option<String> {
+    name(c.group, |code| {
+        format!("{:?}", rustls::NamedGroup::from(code))
+    })
+}
+
+fn name(n: Negotiated, by_code: impl Fn(u16) -> String) -> Option<String> {
+    if n.mixed {
         return Some("mixed".into());
     }
-    (c.suite != 0).then(|| format!("{:?}", rustls::CipherSuite::from(c.suite)))
+    (n.code != 0).then(|| by_code(n.code))
 }
 
 /// How the server's certificate was checked: `system-roots`, `cacert` or `none`.
@@ -65,9 +78,10 @@ pub fn summary(r: &RunResult) -> String {
     };
     let _ = writeln!(
         s,
-        "  tls        {}, {}, {checked}",
+        "  tls        {}, {}, {}, {checked}",
         version(c).unwrap_or_else(|| "no handshake completed".into()),
-        cipher_suite(c).unwrap_or_else(|| "-".into())
+        cipher_suite(c).unwrap_or_else(|| "-".into()),
+        key_exchange(c).unwrap_or_else(|| "-".into())
     );
     s.push_str(&percentile_row("handshake", &tls.hist));
     let resume = if r.config.http.tls.resume {
@@ -128,6 +142,7 @@ pub fn to_json(r: &RunResult) -> Option<Tls> {
     Some(Tls {
         version: version(c),
         cipher_suite: cipher_suite(c),
+        key_exchange: key_exchange(c),
         verification: verification(r).to_string(),
         insecure: r.config.http.tls.insecure,
         resumption: r.config.http.tls.resume,
@@ -162,6 +177,7 @@ mod tests {
             resumed: false,
             version: 0x0304,
             suite: 0x1302,
+            group: 0x001d,
         };
         c.completed(&h);
         assert_eq!(version(&c).as_deref(), Some("TLSv1.3"));
@@ -169,6 +185,7 @@ mod tests {
             cipher_suite(&c).as_deref(),
             Some("TLS13_AES_256_GCM_SHA384")
         );
+        assert_eq!(key_exchange(&c).as_deref(), Some("X25519"));
         c.completed(&Handshake {
             version: 0x0303,
             suite: 0xc02b,

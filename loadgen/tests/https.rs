@@ -84,6 +84,10 @@ fn keep_alive_over_tls_with_cacert_answers_every_request_the_server_counted() {
     assert_eq!(tls["verification"], "cacert");
     assert_eq!(tls["insecure"], false);
     assert_eq!(tls["version"], "TLSv1.3", "Python's OpenSSL offers TLS 1.3");
+    assert_eq!(
+        tls["key_exchange"], "X25519",
+        "the share offered first is taken"
+    );
     assert!(tls["cipher_suite"]
         .as_str()
         .is_some_and(|s| s.starts_with("TLS13_")));

@@ -179,6 +179,10 @@ pub struct Tls {
     /// handshake completed.
     #[serde(deserialize_with = "crate::nullable::deserialize")]
     pub cipher_suite: Option<String>,
+    /// Negotiated key exchange group (`X25519`, `secp256r1`, ...; `mixed` when several
+    /// were), null when no handshake completed or every one resumed without one.
+    #[serde(deserialize_with = "crate::nullable::deserialize")]
+    pub key_exchange: Option<String>,
     /// How the server's certificate was checked: `system-roots`, `cacert` or `none`.
     pub verification: String,
     /// `--insecure`: the server's certificate was not verified.

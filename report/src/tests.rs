@@ -148,6 +148,7 @@ fn https_sample() -> RunReport {
     r.tls = Some(Tls {
         version: Some("TLSv1.3".into()),
         cipher_suite: Some("TLS13_AES_256_GCM_SHA384".into()),
+        key_exchange: Some("X25519".into()),
         verification: "cacert".into(),
         insecure: false,
         resumption: true,

@@ -132,6 +132,10 @@ impl TlsSession {
                 .tls
                 .negotiated_cipher_suite()
                 .map_or(0, |s| u16::from(s.suite())),
+            group: self
+                .tls
+                .negotiated_key_exchange_group()
+                .map_or(0, |g| u16::from(g.name())),
         }
     }
 
