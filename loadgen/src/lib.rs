@@ -48,6 +48,7 @@ pub mod schedule;
 pub mod stats;
 pub mod tls;
 pub mod tls_report;
+pub mod tls_sessions;
 pub mod units;
 pub mod validate;
 pub mod worker;

@@ -10,8 +10,8 @@
 //! - **Offered.** TLS 1.3 and 1.2 with rustls' ring provider, ALPN `http/1.1`, SNI from the
 //!   URL's host (none for an IP address, as RFC 6066 says).
 //! - **Resumption.** `--tls-resume on` (the default, as browsers, curl and wrk do): a session
-//!   cache per thread, so a thread's later connections resume (TLS 1.3 tickets, TLS 1.2 tickets
-//!   or session IDs); `off`: every handshake is a full one.
+//!   cache per thread ([`crate::tls_sessions`]), so a thread's later connections resume (TLS
+//!   1.3 tickets, TLS 1.2 tickets or session IDs); `off`: every handshake is a full one.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -24,8 +24,7 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
-/// Sessions a thread's cache keeps (per server name, rustls keeps a few TLS 1.3 tickets).
-const SESSION_CACHE: usize = 256;
+use crate::tls_sessions::SessionCache;
 
 /// The TLS flags of a run, as the command line gives them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,8 +83,9 @@ impl TlsPlan {
         })
     }
 
-    /// A client configuration with a session cache of its own (one per worker thread).
-    pub fn client_config(&self) -> Result<Arc<ClientConfig>> {
+    /// A client configuration with a session cache of its own (one per worker thread, which
+    /// has `connections` connections).
+    pub fn client_config(&self, connections: usize) -> Result<Arc<ClientConfig>> {
         let provider = Arc::new(ring_provider());
         let builder = ClientConfig::builder_with_provider(provider.clone())
             .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
@@ -101,7 +101,7 @@ impl TlsPlan {
         };
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         config.resumption = if self.resume {
-            Resumption::in_memory_sessions(SESSION_CACHE)
+            Resumption::store(Arc::new(SessionCache::for_connections(connections)))
         } else {
             Resumption::disabled()
         };
@@ -224,7 +224,7 @@ mod tests {
         assert!(matches!(v6.server_name, ServerName::IpAddress(_)));
         let dns = TlsPlan::new("localhost", &opts).unwrap();
         assert!(matches!(dns.server_name, ServerName::DnsName(_)));
-        assert!(dns.client_config().is_ok());
+        assert!(dns.client_config(1).is_ok());
     }
 
     #[test]
@@ -262,7 +262,7 @@ mod tests {
         };
         let config = TlsPlan::new("localhost", &opts)
             .unwrap()
-            .client_config()
+            .client_config(1)
             .unwrap();
         assert_eq!(config.alpn_protocols, vec![b"http/1.1".to_vec()]);
     }

@@ -134,7 +134,7 @@ impl Worker {
         let poll = Poll::new()?;
         let tls = match &plan.tls {
             Some(t) => Some(TlsClient {
-                config: t.client_config().map_err(io::Error::other)?,
+                config: t.client_config(share).map_err(io::Error::other)?,
                 server_name: t.server_name.clone(),
             }),
             None => None,
