@@ -49,6 +49,7 @@ pub mod stats;
 pub mod tls;
 pub mod tls_report;
 pub mod tls_sessions;
+pub mod tls_stats;
 pub mod units;
 pub mod validate;
 pub mod worker;
