@@ -10,8 +10,9 @@ use clap::CommandFactory;
 use reactor_cli::idle_poll;
 use serde_json::{json, Value};
 
-use crate::cli::{Cli, Command, MergeArgs, ProbeArgs, RunArgs};
+use crate::cli::{Cli, Command, MergeArgs, ProbeArgs, RunArgs, Switch};
 use crate::run::{HttpOptions, RunConfig, RunResult, Workload};
+use crate::tls::TlsOptions;
 use crate::{cli, findmax, hdrlog, interrupt, probe, progress, report, run, units, validate};
 
 /// Exit status: the target could not be reached or the run could not be made.
@@ -48,6 +49,11 @@ pub fn main_with(cli: Cli) -> ExitCode {
                 method: h.method,
                 headers: h.headers,
                 body: h.body,
+                tls: TlsOptions {
+                    cacert: h.cacert,
+                    insecure: h.insecure,
+                    resume: h.tls_resume == Switch::On,
+                },
             };
             load(Workload::Http, h.run, opts)
         }
@@ -110,6 +116,10 @@ fn config_from(workload: Workload, a: &RunArgs, http: HttpOptions) -> Result<Run
         anyhow::bail!("--connect-per-request is for the stream workloads (tcp, http)");
     }
     let mut http = http;
+    let https = a.target.starts_with("https://");
+    if !https && (http.tls.cacert.is_some() || http.tls.insecure) {
+        anyhow::bail!("--cacert and --insecure are for https:// targets");
+    }
     if a.connect_per_request && workload == Workload::Http {
         http.headers.push("Connection: close".to_string());
     }

@@ -10,6 +10,8 @@
 //!   any HTTP server with `POST /echo`.
 //! - [`net`]: sockets with timeouts, payloads that expose shifted or mixed bytes.
 //! - [`tls`]: self-signed test certificates made at run time, as PEM files.
+//! - [`python`]: Python's `http.server` behind Python's `ssl`, an HTTPS peer that is not ours,
+//!   counting what it answered.
 //! - [`sibling_bin`]: another workspace package's binary, built for a test that drives several.
 //!
 //! Everything here panics on failure: it is test code, and a panic is how a test fails.
@@ -18,6 +20,7 @@ pub mod http;
 pub mod isolation;
 pub mod net;
 mod process;
+pub mod python;
 mod run;
 mod sibling;
 pub mod tls;

@@ -96,6 +96,7 @@ pub fn to_report(r: &RunResult, v: &SelfCheck) -> RunReport {
                 timed_out: k.timed_out,
                 reset: k.reset,
                 no_local_address: k.no_local_address,
+                tls_handshake: k.tls_handshake,
                 other: k.other,
             },
         },
@@ -135,6 +136,7 @@ pub fn to_report(r: &RunResult, v: &SelfCheck) -> RunReport {
         connect_per_request: cfg.connect_per_request,
         connects: r.connects,
         connects_per_s: c.connects as f64 / secs,
+        tls: crate::tls_report::to_json(r),
         udp: (cfg.workload == Workload::Udp).then(|| {
             let u = &c.udp;
             Udp {

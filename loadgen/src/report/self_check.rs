@@ -329,6 +329,7 @@ pub fn self_check(r: &RunResult) -> SelfCheck {
     if let Some(w) = stamp_warning(r) {
         v.warnings.push(w);
     }
+    v.warnings.extend(crate::tls_report::warnings(r));
     if r.connected < r.config.connections && !r.config.connect_per_request {
         v.warnings.push(format!(
             "only {} of {} connections could be established",

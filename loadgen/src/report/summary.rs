@@ -77,6 +77,7 @@ pub fn summary(r: &RunResult, v: &SelfCheck) -> String {
         s.push_str(&row("wake-up", &r.total.hist.wake_overshoot));
     }
     s.push_str(&row("connect", &r.connect));
+    s.push_str(&crate::tls_report::summary(r));
     if cfg.connect_per_request || c.connects > 0 {
         let _ = writeln!(
             s,
@@ -96,12 +97,16 @@ pub fn summary(r: &RunResult, v: &SelfCheck) -> String {
         e.verify,
         e.http_status
     );
+    if let (true, Some(first)) = (e.total() > e.http_status, &r.first_error) {
+        let _ = writeln!(s, "  first error {first}");
+    }
     let k = &e.connect_kinds;
     if e.connect > 0 {
         let _ = writeln!(
             s,
-            "  connect errors: refused {}, timed out {}, reset {}, no local address {}, other {}",
-            k.refused, k.timed_out, k.reset, k.no_local_address, k.other
+            "  connect errors: refused {}, timed out {}, reset {}, no local address {}, \
+             tls handshake {}, other {}",
+            k.refused, k.timed_out, k.reset, k.no_local_address, k.tls_handshake, k.other
         );
     }
     if cfg.workload == Workload::Http {

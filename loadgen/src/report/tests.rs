@@ -55,6 +55,7 @@ fn open_run(cpu_share: f64, idle_share: f64, lateness_ns: u64, wait_ns: u64) -> 
         connect: crate::stats::new_histogram(),
         connected: 64,
         connects: 64,
+        tls: None,
         intervals: Vec::new(),
         cpu_user: Duration::from_secs_f64(cpu_share / 2.0),
         cpu_sys: Duration::from_secs_f64(cpu_share / 2.0),
