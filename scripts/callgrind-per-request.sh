@@ -33,6 +33,7 @@ trap cleanup EXIT
 # Total instructions of one server run driven for $1 requests.
 instructions() {
   local requests=$1 addr=""
+  : >"$work/srv.out" # exists before the background server opens it, for the awk below
   valgrind --tool=callgrind --callgrind-out-file="$work/cg.out" "$bin" "--$proto" 127.0.0.1:0 \
     >"$work/srv.out" 2>"$work/srv.err" &
   server_pid=$!
