@@ -65,6 +65,9 @@ pub struct Scenario {
     pub load: Load,
     /// A new connection for every request (`reactor-loadgen --connect-per-request`).
     pub connect_per_request: bool,
+    /// https: resume TLS sessions across connections (`reactor-loadgen --tls-resume on`);
+    /// false makes every handshake a full one.
+    pub tls_resume: bool,
     /// Set for the points of a curve.
     pub curve: Option<CurvePoint>,
 }
@@ -118,6 +121,7 @@ struct RawScenario {
     open: Option<Spanned<OpenFrom>>,
     #[serde(default)]
     connect_per_request: bool,
+    tls_resume: Option<Spanned<bool>>,
     profiles: Option<Spanned<Vec<String>>>,
     #[serde(default = "yes")]
     enabled: bool,
@@ -200,6 +204,14 @@ pub fn select(files: &[File], profile: &str) -> Result<Scenarios, PlanError> {
                     format!("scenario `{id}` appears twice"),
                 ));
             }
+            if let Some(resume) = &s.tls_resume {
+                if s.proto != Proto::Https {
+                    return Err(err(
+                        resume.span().start,
+                        format!("scenario `{id}`: `tls_resume` is for https scenarios"),
+                    ));
+                }
+            }
             if *s.conns.get_ref() == 0 {
                 return Err(err(
                     s.conns.span().start,
@@ -265,6 +277,7 @@ pub fn select(files: &[File], profile: &str) -> Result<Scenarios, PlanError> {
                     size: s.size,
                     load,
                     connect_per_request: s.connect_per_request,
+                    tls_resume: s.tls_resume.as_ref().is_none_or(|r| *r.get_ref()),
                     curve: None,
                 },
             );
