@@ -157,9 +157,9 @@ async fn http_connection(stream: TcpStream, limits: &'static HttpLimits) {
 /// over it; a failed or late handshake closes the connection.
 async fn https_connection(acceptor: TlsAcceptor, stream: TcpStream, limits: &'static HttpLimits) {
     let _ = stream.set_nodelay(true);
-    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-        Ok(Ok(tls)) => serve_http(tls, limits).await,
-        Ok(Err(_)) | Err(_) => {}
+    let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await;
+    if let Ok(Ok(tls)) = handshake {
+        serve_http(tls, limits).await;
     }
 }
 
