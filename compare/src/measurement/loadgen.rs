@@ -166,4 +166,35 @@ mod tests {
         assert!(args.contains("--connect-per-request"), "{args}");
         assert!(!args.contains("--size"), "HTTP has no payload size: {args}");
     }
+
+    #[test]
+    fn https_scenarios_drive_the_http_mode_with_the_runs_certificate() {
+        let s = Scenario {
+            id: "x".into(),
+            title: "x".into(),
+            why: String::new(),
+            proto: Proto::Https,
+            conns: 64,
+            size: 64,
+            load: Load::Closed,
+            connect_per_request: true,
+            tls_resume: false,
+            curve: None,
+        };
+        let run = LoadgenRun {
+            bin: Path::new("reactor-loadgen"),
+            scenario: &s,
+            target: "127.0.0.1:8443".parse().unwrap(),
+            rate: None,
+            duration: Duration::from_millis(700),
+            threads: 1,
+            cores: &[],
+            cacert: PathBuf::from("/run/cert.pem"),
+        };
+        let args = run.args(Path::new("/tmp/out.json")).join(" ");
+        assert!(args.starts_with("http https://127.0.0.1:8443/ "), "{args}");
+        assert!(args.contains("--cacert /run/cert.pem"), "{args}");
+        assert!(args.contains("--tls-resume off"), "{args}");
+        assert!(!args.contains("--size"), "{args}");
+    }
 }

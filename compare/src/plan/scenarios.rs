@@ -456,4 +456,18 @@ mod tests {
         assert!(s.run.is_empty());
         assert_eq!(s.disabled[0].note, "later");
     }
+
+    #[test]
+    fn https_scenarios_resume_unless_told_and_only_https_takes_tls_resume() {
+        let full = built_in("full");
+        let by_id = |id: &str| full.run.iter().find(|s| s.id == id).unwrap();
+        assert!(!by_id("https-close").tls_resume);
+        assert!(by_id("https-close-resumed").tls_resume);
+        assert_eq!(by_id("https-64c").proto, Proto::Https);
+        let e = error_of(
+            "[[scenario]]\nid = \"a\"\ntitle = \"t\"\nproto = \"http\"\nconns = 1\ntls_resume = false\n",
+        );
+        assert_eq!(e.line, Some(6), "{e}");
+        assert!(e.message.contains("https"), "{e}");
+    }
 }
