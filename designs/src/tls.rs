@@ -6,8 +6,9 @@
 //! - **Versions**: TLS 1.3 and 1.2 only (rustls offers nothing older).
 //! - **ALPN**: `http/1.1`, the one protocol the HTTP session speaks.
 //! - **Key exchange**: X25519 first, then P-256, then P-384. rustls' ring provider lists P-384
-//!   first, whose key share ring computes several times slower; a server picking by its own
-//!   order would make every full handshake pay for it.
+//!   first, whose key share ring computes several times slower. rustls picks the first group
+//!   of the client's list that it supports, so the order is the server's stated preference;
+//!   it is set anyway, so that no client or selection rule following it lands on P-384.
 //! - **Resumption**: TLS 1.3 tickets and TLS 1.2 tickets from a rotating ticketer, and an
 //!   in-memory session cache for TLS 1.2 session IDs, as nginx's `ssl_session_tickets on` and
 //!   `ssl_session_cache` give.
