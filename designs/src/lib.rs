@@ -18,6 +18,7 @@ use clap::Args;
 use reactor_proto::http::HttpLimits;
 
 pub mod http;
+pub mod tls;
 
 /// Size of the per-connection read buffer every design uses, so they all move data in the same
 /// chunks (16 KiB: one read covers the largest echo payload the comparison sends).
@@ -59,7 +60,13 @@ impl Listen {
     /// Fails unless at least one service was asked for: a server with nothing to serve is a
     /// mistake on the command line, not a valid configuration.
     pub fn require_any(&self) -> anyhow::Result<()> {
-        if self.tcp.is_none() && self.udp.is_none() && self.http.is_none() {
+        self.require_any_or(false)
+    }
+
+    /// [`require_any`](Self::require_any) for a design with services of its own beyond these
+    /// three: `more` says whether one of those was asked for.
+    pub fn require_any_or(&self, more: bool) -> anyhow::Result<()> {
+        if !more && self.tcp.is_none() && self.udp.is_none() && self.http.is_none() {
             anyhow::bail!("nothing to serve: give at least one of --tcp, --udp, --http");
         }
         Ok(())
@@ -87,6 +94,8 @@ pub enum Service {
     Udp,
     /// HTTP/1.1 hello.
     Http,
+    /// HTTP/1.1 hello over TLS.
+    Https,
 }
 
 impl Service {
@@ -96,6 +105,7 @@ impl Service {
             Service::Tcp => "tcp",
             Service::Udp => "udp",
             Service::Http => "http",
+            Service::Https => "https",
         }
     }
 }
@@ -149,7 +159,13 @@ pub fn exit_on_signal() -> anyhow::Result<()> {
 
 /// The common start of every design's `main`: limits and signal handling.
 pub fn startup(listen: &Listen) -> anyhow::Result<()> {
-    listen.require_any()?;
+    startup_serving(listen, false)
+}
+
+/// [`startup`] for a design with services beyond [`Listen`]'s: `more` says whether one of
+/// those was asked for.
+pub fn startup_serving(listen: &Listen, more: bool) -> anyhow::Result<()> {
+    listen.require_any_or(more)?;
     reactor_cli::raise_fd_limit();
     exit_on_signal()
 }

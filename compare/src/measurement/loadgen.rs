@@ -30,19 +30,23 @@ pub struct LoadgenRun<'a> {
     pub threads: usize,
     /// Generator cores.
     pub cores: &'a [usize],
+    /// https: the run's certificate, trusted by the generator (`--cacert`).
+    pub cacert: PathBuf,
 }
 
 impl LoadgenRun<'_> {
     /// `reactor-loadgen <proto> <target> -c N -t T -d D [--size S] [--rate R]
-    /// [--connect-per-request] --json PATH`.
+    /// [--connect-per-request] [--cacert PEM --tls-resume on|off] --json PATH` (the https
+    /// scenarios drive the generator's `http` mode with an `https://` URL).
     pub fn args(&self, json: &Path) -> Vec<String> {
         let s = self.scenario;
-        let target = match s.proto {
-            Proto::Http => format!("http://{}/", self.target),
-            Proto::Tcp | Proto::Udp => self.target.to_string(),
+        let (mode, target) = match s.proto {
+            Proto::Http => ("http", format!("http://{}/", self.target)),
+            Proto::Https => ("http", format!("https://{}/", self.target)),
+            Proto::Tcp | Proto::Udp => (s.proto.name(), self.target.to_string()),
         };
         let mut args = vec![
-            s.proto.name().to_string(),
+            mode.to_string(),
             target,
             "-c".into(),
             s.conns.to_string(),
@@ -57,7 +61,7 @@ impl LoadgenRun<'_> {
             "--connect-timeout".into(),
             "5s".into(),
         ];
-        if s.proto != Proto::Http {
+        if !s.proto.is_http() {
             args.extend(["--size".into(), s.size.to_string()]);
         }
         if let Some(rate) = self.rate {
@@ -65,6 +69,11 @@ impl LoadgenRun<'_> {
         }
         if s.connect_per_request {
             args.push("--connect-per-request".into());
+        }
+        if s.proto == Proto::Https {
+            args.extend(["--cacert".into(), self.cacert.display().to_string()]);
+            let resume = if s.tls_resume { "on" } else { "off" };
+            args.extend(["--tls-resume".into(), resume.into()]);
         }
         args.extend(["--json".into(), json.display().to_string()]);
         args
@@ -135,6 +144,7 @@ mod tests {
             size: 64,
             load: Load::Closed,
             connect_per_request: true,
+            tls_resume: true,
             curve: None,
         };
         let run = LoadgenRun {
@@ -145,6 +155,7 @@ mod tests {
             duration: Duration::from_millis(700),
             threads: 1,
             cores: &[],
+            cacert: PathBuf::from("/run/cert.pem"),
         };
         let args = run.args(Path::new("/tmp/out.json")).join(" ");
         assert!(
@@ -154,5 +165,36 @@ mod tests {
         assert!(args.contains("--rate 5000"), "{args}");
         assert!(args.contains("--connect-per-request"), "{args}");
         assert!(!args.contains("--size"), "HTTP has no payload size: {args}");
+    }
+
+    #[test]
+    fn https_scenarios_drive_the_http_mode_with_the_runs_certificate() {
+        let s = Scenario {
+            id: "x".into(),
+            title: "x".into(),
+            why: String::new(),
+            proto: Proto::Https,
+            conns: 64,
+            size: 64,
+            load: Load::Closed,
+            connect_per_request: true,
+            tls_resume: false,
+            curve: None,
+        };
+        let run = LoadgenRun {
+            bin: Path::new("reactor-loadgen"),
+            scenario: &s,
+            target: "127.0.0.1:8443".parse().unwrap(),
+            rate: None,
+            duration: Duration::from_millis(700),
+            threads: 1,
+            cores: &[],
+            cacert: PathBuf::from("/run/cert.pem"),
+        };
+        let args = run.args(Path::new("/tmp/out.json")).join(" ");
+        assert!(args.starts_with("http https://127.0.0.1:8443/ "), "{args}");
+        assert!(args.contains("--cacert /run/cert.pem"), "{args}");
+        assert!(args.contains("--tls-resume off"), "{args}");
+        assert!(!args.contains("--size"), "{args}");
     }
 }

@@ -27,7 +27,7 @@ use anyhow::bail;
 use serde::Serialize;
 
 use crate::plan::{CleanExit, Design, Disabled, Load, Profile, Proto, Scenario};
-use crate::processes::{self, procfs, Ended, Pinning, Places, Server, StartError};
+use crate::processes::{self, procfs, Ended, Pinning, Places, RunCert, Server, StartError};
 use results::{secs, GenReport, Sample, Summary};
 
 /// Where things are and how to pin them.
@@ -185,6 +185,12 @@ pub fn run(
     let logs = setup.out_dir.join("logs");
     let tmp_root = setup.out_dir.join("tmp");
     std::fs::create_dir_all(&logs)?;
+    let tls_dir = RunCert::dir(&setup.out_dir);
+    let tls = if designs.iter().any(|d| d.serves.contains(&Proto::Https)) {
+        Some(RunCert::generate_in(&tls_dir)?)
+    } else {
+        None
+    };
     let mut outcome = Outcome {
         designs: Vec::new(),
         argv: Vec::new(),
@@ -199,6 +205,7 @@ pub fn run(
         peers: &setup.peers,
         tmp_root: &tmp_root,
         logs: &logs,
+        tls: tls.as_ref(),
     };
     let mut running: Vec<(Design, Server)> = Vec::new();
     for design in designs {
@@ -283,6 +290,7 @@ pub fn run(
         outcome.exits.push((design.name, ended.code()));
     }
     let _ = std::fs::remove_dir_all(&tmp_root);
+    let _ = std::fs::remove_dir_all(&tls_dir);
     Ok(outcome)
 }
 

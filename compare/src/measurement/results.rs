@@ -68,6 +68,35 @@ pub struct GenReport {
     pub connects: Option<u64>,
     /// Connect latency, µs (only with `--connect-per-request`).
     pub connect_us: Option<Percentiles>,
+    /// TLS handshakes (https runs only).
+    pub tls: Option<Handshakes>,
+}
+
+/// TLS handshakes of https runs, from the generator's `tls` object: every handshake of the
+/// run (connection set-up included, as its `connects`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Handshakes {
+    /// Full handshakes (a key exchange and the certificate's signature each).
+    pub full: u64,
+    /// Resumed handshakes (a session ticket or ID).
+    pub resumed: u64,
+}
+
+impl Handshakes {
+    fn of(t: &reactor_report::Tls) -> Handshakes {
+        Handshakes {
+            full: t.full_handshakes,
+            resumed: t.resumed_handshakes,
+        }
+    }
+
+    /// Both counts summed over `runs`; None when none of them was an https run.
+    pub fn sum<'a>(runs: impl Iterator<Item = &'a GenReport>) -> Option<Handshakes> {
+        runs.filter_map(|g| g.tls).reduce(|a, b| Handshakes {
+            full: a.full + b.full,
+            resumed: a.resumed + b.resumed,
+        })
+    }
 }
 
 impl From<&reactor_report::RunReport> for GenReport {
@@ -86,6 +115,7 @@ impl From<&reactor_report::RunReport> for GenReport {
             connect_us: r
                 .connect_per_request
                 .then(|| Percentiles::from_report(&r.connect_us)),
+            tls: r.tls.as_ref().map(Handshakes::of),
         }
     }
 }
@@ -291,6 +321,8 @@ pub struct Summary {
     pub cpu_us_per_connection: Option<Spread>,
     /// Connect latency (median over the repeats), µs (connect-per-request runs).
     pub connect_us: Option<Percentiles>,
+    /// TLS handshakes over the measured runs (https scenarios).
+    pub handshakes: Option<Handshakes>,
     /// Server CPU use as a share of its cores (median).
     pub server_util: f64,
     /// Generator CPU use as a share of its cores (median).
@@ -385,6 +417,7 @@ impl Summary {
                     max: c(|p| p.max),
                 }
             }),
+            handshakes: Handshakes::sum(all.iter().map(|s| &s.gen)),
             server_util,
             gen_util,
             // Outside load is noise whether or not the run counted: every run shows it.

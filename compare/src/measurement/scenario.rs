@@ -17,7 +17,7 @@ use super::loadgen::LoadgenRun;
 use super::results::{Cores, GenReport, Summary};
 use super::{check_summary, count_kernel, measure_once, Position, Progress, Row, Setup};
 use crate::plan::{Design, Scenario};
-use crate::processes::Server;
+use crate::processes::{RunCert, Server};
 
 /// Extra runs per design and scenario that may replace repeats that did not count.
 pub const MAX_RETRIES: usize = 2;
@@ -52,6 +52,7 @@ impl Active<'_> {
             duration,
             threads: setup.pinning.generator.len().min(scenario.conns).max(1),
             cores: &setup.pinning.generator,
+            cacert: RunCert::dir(&setup.out_dir).join("cert.pem"),
         }
         .run(&json, stop)
     }

@@ -301,6 +301,10 @@ fn check_vars(serves: &[Proto]) -> Vars {
         v.insert(addr, "127.0.0.1:1".into());
         v.insert(port, "1".into());
     }
+    if serves.contains(&Proto::Https) {
+        v.insert("tls_cert", "/cert.pem".into());
+        v.insert("tls_key", "/key.pem".into());
+    }
     for dir in ["bin_dir", "tmp", "peers", "designs_dir"] {
         v.insert(dir, "/".into());
     }

@@ -25,11 +25,13 @@ pub enum Proto {
     Udp,
     /// HTTP/1.1 `GET /` answered with "Hello, client!".
     Http,
+    /// The same over TLS, with the run's certificate (`{tls_cert}`, `{tls_key}`).
+    Https,
 }
 
 impl Proto {
     /// All of them, in a fixed order.
-    pub const ALL: [Proto; 3] = [Proto::Tcp, Proto::Udp, Proto::Http];
+    pub const ALL: [Proto; 4] = [Proto::Tcp, Proto::Udp, Proto::Http, Proto::Https];
 
     /// The name used by the server flags, `listening` lines and the load generator.
     pub fn name(self) -> &'static str {
@@ -37,6 +39,7 @@ impl Proto {
             Proto::Tcp => "tcp",
             Proto::Udp => "udp",
             Proto::Http => "http",
+            Proto::Https => "https",
         }
     }
 
@@ -46,7 +49,13 @@ impl Proto {
             Proto::Tcp => ("tcp", "tcp_port"),
             Proto::Udp => ("udp", "udp_port"),
             Proto::Http => ("http", "http_port"),
+            Proto::Https => ("https", "https_port"),
         }
+    }
+
+    /// Whether it is HTTP (plain or over TLS): `GET /`, no payload size.
+    pub fn is_http(self) -> bool {
+        matches!(self, Proto::Http | Proto::Https)
     }
 
     /// From a `listening` line's protocol word.

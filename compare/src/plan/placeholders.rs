@@ -4,13 +4,23 @@
 use std::collections::BTreeMap;
 
 /// Every placeholder a design may use, with what it expands to (for errors and `--list`).
-pub const KNOWN: [(&str, &str); 10] = [
+pub const KNOWN: [(&str, &str); 14] = [
     ("tcp", "127.0.0.1:PORT of the TCP echo service"),
     ("udp", "127.0.0.1:PORT of the UDP echo service"),
     ("http", "127.0.0.1:PORT of the HTTP service"),
+    ("https", "127.0.0.1:PORT of the HTTPS service"),
     ("tcp_port", "the TCP echo port alone"),
     ("udp_port", "the UDP echo port alone"),
     ("http_port", "the HTTP port alone"),
+    ("https_port", "the HTTPS port alone"),
+    (
+        "tls_cert",
+        "the run's self-signed certificate, PEM (designs that serve https)",
+    ),
+    (
+        "tls_key",
+        "the private key of {tls_cert}, PEM (designs that serve https)",
+    ),
     (
         "bin_dir",
         "the directory of the release binaries (--bin-dir)",

@@ -65,6 +65,9 @@ pub struct Scenario {
     pub load: Load,
     /// A new connection for every request (`reactor-loadgen --connect-per-request`).
     pub connect_per_request: bool,
+    /// https: resume TLS sessions across connections (`reactor-loadgen --tls-resume on`);
+    /// false makes every handshake a full one.
+    pub tls_resume: bool,
     /// Set for the points of a curve.
     pub curve: Option<CurvePoint>,
 }
@@ -118,6 +121,7 @@ struct RawScenario {
     open: Option<Spanned<OpenFrom>>,
     #[serde(default)]
     connect_per_request: bool,
+    tls_resume: Option<Spanned<bool>>,
     profiles: Option<Spanned<Vec<String>>>,
     #[serde(default = "yes")]
     enabled: bool,
@@ -200,6 +204,14 @@ pub fn select(files: &[File], profile: &str) -> Result<Scenarios, PlanError> {
                     format!("scenario `{id}` appears twice"),
                 ));
             }
+            if let Some(resume) = &s.tls_resume {
+                if s.proto != Proto::Https {
+                    return Err(err(
+                        resume.span().start,
+                        format!("scenario `{id}`: `tls_resume` is for https scenarios"),
+                    ));
+                }
+            }
             if *s.conns.get_ref() == 0 {
                 return Err(err(
                     s.conns.span().start,
@@ -265,6 +277,7 @@ pub fn select(files: &[File], profile: &str) -> Result<Scenarios, PlanError> {
                     size: s.size,
                     load,
                     connect_per_request: s.connect_per_request,
+                    tls_resume: s.tls_resume.as_ref().is_none_or(|r| *r.get_ref()),
                     curve: None,
                 },
             );
@@ -442,5 +455,19 @@ mod tests {
         let s = select(&[a], "quick").unwrap();
         assert!(s.run.is_empty());
         assert_eq!(s.disabled[0].note, "later");
+    }
+
+    #[test]
+    fn https_scenarios_resume_unless_told_and_only_https_takes_tls_resume() {
+        let full = built_in("full");
+        let by_id = |id: &str| full.run.iter().find(|s| s.id == id).unwrap();
+        assert!(!by_id("https-close").tls_resume);
+        assert!(by_id("https-close-resumed").tls_resume);
+        assert_eq!(by_id("https-64c").proto, Proto::Https);
+        let e = error_of(
+            "[[scenario]]\nid = \"a\"\ntitle = \"t\"\nproto = \"http\"\nconns = 1\ntls_resume = false\n",
+        );
+        assert_eq!(e.line, Some(6), "{e}");
+        assert!(e.message.contains("https"), "{e}");
     }
 }

@@ -2,9 +2,11 @@
 //! comparison itself dies), measured through `/proc` and `wait4`.
 //!
 //! - [`server`]: starting a design and knowing when it is ready;
+//! - [`certificate`]: the run's TLS certificate for the designs serving https;
 //! - [`readiness`]: `listening` lines and port probes;
 //! - [`procfs`]: CPU (user/system), peak RSS, other load on the cores.
 
+pub mod certificate;
 pub mod procfs;
 pub mod readiness;
 pub mod server;
@@ -17,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
+pub use certificate::RunCert;
 pub use server::{Ended, Places, Server, StartError};
 
 /// How often waiting loops look at the stop flag and the child.

@@ -1,6 +1,8 @@
 //! When a started server is ready: its `listening <proto> <addr>` lines (the project's
 //! contract), or, for servers that print nothing of the kind, answers on its ports: a TCP echo
-//! of a probe, an HTTP status line for `GET /`, a UDP echo of a datagram.
+//! of a probe, an HTTP status line for `GET /`, a UDP echo of a datagram, an accepted TCP
+//! connection for https (the port was free when compare picked it, so whoever accepts on it
+//! now is the design; the first measured run's handshakes then check its TLS).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
@@ -28,6 +30,7 @@ pub fn probe(proto: Proto, addr: SocketAddr) -> bool {
     match proto {
         Proto::Tcp => probe_tcp(addr).unwrap_or(false),
         Proto::Http => probe_http(addr).unwrap_or(false),
+        Proto::Https => TcpStream::connect_timeout(&addr, PROBE_TIMEOUT).is_ok(),
         Proto::Udp => probe_udp(addr).unwrap_or(false),
     }
 }
@@ -108,6 +111,15 @@ mod tests {
         drop(free);
         assert!(!probe(Proto::Tcp, addr));
         assert!(!probe(Proto::Http, addr));
+        assert!(!probe(Proto::Https, addr));
+    }
+
+    #[test]
+    fn https_is_ready_once_its_port_accepts_and_announces_like_the_others() {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        assert!(probe(Proto::Https, l.local_addr().unwrap()));
+        let (p, a) = parse_listening("listening https 127.0.0.1:8443").unwrap();
+        assert_eq!((p, a.port()), (Proto::Https, 8443));
     }
 
     #[test]

@@ -60,6 +60,8 @@ pub struct Places<'a> {
     pub tmp_root: &'a Path,
     /// Where the design's stderr goes (`NAME.stderr`).
     pub logs: &'a Path,
+    /// `{tls_cert}` and `{tls_key}`, for the designs serving https.
+    pub tls: Option<&'a super::RunCert>,
 }
 
 /// A running server design, killed (by PID) when dropped.
@@ -287,7 +289,7 @@ fn pick_ports(serves: &[Proto]) -> anyhow::Result<HashMap<Proto, SocketAddr>> {
     let mut held_udp = Vec::new();
     for &p in serves {
         let addr = match p {
-            Proto::Tcp | Proto::Http => {
+            Proto::Tcp | Proto::Http | Proto::Https => {
                 let l = std::net::TcpListener::bind("127.0.0.1:0").context("picking a port")?;
                 let a = l.local_addr()?;
                 held_tcp.push(l);
@@ -322,6 +324,10 @@ fn vars(
         let (a, p) = proto.placeholders();
         v.insert(a, addr.to_string());
         v.insert(p, addr.port().to_string());
+    }
+    if let Some(tls) = places.tls.filter(|_| design.serves.contains(&Proto::Https)) {
+        v.insert("tls_cert", tls.cert.display().to_string());
+        v.insert("tls_key", tls.key.display().to_string());
     }
     v.insert("bin_dir", abs(places.bin_dir)?);
     v.insert("peers", abs(places.peers)?);

@@ -14,7 +14,7 @@ use crate::baseline::{self, BaselineComparison};
 use crate::charts::{self, format_value, Bar, BarPanel, CurvePanel, LinePanel};
 use crate::measurement::results::{Percentiles, Spread, Summary};
 use crate::measurement::{Outcome, Row, ScenarioResult};
-use crate::plan::Profile;
+use crate::plan::{Profile, Proto};
 use crate::processes::Pinning;
 
 /// The machine the comparison ran on, as far as `/proc` tells.
@@ -518,17 +518,30 @@ fn curve_table(md: &mut String, id: &str, title: &str, points: &[&ScenarioResult
 struct Columns {
     kernel: bool,
     connections: bool,
+    handshakes: bool,
 }
 
 fn scenario_table(md: &mut String, s: &ScenarioResult) {
     let sc = &s.scenario;
     let _ = writeln!(md, "#### {}\n", sc.title);
     let mut line = format!("`{}`: {}; {} connection(s)", sc.id, sc.why, sc.conns);
-    if sc.size > 0 && sc.proto != crate::plan::Proto::Http {
+    if sc.size > 0 && !sc.proto.is_http() {
         let _ = write!(line, ", {} B payload", sc.size);
     }
     if sc.connect_per_request {
         line.push_str(", a new connection per request");
+    }
+    let per_handshake = sc.proto == Proto::Https && sc.connect_per_request;
+    if sc.proto == Proto::Https {
+        line.push_str(match (sc.connect_per_request, sc.tls_resume) {
+            (true, true) => {
+                ", TLS with session resumption (server CPU per request is per handshake)"
+            }
+            (true, false) => {
+                ", TLS with a full handshake every time (server CPU per request is per handshake)"
+            }
+            (false, _) => ", TLS (one handshake per connection, then keep-alive)",
+        });
     }
     match s.rate {
         Some(rate) => {
@@ -544,8 +557,14 @@ fn scenario_table(md: &mut String, s: &ScenarioResult) {
     let cols = Columns {
         kernel: sums().any(|x| x.syscalls_per_request.is_some()),
         connections: sums().any(|x| x.cpu_us_per_connection.is_some()),
+        handshakes: sums().any(|x| x.handshakes.is_some()),
     };
-    let mut head = String::from("| # | design | valid runs | req/s [95% CI] | p50 µs | p99 µs | p99.9 µs | max µs | server CPU µs/req [95% CI] | user µs | sys µs |");
+    let cpu = if per_handshake {
+        "server CPU µs/req = µs/handshake [95% CI]"
+    } else {
+        "server CPU µs/req [95% CI]"
+    };
+    let mut head = format!("| # | design | valid runs | req/s [95% CI] | p50 µs | p99 µs | p99.9 µs | max µs | {cpu} | user µs | sys µs |");
     let mut rule = String::from("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     if cols.kernel {
         head.push_str(" syscalls/req | ctx sw/req |");
@@ -554,6 +573,10 @@ fn scenario_table(md: &mut String, s: &ScenarioResult) {
     if cols.connections {
         head.push_str(" server CPU µs/conn | connect p50/p99 µs |");
         rule.push_str("---:|---:|");
+    }
+    if cols.handshakes {
+        head.push_str(" TLS handshakes full / resumed |");
+        rule.push_str("---:|");
     }
     head.push_str(" server CPU | gen CPU | other load | server peak RSS | errors | limit |");
     rule.push_str("---:|---:|---:|---:|---:|---|");
@@ -645,6 +668,12 @@ fn table_row(rank: usize, r: &Row, cols: &Columns) -> String {
             " {} | {connect} |",
             opt(s.cpu_us_per_connection.map(|c| c.median))
         );
+    }
+    if cols.handshakes {
+        let shakes = s.handshakes.map_or("n/a".into(), |h| {
+            format!("{} / {}", group(h.full as f64), group(h.resumed as f64))
+        });
+        let _ = write!(row, " {shakes} |");
     }
     let _ = write!(
         row,

@@ -4,17 +4,26 @@
 //! async/await state machines and tokio's scheduler in between); `--flavor multi` runs them on
 //! a work-stealing pool of worker threads (default: one per available core). The code is the
 //! same for both, which is the point: the comparison isolates the runtime's scheduling cost.
+//!
+//! `--https` serves the same HTTP session over `tokio-rustls`: the connection task is the plain
+//! HTTP one with the TLS stream in place of the TCP stream, after a bounded handshake.
 
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use reactor_designs::http::HttpConn;
+use reactor_designs::tls::TlsListen;
 use reactor_designs::{
-    announce, bind_tcp, datagram_fate, startup, Listen, Service, MAX_DATAGRAM, READ_BUF,
+    announce, bind_tcp, datagram_fate, startup_serving, Listen, Service, MAX_DATAGRAM, READ_BUF,
 };
 use reactor_proto::http::{HttpLimits, Step};
 use reactor_proto::udp::DatagramFate;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
+use tokio_rustls::TlsAcceptor;
+
+/// How long a TLS client may take from its connect to a finished handshake before the
+/// connection is closed (a peer that connects and never finishes holds nothing for longer).
+const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// tokio server: TCP echo, UDP echo and HTTP hello, one task per connection.
 #[derive(Debug, Parser)]
@@ -22,6 +31,8 @@ use tokio::net::{TcpListener, TcpStream, UdpSocket};
 struct Cli {
     #[command(flatten)]
     listen: Listen,
+    #[command(flatten)]
+    tls: TlsListen,
     /// Runtime flavor: `current` (one thread) or `multi` (work-stealing pool).
     #[arg(long, value_enum, default_value_t = Flavor::Multi)]
     flavor: Flavor,
@@ -38,7 +49,9 @@ enum Flavor {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    startup(&cli.listen)?;
+    startup_serving(&cli.listen, cli.tls.https.is_some())?;
+    // Read before the runtime starts: a bad certificate or key ends the process at once.
+    let tls = cli.tls.config()?;
     let mut builder = match cli.flavor {
         Flavor::Current => tokio::runtime::Builder::new_current_thread(),
         Flavor::Multi => {
@@ -50,11 +63,14 @@ fn main() -> anyhow::Result<()> {
         }
     };
     let runtime = builder.enable_all().build().context("building runtime")?;
-    runtime.block_on(serve(cli.listen))
+    runtime.block_on(serve(cli.listen, tls))
 }
 
 /// Binds everything first (so the `listening` lines mean "ready"), then serves until killed.
-async fn serve(listen: Listen) -> anyhow::Result<()> {
+async fn serve(
+    listen: Listen,
+    tls: Option<(std::net::SocketAddr, std::sync::Arc<rustls::ServerConfig>)>,
+) -> anyhow::Result<()> {
     let mut tasks = tokio::task::JoinSet::new();
     if let Some(addr) = listen.tcp {
         let listener = listener(addr)?;
@@ -74,6 +90,15 @@ async fn serve(listen: Listen) -> anyhow::Result<()> {
         let limits = listen.http_limits();
         tasks.spawn(accept_loop(listener, move |s| {
             tokio::spawn(http_connection(s, limits))
+        }));
+    }
+    if let Some((addr, config)) = tls {
+        let listener = listener(addr)?;
+        announce(Service::Https, listener.local_addr()?)?;
+        let limits = listen.http_limits();
+        let acceptor = TlsAcceptor::from(config);
+        tasks.spawn(accept_loop(listener, move |s| {
+            tokio::spawn(https_connection(acceptor.clone(), s, limits))
         }));
     }
     while tasks.join_next().await.is_some() {}
@@ -122,9 +147,25 @@ async fn echo_connection(mut stream: TcpStream) {
     }
 }
 
-/// Answers HTTP/1.1 requests through the shared sans-IO session until it says to close.
-async fn http_connection(mut stream: TcpStream, limits: &'static HttpLimits) {
+/// Answers HTTP/1.1 requests on a TCP connection.
+async fn http_connection(stream: TcpStream, limits: &'static HttpLimits) {
     let _ = stream.set_nodelay(true);
+    serve_http(stream, limits).await
+}
+
+/// Completes the TLS handshake (within [`HANDSHAKE_TIMEOUT`]), then answers HTTP/1.1 requests
+/// over it; a failed or late handshake closes the connection.
+async fn https_connection(acceptor: TlsAcceptor, stream: TcpStream, limits: &'static HttpLimits) {
+    let _ = stream.set_nodelay(true);
+    let handshake = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await;
+    if let Ok(Ok(tls)) = handshake {
+        serve_http(tls, limits).await;
+    }
+}
+
+/// Answers HTTP/1.1 requests through the shared sans-IO session until it says to close, on
+/// any byte stream (TCP, or TLS over TCP).
+async fn serve_http<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, limits: &'static HttpLimits) {
     let mut conn = HttpConn::new(limits);
     let mut buf = vec![0u8; READ_BUF];
     loop {
@@ -141,6 +182,7 @@ async fn http_connection(mut stream: TcpStream, limits: &'static HttpLimits) {
             Ok(Ok(0)) => {
                 if conn.on_peer_closed() {
                     let _ = stream.write_all(conn.output()).await;
+                    let _ = stream.flush().await;
                     return;
                 }
                 conn.resume()
@@ -159,15 +201,24 @@ async fn http_connection(mut stream: TcpStream, limits: &'static HttpLimits) {
 }
 
 /// Writes the session's output, resuming it while it paused; false when the connection ends.
-async fn write_responses(stream: &mut TcpStream, conn: &mut HttpConn, mut step: Step) -> bool {
+async fn write_responses<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    conn: &mut HttpConn,
+    mut step: Step,
+) -> bool {
     loop {
-        if stream.write_all(conn.output()).await.is_err() {
+        // flush: a TLS stream holds written records until flushed (a no-op on TCP).
+        if stream.write_all(conn.output()).await.is_err() || stream.flush().await.is_err() {
             return false;
         }
         conn.clear_output();
         match step {
             Step::Continue => return true,
-            Step::CloseAfterFlush => return false,
+            Step::CloseAfterFlush => {
+                // TLS: close_notify, so the peer knows the answer is complete.
+                let _ = stream.shutdown().await;
+                return false;
+            }
             Step::Paused => step = conn.resume(),
         }
     }
