@@ -63,7 +63,8 @@ import json, sys
 doc = json.load(open(sys.argv[1]))
 cpu = [r["summary"]["cpu_us_per_request"]["median"]
        for s in doc["outcome"]["scenarios"] for r in s["rows"] if r.get("summary")]
-cpu = [c for c in cpu if c == c and c > 0]
+# A row without a valid repeat has no median (null).
+cpu = [c for c in cpu if c is not None and c == c and c > 0]
 if not cpu:
     sys.exit("no valid CPU per request in the baseline")
 print(int(min(cpu) * 1000 * float(sys.argv[2]) / 100))
