@@ -30,6 +30,9 @@ use crate::protocol::{Protocol, ProtocolCtx, Reaction};
 use crate::staging::Staging;
 use crate::stats::{CloseReason, Stats};
 use crate::timers::{Millis, TimerKind, Timers};
+use crate::tls::TlsLayer;
+
+mod tls_io;
 
 /// A timestamp field that holds no time.
 pub const NEVER: Millis = Millis::MAX;
@@ -128,6 +131,25 @@ pub struct Connection {
     header_since: Millis,
     /// When the current HTTP request body started (its head completed), or [`NEVER`].
     body_since: Millis,
+    /// HTTPS: the TLS layer between the socket and the protocol (boxed: a plaintext
+    /// connection pays one pointer for it).
+    tls: Option<Box<TlsLayer>>,
+}
+
+/// What one read of a connection's input gave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Input {
+    /// The peer finished sending (FIN, or TLS `close_notify`).
+    End,
+    /// `wire` bytes came off the socket and `plain` bytes of input are in `scratch[..plain]`;
+    /// `drained`: the read proved the socket's receive queue empty.
+    Bytes {
+        wire: usize,
+        plain: usize,
+        drained: bool,
+    },
+    /// HTTPS: the peer's TLS input was refused; the alert is queued.
+    Refused,
 }
 
 impl Connection {
@@ -144,7 +166,14 @@ impl Connection {
             stalled_since: NEVER,
             header_since: NEVER,
             body_since: NEVER,
+            tls: None,
         }
+    }
+
+    /// The same connection speaking TLS through `layer` (HTTPS).
+    pub fn with_tls(mut self, layer: TlsLayer) -> Self {
+        self.tls = Some(Box::new(layer));
+        self
     }
 
     /// Output bytes queued for the peer (for the metrics).
@@ -173,6 +202,7 @@ impl Connection {
     /// Arms the idle timer for a new connection.
     pub fn start(&mut self, token: Token, ctx: &mut ConnCtx<'_>) {
         self.arm_idle(token, ctx);
+        self.arm_tls_handshake(token, ctx);
     }
 
     fn has(&self, flag: u16) -> bool {
@@ -220,6 +250,7 @@ impl Connection {
             TimerKind::WriteStall => self.check_stall(token, ctx),
             TimerKind::Header => self.check_header(token, ctx),
             TimerKind::Body => self.check_body(token, ctx),
+            TimerKind::TlsHandshake => self.check_tls_handshake(ctx),
             TimerKind::Linger => match self.has(LINGERING) {
                 true => Flow::Close(self.closing_reason),
                 false => Flow::Open,
@@ -266,24 +297,41 @@ impl Connection {
                 return Flow::Open;
             }
             let want = budget.min(ctx.scratch.len());
-            match self.stream.read(&mut ctx.scratch[..want]) {
-                Ok(0) => {
+            let input = match self.tls.is_some() {
+                false => self.read_plain(want, ctx),
+                true => self.read_tls(token, ctx),
+            };
+            match input {
+                Ok(Input::End) => {
                     self.flags = (self.flags | PEER_CLOSED) & !READ_PENDING;
                     self.protocol.on_peer_closed(ctx.proto.budget);
                     return self.after_output_change(token, ctx);
                 }
-                Ok(n) => {
-                    budget -= n;
-                    ctx.stats.tcp_bytes_in += n as u64;
-                    self.last_active = ctx.now;
-                    if let Some(flow) = self.handle_input(n, token, ctx) {
-                        return flow;
+                Ok(Input::Refused) => {
+                    self.close_after_flush(CloseReason::TlsError);
+                    return self.after_output_change(token, ctx);
+                }
+                Ok(Input::Bytes {
+                    wire,
+                    plain,
+                    drained,
+                }) => {
+                    // Plaintext TLS held back costs budget too, so this loop always ends.
+                    budget = budget.saturating_sub(wire.max(plain).max(1));
+                    if wire > 0 {
+                        ctx.stats.tcp_bytes_in += wire as u64;
+                        self.last_active = ctx.now;
+                    }
+                    if plain > 0 {
+                        if let Some(flow) = self.handle_input(plain, token, ctx) {
+                            return flow;
+                        }
                     }
                     // On Linux, a read that returns less than asked means the receive queue
                     // was emptied; any byte (or FIN) arriving later raises a new edge. So the
                     // next read could only return WouldBlock: skip it, unless an event already
                     // announced a FIN we have yet to read.
-                    if n < want && !self.has(FIN_ANNOUNCED) {
+                    if drained && !self.has(FIN_ANNOUNCED) {
                         self.flags &= !READ_PENDING;
                         return Flow::Open;
                     }
@@ -293,9 +341,24 @@ impl Connection {
                     return Flow::Open;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Flow::Close(close_reason_for(&e)),
+                Err(e) => {
+                    self.note_transport_end(ctx);
+                    return Flow::Close(close_reason_for(&e));
+                }
             }
         }
+    }
+
+    /// One plain read of at most `want` bytes into `scratch`.
+    fn read_plain(&mut self, want: usize, ctx: &mut ConnCtx<'_>) -> io::Result<Input> {
+        Ok(match self.stream.read(&mut ctx.scratch[..want])? {
+            0 => Input::End,
+            n => Input::Bytes {
+                wire: n,
+                plain: n,
+                drained: n < want,
+            },
+        })
     }
 
     /// Gives `scratch[..n]` to the protocol and sends what it answers. `Some(flow)` ends the
@@ -323,6 +386,7 @@ impl Connection {
             socket: &mut self.stream,
             out: &mut self.out,
             pool: ctx.pool,
+            tls: self.tls.as_deref_mut(),
         };
         let exchanged = exchange(
             &mut self.protocol,
@@ -444,6 +508,9 @@ impl Connection {
             return Flow::Open;
         }
         if self.has(CLOSE_AFTER_FLUSH) {
+            if self.queue_tls_close_notify(token, ctx) {
+                return Flow::Open; // sent once the socket takes it
+            }
             return self.begin_linger(token, ctx);
         }
         if self.has(PEER_CLOSED) && !self.protocol.wants_resume() {

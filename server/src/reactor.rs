@@ -29,6 +29,7 @@ use crate::protocol::{Protocol, ProtocolCtx};
 use crate::staging::Staging;
 use crate::stats::{CloseReason, Stats};
 use crate::timers::{duration_to_millis, poll_timeout, Clock, Millis, Timers};
+use crate::tls::TlsLayer;
 use crate::token;
 use crate::udp::{UdpEcho, UdpTurn};
 
@@ -42,8 +43,9 @@ const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 /// lingering close).
 const LINGER: Duration = Duration::from_secs(2);
 
-/// Timer kinds a connection can have pending at once (idle, stall, header, body, linger).
-const TIMER_KINDS: usize = 5;
+/// Timer kinds a connection can have pending at once (idle, stall, header, body, linger, TLS
+/// handshake).
+const TIMER_KINDS: usize = 6;
 /// Dead timer entries tolerated before a purge, so small tables are not purged constantly.
 const TIMER_PURGE_SLACK: usize = 4096;
 
@@ -68,11 +70,15 @@ pub struct ReactorConfig {
     pub drain_timeout: Duration,
     /// `--stats-interval` (zero: only at exit).
     pub stats_interval: Duration,
+    /// HTTPS: the TLS configuration every connection shares (`None` without `--https`).
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// `--tls-handshake-timeout` in ms, 0 = off.
+    pub tls_handshake_ms: Millis,
 }
 
 impl ReactorConfig {
     /// Derives the reactor settings from the parsed flags.
-    pub fn from_flags(cfg: &crate::config::Config) -> Self {
+    pub fn from_flags(cfg: &crate::config::Config, tls: Option<Arc<rustls::ServerConfig>>) -> Self {
         Self {
             limits: ConnLimits {
                 max_output: cfg.max_output as usize,
@@ -95,6 +101,8 @@ impl ReactorConfig {
             udp_queue: cfg.udp_queue,
             drain_timeout: cfg.drain_timeout,
             stats_interval: cfg.stats_interval,
+            tls,
+            tls_handshake_ms: duration_to_millis(cfg.tls_handshake_timeout),
         }
     }
 }
@@ -104,6 +112,8 @@ impl ReactorConfig {
 enum Service {
     Echo,
     Http,
+    /// `--https`: HTTP over TLS.
+    Https,
     /// `--metrics`: HTTP serving `/metrics` and `/healthz` only.
     Monitoring,
 }
@@ -169,6 +179,7 @@ impl Reactor {
         for (socket, service, token) in [
             (sockets.tcp, Service::Echo, token::TCP_LISTENER),
             (sockets.http, Service::Http, token::HTTP_LISTENER),
+            (sockets.https, Service::Https, token::HTTPS_LISTENER),
             (
                 sockets.metrics,
                 Service::Monitoring,
@@ -285,9 +296,10 @@ impl Reactor {
         match event.token() {
             token::SIGNALS => self.on_signals(),
             token::UDP => self.on_udp(event.is_readable(), event.is_writable()),
-            token::TCP_LISTENER | token::HTTP_LISTENER | token::METRICS_LISTENER => {
-                self.accept(event.token())
-            }
+            token::TCP_LISTENER
+            | token::HTTP_LISTENER
+            | token::HTTPS_LISTENER
+            | token::METRICS_LISTENER => self.accept(event.token()),
             token => {
                 let fin = event.is_read_closed();
                 if event.is_writable() {
@@ -449,6 +461,13 @@ impl Reactor {
             // Elsewhere accepted sockets need not inherit it from the listener.
             let _ = stream.set_nodelay(true);
         }
+        let tls = match service {
+            Service::Https => match self.tls_layer() {
+                Some(layer) => Some(layer),
+                None => return, // dropping the stream closes it
+            },
+            _ => None,
+        };
         let generation = self.next_generation;
         self.next_generation = generation.wrapping_add(1);
         let entry = self.conns.vacant_entry();
@@ -463,20 +482,32 @@ impl Reactor {
         }
         let protocol = match service {
             Service::Echo => Protocol::Echo,
-            Service::Http => Protocol::Http(HttpSession::new()),
+            Service::Http | Service::Https => Protocol::Http(HttpSession::new()),
             Service::Monitoring => Protocol::Http(HttpSession::monitoring_only()),
         };
-        entry.insert(Connection::new(
-            stream,
-            generation,
-            protocol,
-            self.clock.now(),
-        ));
+        let mut conn = Connection::new(stream, generation, protocol, self.clock.now());
+        if let Some(layer) = tls {
+            conn = conn.with_tls(layer);
+        }
+        entry.insert(conn);
         self.stats.active += 1;
         self.with_conn(token, |conn, ctx| {
             conn.start(token, ctx);
             Flow::Open
         });
+    }
+
+    /// A new connection's TLS state, or `None` (logged) if rustls cannot make one.
+    fn tls_layer(&mut self) -> Option<TlsLayer> {
+        let config = self.cfg.tls.clone()?;
+        match TlsLayer::new(config, self.clock.now(), self.cfg.tls_handshake_ms) {
+            Ok(layer) => Some(layer),
+            Err(e) => {
+                self.stats.accept_errors += 1;
+                log::warn!("{}: cannot start TLS on a connection: {e}", self.name);
+                None
+            }
+        }
     }
 
     // ----- UDP, revisits, timers ----------------------------------------------------------
@@ -503,9 +534,10 @@ impl Reactor {
         for &token in &due {
             match token {
                 token::UDP => self.on_udp(true, false),
-                token::TCP_LISTENER | token::HTTP_LISTENER | token::METRICS_LISTENER => {
-                    self.accept(token)
-                }
+                token::TCP_LISTENER
+                | token::HTTP_LISTENER
+                | token::HTTPS_LISTENER
+                | token::METRICS_LISTENER => self.accept(token),
                 token => self.with_conn(token, |conn, ctx| conn.resume(token, ctx)),
             }
         }

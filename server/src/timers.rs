@@ -88,6 +88,8 @@ pub enum TimerKind {
     Body,
     /// Lingering close: waiting for the peer's FIN after we shut down our side.
     Linger,
+    /// `--tls-handshake-timeout`: an HTTPS connection whose TLS handshake is unfinished.
+    TlsHandshake,
 }
 
 /// One pending deadline.
