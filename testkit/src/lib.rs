@@ -10,6 +10,7 @@
 //!   any HTTP server with `POST /echo`.
 //! - [`net`]: sockets with timeouts, payloads that expose shifted or mixed bytes.
 //! - [`tls`]: self-signed test certificates made at run time, as PEM files.
+//! - [`python`]: Python scripts as real clients (the seed's `HTTPSConnection` among them).
 //!
 //! Everything here panics on failure: it is test code, and a panic is how a test fails.
 
@@ -17,6 +18,7 @@ pub mod http;
 pub mod isolation;
 pub mod net;
 mod process;
+pub mod python;
 mod run;
 pub mod tls;
 

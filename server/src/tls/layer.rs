@@ -52,8 +52,13 @@ impl TlsLayer {
         now: Millis,
         handshake_ms: Millis,
     ) -> Result<Self, rustls::Error> {
+        let mut conn = ServerConnection::new(config)?;
+        // Records are drained into the connection's output queue right after each seal, and
+        // that queue is what `--max-output` bounds; a second cap here would only make a large
+        // answer fail half-sealed.
+        conn.set_buffer_limit(None);
         Ok(Self {
-            conn: ServerConnection::new(config)?,
+            conn,
             handshake_deadline: (handshake_ms > 0).then(|| now.saturating_add(handshake_ms)),
             plaintext_pending: 0,
             failed: false,

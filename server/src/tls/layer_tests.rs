@@ -17,6 +17,8 @@ struct Pair {
     stats: TlsStats,
     /// Plaintext the server layer decrypted so far.
     received: Vec<u8>,
+    /// Plaintext the client decrypted so far.
+    client_received: Vec<u8>,
 }
 
 fn server_config(cert: &TestCert) -> Arc<ServerConfig> {
@@ -49,6 +51,7 @@ fn pair(server: &Arc<ServerConfig>, client: &Arc<ClientConfig>) -> Pair {
         client: ClientConnection::new(client.clone(), name).expect("client"),
         stats: TlsStats::default(),
         received: Vec::new(),
+        client_received: Vec::new(),
     }
 }
 
@@ -92,6 +95,7 @@ impl Pair {
         while !rest.is_empty() {
             self.client.read_tls(&mut rest).expect("client read");
             self.client.process_new_packets().expect("client accepts");
+            let _ = self.client.reader().read_to_end(&mut self.client_received);
         }
         wire
     }
@@ -105,9 +109,7 @@ impl Pair {
     }
 
     fn client_plaintext(&mut self) -> Vec<u8> {
-        let mut out = Vec::new();
-        let _ = self.client.reader().read_to_end(&mut out);
-        out
+        std::mem::take(&mut self.client_received)
     }
 }
 
@@ -280,6 +282,7 @@ fn close_notify_reaches_the_client_once() {
     p.server_to_client();
     let mut buf = [0; 16];
     assert_eq!(p.client.reader().read(&mut buf).expect("clean end"), 0);
+    assert!(p.client_plaintext().is_empty());
 }
 
 #[test]
@@ -299,4 +302,18 @@ fn the_peers_close_notify_ends_the_input() {
         .expect("end");
     assert_eq!(end, Ciphertext::End);
     assert_eq!(more.len(), 3, "nothing is read after close_notify");
+}
+
+#[test]
+fn an_answer_larger_than_rustls_buffers_is_sealed_whole() {
+    let cert = TestCert::generate("layer-large");
+    let mut p = pair(
+        &server_config(&cert),
+        &client_config(&cert, &[&rustls::version::TLS13]),
+    );
+    p.handshake();
+    let answer = vec![0x5a; 300 * 1024];
+    p.server.seal(&answer).expect("sealed whole");
+    p.server_to_client();
+    assert_eq!(p.client_plaintext(), answer);
 }
