@@ -6,7 +6,8 @@
 //!
 //! Shutdown (SIGINT/SIGTERM): listeners and the UDP socket close at once, every connection
 //! flushes what it owes and closes, and the loop exits when the slab is empty or
-//! `--drain-timeout` has passed. A second signal exits at once.
+//! `--drain-timeout` has passed. A second signal exits at once. With HTTPS, SIGHUP reads the
+//! certificate and key again for new connections.
 
 use std::io;
 use std::sync::Arc;
@@ -16,7 +17,7 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Registry, Token};
 
 use reactor_proto::http::{BufferBudget, DateCache, HttpLimits, HttpSession};
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook_mio::v1_0::Signals;
 use slab::Slab;
 
@@ -29,7 +30,8 @@ use crate::protocol::{Protocol, ProtocolCtx};
 use crate::staging::Staging;
 use crate::stats::{CloseReason, Stats};
 use crate::timers::{duration_to_millis, poll_timeout, Clock, Millis, Timers};
-use crate::tls::TlsLayer;
+use crate::tls::config::TlsFiles;
+use crate::tls::{self, TlsLayer};
 use crate::token;
 use crate::udp::{UdpEcho, UdpTurn};
 
@@ -74,6 +76,8 @@ pub struct ReactorConfig {
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// `--tls-handshake-timeout` in ms, 0 = off.
     pub tls_handshake_ms: Millis,
+    /// HTTPS: the certificate and key files, read again on SIGHUP.
+    pub tls_files: Option<TlsFiles>,
 }
 
 impl ReactorConfig {
@@ -101,6 +105,13 @@ impl ReactorConfig {
             udp_queue: cfg.udp_queue,
             drain_timeout: cfg.drain_timeout,
             stats_interval: cfg.stats_interval,
+            tls_files: match (&tls, &cfg.tls_cert, &cfg.tls_key) {
+                (Some(_), Some(cert), Some(key)) => Some(TlsFiles {
+                    cert: cert.clone(),
+                    key: key.clone(),
+                }),
+                _ => None,
+            },
             tls,
             tls_handshake_ms: duration_to_millis(cfg.tls_handshake_timeout),
         }
@@ -173,7 +184,12 @@ impl Reactor {
     ) -> io::Result<Self> {
         let poll = Poll::new()?;
         let registry = poll.registry().try_clone()?;
-        let mut signals = Signals::new([SIGINT, SIGTERM])?;
+        // SIGHUP (reload the certificate) is handled only with HTTPS; otherwise it keeps its
+        // default action.
+        let mut signals = match cfg.tls_files.is_some() {
+            true => Signals::new([SIGINT, SIGTERM, SIGHUP])?,
+            false => Signals::new([SIGINT, SIGTERM])?,
+        };
         registry.register(&mut signals, token::SIGNALS, Interest::READABLE)?;
         let mut listeners = Vec::new();
         for (socket, service, token) in [
@@ -608,9 +624,13 @@ impl Reactor {
     // ----- shutdown -----------------------------------------------------------------------
 
     fn on_signals(&mut self) {
-        let mut stop = false;
+        let (mut stop, mut reload) = (false, false);
         for signal in self.signals.pending() {
             stop |= signal == SIGINT || signal == SIGTERM;
+            reload |= signal == SIGHUP;
+        }
+        if reload {
+            self.reload_tls();
         }
         if !stop {
             return;
@@ -621,6 +641,30 @@ impl Reactor {
             return;
         }
         self.begin_drain();
+    }
+
+    /// SIGHUP: reads the certificate and key again for new HTTPS connections; a pair that
+    /// does not load is logged and the current one kept.
+    fn reload_tls(&mut self) {
+        let (Some(current), Some(files)) = (&self.cfg.tls, &self.cfg.tls_files) else {
+            return;
+        };
+        match tls::config::reload(current, files) {
+            Ok(config) => {
+                self.cfg.tls = Some(config);
+                log::info!(
+                    "{}: SIGHUP: new HTTPS connections use {} and {}",
+                    self.name,
+                    files.cert.display(),
+                    files.key.display()
+                );
+            }
+            Err(e) => log::warn!(
+                "{}: SIGHUP: keeping the current certificate: {}",
+                self.name,
+                error_chain(&e)
+            ),
+        }
     }
 
     fn begin_drain(&mut self) {
@@ -688,6 +732,17 @@ fn drain_summary(open: usize, owing: usize, owed_bytes: usize) -> String {
              {idle} that owed none"
         ),
     }
+}
+
+/// An error and its sources, as one line.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
 }
 
 /// Whether `accept` failed for lack of descriptors or kernel memory (retryable later).

@@ -304,3 +304,40 @@ fn start_up_refuses_https_without_a_usable_certificate() {
         mismatched.stderr
     );
 }
+
+#[test]
+fn sighup_reloads_the_certificate_for_new_connections() {
+    let (server, cert) = start("reload", &[]);
+    let url = format!("https://localhost:{}/", https(&server).port());
+    assert_eq!(curl(&cert, &url, &[]), "Hello, client!");
+    let next = TestCert::generate_in(&cert.cert_path.with_file_name("next"));
+    std::fs::copy(&next.cert_path, &cert.cert_path).expect("replace cert");
+    std::fs::copy(&next.key_path, &cert.key_path).expect("replace key");
+    server.signal(libc::SIGHUP);
+    // The new certificate is trusted through its own copy (`next`), the old one no more.
+    let reloaded = reactor_testkit::eventually(Duration::from_secs(10), || {
+        let out = run_bounded(
+            Command::new("curl")
+                .args(["-sS", "--max-time", "5", "--cacert"])
+                .arg(&next.cert_path)
+                .arg(&url),
+            Duration::from_secs(10),
+        );
+        out.code == Some(0) && out.stdout == "Hello, client!"
+    });
+    assert!(reloaded, "new connections use the reloaded certificate");
+    let old = cert.cert_path.with_file_name("old.pem");
+    std::fs::write(&old, &cert.cert_pem).expect("old certificate");
+    let refused = run_bounded(
+        Command::new("curl")
+            .args(["-sS", "--max-time", "5", "--cacert"])
+            .arg(&old)
+            .arg(&url),
+        Duration::from_secs(10),
+    );
+    assert_ne!(
+        refused.code,
+        Some(0),
+        "the old certificate is no longer served"
+    );
+}

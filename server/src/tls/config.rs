@@ -78,6 +78,37 @@ pub enum TlsConfigError {
     },
 }
 
+/// Where the certificate and key are read from, to read them again on SIGHUP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// `--tls-cert`.
+    pub cert: PathBuf,
+    /// `--tls-key`.
+    pub key: PathBuf,
+}
+
+/// Reads the files again and builds a configuration that keeps `current`'s ticketer and
+/// session cache, so sessions resumed across the reload still resume. Connections already
+/// open keep the configuration they started with.
+pub fn reload(
+    current: &ServerConfig,
+    files: &TlsFiles,
+) -> Result<Arc<ServerConfig>, TlsConfigError> {
+    let chain = read_certificates(&files.cert)?;
+    let private_key = read_private_key(&files.key)?;
+    build_with(
+        chain,
+        private_key,
+        current.session_storage.clone(),
+        current.ticketer.clone(),
+    )
+    .map_err(|e| TlsConfigError::Refused {
+        cert: files.cert.clone(),
+        key: files.key.clone(),
+        reason: refusal_reason(&e),
+    })
+}
+
 /// Reads `cert` and `key` (PEM) and builds the shared server configuration.
 pub fn load(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsConfigError> {
     let chain = read_certificates(cert)?;
@@ -207,6 +238,23 @@ mod tests {
         assert!(err.to_string().contains("BEGIN CERTIFICATE"), "{err}");
         let err = load(&cert.cert_path, &cert.cert_path).expect_err("a cert is no key");
         assert!(err.to_string().contains("BEGIN PRIVATE KEY"), "{err}");
+    }
+
+    #[test]
+    fn a_reload_reads_the_new_pair_and_keeps_the_ticketer() {
+        let cert = TestCert::generate("config-reload");
+        let first = load(&cert.cert_path, &cert.key_path).expect("loads");
+        let files = TlsFiles {
+            cert: cert.cert_path.clone(),
+            key: cert.key_path.clone(),
+        };
+        let fresh = TestCert::generate_in(&cert.cert_path.with_file_name("next"));
+        std::fs::copy(&fresh.cert_path, &files.cert).expect("replace cert");
+        std::fs::copy(&fresh.key_path, &files.key).expect("replace key");
+        let second = reload(&first, &files).expect("reloads");
+        assert!(Arc::ptr_eq(&first.ticketer, &second.ticketer));
+        std::fs::write(&files.key, "not a key").expect("break key");
+        assert!(reload(&second, &files).is_err(), "a broken pair is refused");
     }
 
     #[test]
