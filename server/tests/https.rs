@@ -341,3 +341,29 @@ fn sighup_reloads_the_certificate_for_new_connections() {
         "the old certificate is no longer served"
     );
 }
+
+#[test]
+fn a_renegotiation_attempt_gets_an_alert_and_is_counted() {
+    let (server, cert) = start("renegotiation", &[]);
+    // openssl s_client renegotiates a TLS 1.2 session when it reads "R" on stdin; the server
+    // answers no_renegotiation, and OpenSSL gives up on the connection with a fatal alert.
+    let command = format!(
+        "(printf 'R\\n'; sleep 3) | openssl s_client -connect {} -tls1_2 -CAfile '{}'",
+        https(&server),
+        cert.cert_path.display()
+    );
+    let out = run_bounded(
+        Command::new("bash").args(["-c", &command]),
+        Duration::from_secs(20),
+    );
+    let said = format!("{}{}", out.stdout, out.stderr);
+    assert!(said.contains("RENEGOTIATING"), "{said}");
+    assert!(said.contains("no renegotiation"), "{said}");
+    let stats = server.stats();
+    assert_eq!(stats["tls"]["versions"]["1.2"], 1);
+    assert_eq!(
+        stats["tls"]["record_errors"]["alert_received"], 1,
+        "{stats}"
+    );
+    assert_eq!(stats["connections"]["closed"]["tls_error"], 1);
+}
