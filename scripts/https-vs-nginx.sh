@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# HTTPS "Hello, client!": reactor-server's TLS listener against nginx with TLS, measured with
-# wrk, interleaved, in one run: server CPU time per request over keep-alive connections, and
-# full handshakes per second of server CPU (a new connection per request).
+# HTTPS "Hello, client!": reactor-server's TLS listener against nginx with TLS, interleaved, in
+# one run: server CPU time per request over keep-alive connections (wrk), and handshakes per
+# second of server CPU with a new connection per request, resumed (wrk with `Connection: close`:
+# wrk resumes its TLS session on every reconnection) and full (`openssl s_time -new`, which
+# never resumes; S_TIME_CLIENTS of them at once).
 #
 # Usage: scripts/https-vs-nginx.sh
 # Environment (all optional): DURATION (seconds per wrk run, default 5), ROUNDS (default 3),
 # CONNS (keep-alive connections, default 64), CLOSE_CONNS (connections of the handshake runs,
-# default 16), SERVER_CPU (default 0), WRK_CPU (default 1), NO_BUILD=1 to skip the build.
+# default 16), S_TIME_CLIENTS (default 4), SERVER_CPU (default 0), WRK_CPU (default 1, also the
+# s_time clients' CPU), NO_BUILD=1 to skip the build.
 #
 # Both servers: one process/worker pinned to SERVER_CPU, the same self-signed ECDSA P-256
 # certificate (made here with openssl), TLS 1.2 and 1.3, groups X25519 and P-256, ALPN
@@ -25,6 +28,7 @@ DURATION=${DURATION:-5}
 ROUNDS=${ROUNDS:-3}
 CONNS=${CONNS:-64}
 CLOSE_CONNS=${CLOSE_CONNS:-16}
+S_TIME_CLIENTS=${S_TIME_CLIENTS:-4}
 SERVER_CPU=${SERVER_CPU:-0}
 WRK_CPU=${WRK_CPU:-1}
 REACTOR=target/release/reactor-server
@@ -124,10 +128,32 @@ wait_hello "https://$reactor_addr/"
 declare -A url=([reactor]="https://$reactor_addr/" [nginx]="https://127.0.0.1:$nginx_port/")
 declare -A pid_of=([reactor]=$reactor_pid [nginx]=$nginx_worker)
 
+# full_handshakes ROUND SERVER: S_TIME_CLIENTS s_time loops of new connections, each a full
+# handshake and a GET /; prints "connections server_ticks".
+full_handshakes() {
+  local round=$1 server=$2 addr=${url[$2]#https://} before after i
+  addr=${addr%/}
+  before=$(cpu_ticks "${pid_of[$server]}")
+  for i in $(seq "$S_TIME_CLIENTS"); do
+    taskset -c "$WRK_CPU" timeout $((DURATION + 15)) openssl s_time -connect "$addr" -new \
+      -time "$DURATION" -www / >"$RAW_DIR/s_time-$server-$round-$i.txt" 2>&1 &
+  done
+  wait
+  after=$(cpu_ticks "${pid_of[$server]}")
+  local connections
+  connections=$(cat "$RAW_DIR"/s_time-"$server"-"$round"-*.txt |
+    awk '/connections in .* real seconds/ { n += $1 } END { print n + 0 }')
+  echo "$connections $((after - before))"
+}
+
 # run ROUND SERVER SCENARIO: prints "requests server_ticks".
 run() {
   local round=$1 server=$2 scenario=$3 conns=$CONNS header=()
-  if [ "$scenario" = handshake ]; then
+  if [ "$scenario" = full ]; then
+    full_handshakes "$round" "$server"
+    return
+  fi
+  if [ "$scenario" = resumed ]; then
     conns=$CLOSE_CONNS
     header=(-H 'Connection: close')
   fi
@@ -147,7 +173,7 @@ run() {
 
 results="$tmp/results.txt"
 for round in $(seq "$ROUNDS"); do
-  for scenario in keepalive handshake; do
+  for scenario in keepalive resumed full; do
     for server in reactor nginx; do
       read -r requests ticks < <(run "$round" "$server" "$scenario")
       echo "$round $scenario $server $requests $ticks" >>"$results"
@@ -190,8 +216,16 @@ def report(title, scenario, metric, unit, better):
 
 report("Keep-alive HTTPS, server CPU per request (64 connections)", "keepalive",
        lambda req, cpu: cpu / req * 1e6, "µs/req", "lower is better; goal <= 1.0")
-report("New connection per request (full handshakes), per second of server CPU", "handshake",
+report("Full handshakes (openssl s_time -new, a GET each) per second of server CPU", "full",
        lambda req, cpu: req / cpu, "handshakes/CPU-s", "higher is better; goal >= 0.9")
+report("Resumed handshakes (wrk, Connection: close) per second of server CPU", "resumed",
+       lambda req, cpu: req / cpu, "handshakes/CPU-s", "higher is better")
+full = dict(per_round("full", lambda req, cpu: req / cpu))
+resumed = dict(per_round("resumed", lambda req, cpu: req / cpu))
+print("\nResumed/full handshakes per CPU-second, same server, per round (goal >= 3):")
+for server in ("reactor", "nginx"):
+    ratios = [resumed[r][server] / full[r][server] for r in sorted(full)]
+    print(f"- {server}: " + ", ".join(f"{x:.2f}" for x in ratios))
 report("Keep-alive HTTPS, requests/s", "keepalive",
        lambda req, cpu: req / duration, "req/s", "throughput, for context")
 PY
