@@ -774,8 +774,14 @@ mod tests {
     /// idle connection (plus the slab's spare capacity); keep it from creeping up.
     #[test]
     fn a_connection_fits_in_two_cache_lines() {
+        // mio's `TcpStream` carries a selector id in debug builds only (16 bytes instead of
+        // 4), one more 8-byte slot in this layout; the release layout is the one that runs.
+        let mio_debug_extra = if cfg!(debug_assertions) { 8 } else { 0 };
         let size = std::mem::size_of::<Connection>();
-        assert!(size <= 128, "Connection grew to {size} bytes");
+        assert!(
+            size <= 128 + mio_debug_extra,
+            "Connection grew to {size} bytes"
+        );
         assert!(std::mem::size_of::<slab::Slab<Connection>>() < 64);
     }
 
