@@ -17,7 +17,7 @@ ARG RUNTIME_IMAGE=debian:bookworm-slim
 # ---- build -------------------------------------------------------------------------------
 FROM ${RUST_IMAGE} AS build
 WORKDIR /src
-# The whole workspace is needed for cargo to load it (benches/ is a member); .dockerignore keeps
+# The whole workspace is needed for cargo to load it (designs/ is a member); .dockerignore keeps
 # target/ out, and of .git only HEAD and the refs. Cache mounts keep the registry and target/
 # between builds, so the binaries are copied out of target/ inside the same RUN.
 COPY . .

@@ -10,7 +10,7 @@
 # a peer that cannot be installed is skipped with one line in the report),
 # builds the workspace in release mode, then runs target/release/compare (crate compare/), which:
 #   - reads the designs from compare/designs.toml (the mio reactor, the reactor with --threads 2,
-#     the alternatives in benches/, and real peers: nginx and the seeds' two Python servers)
+#     the alternatives in designs/, and real peers: nginx and the seeds' two Python servers)
 #     plus any --designs-file, and the scenarios and curves from compare/scenarios.toml;
 #   - starts every design on free loopback ports, ready at its `listening` lines or when its
 #     ports answer;

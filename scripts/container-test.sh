@@ -37,7 +37,8 @@ started=$(date +%s)
 
 [ "$(id -u)" = 0 ] || skip "needs root (podman with runc as root; rootless podman is not set up here)"
 missing=()
-for tool in podman runc debootstrap podman-compose catatonit; do
+# iptables: netavark sets up the build's and the containers' bridge network with it.
+for tool in podman runc debootstrap podman-compose catatonit iptables; do
   command -v "$tool" >/dev/null 2>&1 || command -v "/usr/sbin/$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -46,7 +47,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends podman runc debootstrap podman-compose catatonit \
-    netavark aardvark-dns uidmap >/dev/null ||
+    netavark aardvark-dns uidmap iptables >/dev/null ||
     skip "apt-get could not install ${missing[*]}"
 fi
 
@@ -67,8 +68,11 @@ export CONTAINERS_CONF=$conf_dir/containers.conf
 export REACTOR_NOFILE=$nofile REACTOR_NPROC=$nproc
 
 say "podman $(podman --version | awk '{ print $3 }'), runc, nofile=$nofile nproc=$nproc"
-eval "$(scripts/lib/container-base-images.sh)" ||
-  skip "could not make the base images (debootstrap or podman import failed; see above)"
+if ! base_images=$(scripts/lib/container-base-images.sh); then
+  skip "could not make the base images (debootstrap, podman import or build failed; see above)"
+fi
+eval "$base_images"
+[ -n "${DEBIAN_IMAGE:-}" ] || skip "the base image script named no Debian image"
 probe=$(podman run --rm "$DEBIAN_IMAGE" echo ok 2>&1) ||
   skip "podman cannot run a container here: $probe"
 

@@ -320,7 +320,7 @@ loadgen_pair() {
     in_ns "$ns_cli" 30 LOADGEN_BIN="$loadgen" LOADGEN_WORKLOAD="$workload" \
       LOADGEN_TARGET="$target" LOADGEN_CONNECTIONS=4 LOADGEN_DURATION=1s \
       LOADGEN_START_AT="$start_at" LOADGEN_MAX_ERROR_RATE=0 \
-      LOADGEN_RESULTS_DIR="$work/results-$workload" LOADGEN_NAME="gen-$i" \
+      LOADGEN_RESULTS_DIR="$work/results-$workload" LOADGEN_RUN_ID=pair LOADGEN_NAME="gen-$i" \
       sh deploy/loadgen-run.sh >"$work/loadgen-$workload-$i.log" 2>&1 &
     lg_pids+=($!)
     pids+=($!)
@@ -333,7 +333,7 @@ loadgen_pair() {
     fi
   done
   [ "$status" = 0 ] || return 1
-  python3 - "$work/results-$workload"/gen-*.json <<'PY' || return 1
+  python3 - "$work/results-$workload"/pair/gen-*.json <<'PY' || return 1
 import json, sys
 for path in sys.argv[1:]:
     r = json.load(open(path))
@@ -342,8 +342,8 @@ for path in sys.argv[1:]:
         raise SystemExit(f"{path}: requests={r['requests']} errors={e}")
     print(f"{path.rsplit('/', 1)[-1]}: {r['requests']} requests to {r['address']}, 0 errors, 0 verify failures")
 PY
-  timeout 20 "$loadgen" merge "$work/results-$workload"/gen-*.hlog \
-    --json "$work/results-$workload/merged.json"
+  timeout 20 "$loadgen" merge "$work/results-$workload"/pair/gen-*.hlog \
+    --json "$work/results-$workload/pair/merged.json"
 }
 check "reactor-loadgen tcp x2 across the link (--start-at) + merge" loadgen_pair tcp "$srv_ip:7000"
 check "reactor-loadgen udp x2 across the link (--start-at) + merge" loadgen_pair udp "$srv_ip:7000"

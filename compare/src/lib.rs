@@ -2,7 +2,7 @@
 //! writes a report with tables and charts; optionally judges the run against an earlier one.
 //!
 //! The comparison is a tool of its own, apart from the designs it measures (those live in
-//! `benches/`, `server/`, or anywhere a user's TOML file points to). Its parts, in the order a
+//! `designs/`, `server/`, or anywhere a user's TOML file points to). Its parts, in the order a
 //! run uses them:
 //!
 //! - [`plan`]: what runs, read from data: `designs.toml` (every server, built-in ones and real

@@ -208,7 +208,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         for r in b
             .rows
             .iter()
-            .filter(|r| r.verdict == baseline::Verdict::Regression)
+            .filter(|r| r.verdict == baseline::Movement::Regression)
         {
             eprintln!(
                 "compare: REGRESSION: {} / {}: CPU/request {:.2}×, p99 {:.2}×",

@@ -18,22 +18,12 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// The real `reactor-loadgen`, built beside `compare` (cargo builds only this package's
-/// binaries for its tests, so the generator is brought up to date here, once).
+/// The real `reactor-loadgen`, built beside `compare` (once).
 fn loadgen() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
-        let dir = Path::new(env!("CARGO_BIN_EXE_compare"))
-            .parent()
-            .expect("binary directory");
-        let mut build = Command::new(env!("CARGO"));
-        build.args(["build", "-p", "reactor-loadgen", "--bin", "reactor-loadgen"]);
-        if dir.ends_with("release") {
-            build.arg("--release");
-        }
-        let status = build.status().expect("run cargo build");
-        assert!(status.success(), "building reactor-loadgen failed");
-        dir.join("reactor-loadgen")
+        let compare = Path::new(env!("CARGO_BIN_EXE_compare"));
+        reactor_testkit::sibling_bin(compare, "reactor-loadgen", "reactor-loadgen")
     })
 }
 
@@ -194,6 +184,60 @@ while True:
         except ConnectionError:
             pass
 "#;
+
+/// A server that accepts connections and reads, but never answers.
+const SILENT: &str = r#"
+import socket, sys, signal, threading
+signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen()
+print("listening tcp 127.0.0.1:%s" % sys.argv[1], flush=True)
+def drain(c):
+    with c:
+        while c.recv(4096):
+            pass
+while True:
+    c, _ = s.accept()
+    threading.Thread(target=drain, args=(c,), daemon=True).start()
+"#;
+
+/// A run in which nothing was answered and nothing failed is an invalid run (a short run on a
+/// busy machine can end before the first answer), retried and kept out of the figures; but a
+/// design none of whose runs is ever answered still fails the comparison.
+#[test]
+fn a_design_that_never_answers_fails_though_each_silent_run_is_only_invalid() {
+    let dir = scratch("silent");
+    write(&dir, "silent.py", SILENT);
+    let designs = write(
+        &dir,
+        "mine.toml",
+        "[[design]]\nname = \"mine\"\nabout = \"never answers\"\n\
+         command = [\"python3\", \"{designs_dir}/silent.py\", \"{tcp_port}\"]\nserves = [\"tcp\"]\n",
+    );
+    let (out, md) = compare(
+        &dir,
+        "silent",
+        loadgen(),
+        &[
+            "--designs-file",
+            &designs,
+            "--designs",
+            "mine",
+            "--scenarios",
+            "tcp-64b-1c",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "never answering fails: {md}");
+    assert!(md.contains("no run completed a request"), "{md}");
+    assert!(md.contains("nothing was answered within the run"), "{md}");
+    assert!(
+        !md.contains("load generator exited with"),
+        "a silent run is an invalid run, not a generator failure: {md}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
 
 #[test]
 fn unverified_echoes_and_designs_that_cannot_start_fail_the_run() {

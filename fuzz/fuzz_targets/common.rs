@@ -14,6 +14,7 @@ pub fn small_limits() -> HttpLimits {
         max_header_bytes: 256,
         max_headers: 8,
         max_body_bytes: 128,
+        ..HttpLimits::default()
     }
 }
 
@@ -38,6 +39,7 @@ pub fn drive(input: &[u8], cuts: &[usize], budget: usize, limits: &HttpLimits) -
         stats: &NoStats,
         limits,
         budget: &UNLIMITED_BUDGET,
+        now: 0,
     };
     let mut points: Vec<usize> = cuts.iter().map(|c| c % (input.len() + 1)).collect();
     points.push(0);

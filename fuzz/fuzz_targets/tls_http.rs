@@ -143,6 +143,7 @@ impl Server {
 
     fn call(&mut self, call: Call<'_>) {
         let ctx = ProtocolCtx {
+            now: 0,
             date: &self.date,
             http_limits: &self.limits,
             metrics: &self.metrics,

@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 
 use libfuzzer_sys::fuzz_target;
-use reactor_proto::udp::{classify, DatagramQueue, Verdict};
+use reactor_proto::udp::{classify, DatagramQueue, DatagramFate};
 
 fuzz_target!(|data: &[u8]| {
     if data.len() < 2 {
@@ -39,9 +39,9 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(queue.dropped(), refused);
         let real = usize::from(size) * 300;
         let buffer = usize::from(kind) * 200;
-        let verdict = classify(real, buffer, max_bytes);
+        let fate = classify(real, buffer, max_bytes);
         assert_eq!(
-            verdict == Verdict::Echo,
+            fate == DatagramFate::Echo,
             real <= buffer && real <= max_bytes
         );
     }

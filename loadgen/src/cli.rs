@@ -27,7 +27,7 @@ Exit status:
     version = reactor_cli::VERSION,
     arg_required_else_help = true,
     after_help = EXIT_CODES,
-    about = "Load generator for TCP echo, UDP echo and HTTP/1.1 servers with coordinated-omission-correct latency"
+    about = "Load generator for TCP echo, UDP echo and HTTP/1.1 (and HTTPS) servers with coordinated-omission-correct latency"
 )]
 pub struct Cli {
     /// What to do.
@@ -58,7 +58,8 @@ pub enum Command {
     /// UDP echo: datagrams with sequence numbers; loss, reordering and duplicates are counted.
     #[command(after_help = EXIT_CODES)]
     Udp(RunArgs),
-    /// HTTP/1.1 keep-alive requests against a URL such as http://127.0.0.1:8080/.
+    /// HTTP/1.1 keep-alive requests against a URL such as http://127.0.0.1:8080/, or over TLS
+    /// against https://127.0.0.1:8443/.
     #[command(after_help = EXIT_CODES)]
     Http(HttpArgs),
     /// Add the histograms of several --hdr-log files (from several machines) into one.
@@ -71,7 +72,7 @@ pub enum Command {
 /// Options shared by every workload.
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
-    /// Target: HOST:PORT for tcp and udp, a http:// URL for http.
+    /// Target: HOST:PORT for tcp and udp, a http:// or https:// URL for http.
     pub target: String,
 
     /// Connections in total (UDP: connected sockets), spread over the threads.
@@ -112,7 +113,8 @@ pub struct RunArgs {
     #[arg(long, default_value = "2s", value_parser = duration_arg)]
     pub timeout: humantime::Duration,
 
-    /// Time allowed to establish a connection (UDP: to get the first echo back).
+    /// Time allowed to establish a connection (UDP: to get the first echo back); over https
+    /// it bounds the TLS handshake too, which is timed from the end of the connect.
     #[arg(long, default_value = "2s", value_parser = duration_arg)]
     pub connect_timeout: humantime::Duration,
 
@@ -182,9 +184,25 @@ pub struct RunArgs {
 /// HTTP options on top of [`RunArgs`].
 #[derive(Debug, Clone, Args)]
 pub struct HttpArgs {
-    /// The shared options; the target is a http:// URL.
+    /// The shared options; the target is a http:// or https:// URL.
     #[command(flatten)]
     pub run: RunArgs,
+
+    /// https: trust the certificates in this PEM file (a CA, or a self-signed server
+    /// certificate) instead of the system's roots.
+    #[arg(long, value_name = "PEM", conflicts_with = "insecure")]
+    pub cacert: Option<PathBuf>,
+
+    /// https: do not verify the server's certificate (the handshake is still real TLS). The
+    /// summary and the JSON say so.
+    #[arg(long, short = 'k')]
+    pub insecure: bool,
+
+    /// https: resume TLS sessions across a thread's connections (tickets or session IDs), as
+    /// browsers, curl and wrk do; `off` makes every handshake a full one. Matters with
+    /// --connect-per-request, where every request brings its own handshake.
+    #[arg(long, value_enum, value_name = "on|off", default_value_t = Switch::On)]
+    pub tls_resume: Switch,
 
     /// Request method.
     #[arg(short = 'X', long, default_value = "GET")]
@@ -229,6 +247,15 @@ pub struct ProbeArgs {
     /// Write the measurements as JSON here; `-` for stdout.
     #[arg(long)]
     pub json: Option<PathBuf>,
+}
+
+/// A feature switched on or off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Switch {
+    /// On.
+    On,
+    /// Off.
+    Off,
 }
 
 /// Open-loop inter-arrival distribution.

@@ -10,8 +10,9 @@ use clap::CommandFactory;
 use reactor_cli::idle_poll;
 use serde_json::{json, Value};
 
-use crate::cli::{Cli, Command, MergeArgs, ProbeArgs, RunArgs};
+use crate::cli::{Cli, Command, MergeArgs, ProbeArgs, RunArgs, Switch};
 use crate::run::{HttpOptions, RunConfig, RunResult, Workload};
+use crate::tls::TlsOptions;
 use crate::{cli, findmax, hdrlog, interrupt, probe, progress, report, run, units, validate};
 
 /// Exit status: the target could not be reached or the run could not be made.
@@ -48,6 +49,11 @@ pub fn main_with(cli: Cli) -> ExitCode {
                 method: h.method,
                 headers: h.headers,
                 body: h.body,
+                tls: TlsOptions {
+                    cacert: h.cacert,
+                    insecure: h.insecure,
+                    resume: h.tls_resume == Switch::On,
+                },
             };
             load(Workload::Http, h.run, opts)
         }
@@ -110,6 +116,10 @@ fn config_from(workload: Workload, a: &RunArgs, http: HttpOptions) -> Result<Run
         anyhow::bail!("--connect-per-request is for the stream workloads (tcp, http)");
     }
     let mut http = http;
+    let https = a.target.starts_with("https://");
+    if !https && (http.tls.cacert.is_some() || http.tls.insecure) {
+        anyhow::bail!("--cacert and --insecure are for https:// targets");
+    }
     if a.connect_per_request && workload == Workload::Http {
         http.headers.push("Connection: close".to_string());
     }
@@ -231,15 +241,15 @@ fn load(workload: Workload, args: RunArgs, http: HttpOptions) -> Result<Result<(
     } else {
         (run::run_once(&config)?, None)
     };
-    let verdict = report::verdict(&result);
-    let summary = report::summary(&result, &verdict);
+    let checked = report::self_check(&result);
+    let summary = report::summary(&result, &checked);
     if data_on_stdout(&args) {
         eprint!("{summary}");
     } else {
         print!("{summary}");
     }
     if let Some(path) = &args.json {
-        let mut doc = report::to_json(&result, &verdict);
+        let mut doc = report::to_json(&result, &checked);
         if let Some(curve) = extra {
             doc["find_max"] = curve;
         }
@@ -249,7 +259,7 @@ fn load(workload: Workload, args: RunArgs, http: HttpOptions) -> Result<Result<(
         let tag = args.tag.clone().unwrap_or_else(hdrlog::host_name);
         hdrlog::write_run(path, &result, &tag)?;
     }
-    Ok(check(&result, &verdict, max_error_rate))
+    Ok(check(&result, &checked, max_error_rate))
 }
 
 fn describe_slo(slo: cli::Slo) -> String {
@@ -261,7 +271,7 @@ fn describe_slo(slo: cli::Slo) -> String {
 }
 
 /// Decide the exit status of a finished run.
-fn check(r: &RunResult, v: &report::Verdict, max_error_rate: f64) -> Result<(), Failure> {
+fn check(r: &RunResult, v: &report::SelfCheck, max_error_rate: f64) -> Result<(), Failure> {
     if r.interrupted {
         return Err((
             interrupt::EXIT_INTERRUPTED,

@@ -7,7 +7,7 @@
 //! be charged to the server. The lateness itself is bounded by the self-check, and each step
 //! prints both quantiles.
 //!
-//! A step is judged on what the server did, not on the self-check's whole verdict: the
+//! A step is judged on what the server did, not on the whole self-check: the
 //! generator's schedule lateness (which on a loaded or virtual machine can exceed
 //! `--max-lateness` at any rate, saturated server or not) is out of the judged latency, and
 //! it can only make the load burstier, so the server's figure is conservative. What ends the
@@ -209,7 +209,7 @@ fn measure(
     let mut c = config.clone();
     c.rate = Some(rate);
     let r = run_once(&c)?;
-    let v = report::verdict(&r);
+    let v = report::self_check(&r);
     let q = r.total.hist.latency.value_at_quantile(slo.quantile);
     let with_lateness = r
         .total

@@ -4,6 +4,8 @@
 //! (Rust): `#[StartTime: ...]` and `#[BaseTime: ...]` headers, then one line per second with the
 //! tag, start offset, length, max and a compressed V2 histogram. Values are nanoseconds of
 //! corrected latency; the max column is divided by 10^6 (milliseconds), as jHiccup does.
+//! Connect times and (https) TLS handshake times go in the same log under tags of their own
+//! (`TAG-connect`, `TAG-handshake`), which `merge` leaves out of the latency.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -54,11 +56,16 @@ pub fn sanitize_tag(tag: &str) -> String {
 /// Suffix of the tag of connect-time histograms, which `merge` leaves out.
 pub const CONNECT_TAG_SUFFIX: &str = "-connect";
 
+/// Suffix of the tag of TLS handshake-time histograms, which `merge` leaves out.
+pub const HANDSHAKE_TAG_SUFFIX: &str = "-handshake";
+
 /// Write the per-second latency histograms of `result` to `path`, tagged `tag`; seconds in
-/// which connections were made also get their connect times, tagged `tag-connect`.
+/// which connections were made also get their connect times, tagged `tag-connect`, and
+/// (https) their TLS handshake times, tagged `tag-handshake`.
 pub fn write_run(path: &Path, result: &RunResult, tag: &str) -> Result<()> {
     let tag = sanitize_tag(tag);
     let connect_tag = format!("{tag}{CONNECT_TAG_SUFFIX}");
+    let handshake_tag = format!("{tag}{HANDSHAKE_TAG_SUFFIX}");
     let mut intervals: Vec<(Duration, Duration, &Histogram<u64>, &str)> = Vec::new();
     for iv in &result.intervals {
         let (offset, length) = (
@@ -69,10 +76,13 @@ pub fn write_run(path: &Path, result: &RunResult, tag: &str) -> Result<()> {
         if !iv.connect.is_empty() {
             intervals.push((offset, length, &iv.connect, &connect_tag));
         }
+        if !iv.handshake.is_empty() {
+            intervals.push((offset, length, &iv.handshake, &handshake_tag));
+        }
     }
     let comment = format!(
         "reactor-loadgen {} {} {}: corrected latency in nanoseconds, one histogram per second \
-         (connect times tagged {connect_tag})",
+         (connect times tagged {connect_tag}, TLS handshake times {handshake_tag})",
         env!("CARGO_PKG_VERSION"),
         result.config.workload.name(),
         result.config.target
@@ -114,7 +124,7 @@ fn write_log(
     Ok(())
 }
 
-/// The sum of every latency histogram in the logs (connect times left out), and how many
+/// The sum of every latency histogram in the logs (connect and handshake times left out), and how many
 /// intervals there were.
 pub fn merge_logs(paths: &[impl AsRef<Path>]) -> Result<(Histogram<u64>, usize)> {
     let mut total = new_histogram();
@@ -128,10 +138,10 @@ pub fn merge_logs(paths: &[impl AsRef<Path>]) -> Result<(Histogram<u64>, usize)>
             let entry =
                 entry.map_err(|e| anyhow!("{}: malformed interval log: {e:?}", path.display()))?;
             if let LogEntry::Interval(ilh) = entry {
-                if ilh
-                    .tag()
-                    .is_some_and(|t| t.as_str().ends_with(CONNECT_TAG_SUFFIX))
-                {
+                if ilh.tag().is_some_and(|t| {
+                    let t = t.as_str();
+                    t.ends_with(CONNECT_TAG_SUFFIX) || t.ends_with(HANDSHAKE_TAG_SUFFIX)
+                }) {
                     continue;
                 }
                 let compressed = base64_decode(ilh.encoded_histogram())
@@ -229,13 +239,14 @@ mod tests {
         let a_log = [
             (Duration::ZERO, one, &a, "host-a"),
             (Duration::ZERO, one, &connect, "host-a-connect"),
+            (Duration::ZERO, one, &connect, "host-a-handshake"),
         ];
         write_log(&pa, now, "a", &a_log).unwrap();
         write_log(&pb, now, "b", &[(Duration::ZERO, one, &b, "host-b")]).unwrap();
         let (merged, n) = merge_logs(&[&pa, &pb]).unwrap();
         assert_eq!(
             n, 2,
-            "connect times are tagged apart and not merged into latency"
+            "connect and handshake times are tagged apart and not merged into latency"
         );
         assert_eq!(merged, both);
         std::fs::remove_dir_all(&dir).unwrap();

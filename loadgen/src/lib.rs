@@ -21,6 +21,10 @@
 //!   connection (connect, exchange, verify, close, as the seeds' clients do), with connect time
 //!   in its own histogram, failures counted by kind and, on loopback, source addresses spread
 //!   over 127.0.0.0/8 so churn does not exhaust local ports.
+//! - **HTTPS.** `https://` targets speak TLS 1.3/1.2 through rustls, a sans-IO layer between
+//!   the socket and the HTTP framing ([`worker::tls`]), configured in [`mod@tls`]: verified
+//!   against the system roots, `--cacert` or not at all (`--insecure`), sessions resumed per
+//!   thread (`--tls-resume`), the handshake timed and counted apart from the connect.
 //! - **Self-check.** The generator splits send lag into its own schedule lateness and the wait
 //!   for a free connection, measures its CPU and how busy its loop was, and marks a run invalid,
 //!   naming itself, when it rather than the server was the bottleneck ([`report`]).
@@ -45,6 +49,10 @@ pub mod report;
 pub mod run;
 pub mod schedule;
 pub mod stats;
+pub mod tls;
+pub mod tls_report;
+pub mod tls_sessions;
+pub mod tls_stats;
 pub mod units;
 pub mod validate;
 pub mod worker;

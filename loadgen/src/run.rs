@@ -17,7 +17,8 @@ use thiserror::Error;
 use crate::cli::{Arrival, SizeSpec};
 use crate::clock::{self, now_ns};
 use crate::progress::{Goal, Progress};
-use crate::stats::{new_histogram, Recorder};
+use crate::stats::{new_histogram, Handshakes, Recorder};
+use crate::tls::{TlsOptions, TlsPlan};
 use crate::worker::rxstamp::{self, Stamping};
 use crate::worker::{self, Kind, Msg, Plan, StartGate};
 use crate::workload::http::build_request;
@@ -53,6 +54,8 @@ pub struct HttpOptions {
     pub headers: Vec<String>,
     /// Body.
     pub body: Option<String>,
+    /// TLS flags (https targets).
+    pub tls: TlsOptions,
 }
 
 /// A fully resolved run description.
@@ -127,6 +130,8 @@ pub struct Interval {
     pub latency: Histogram<u64>,
     /// Connect times of the connections established in the interval.
     pub connect: Histogram<u64>,
+    /// TLS handshake times of the connections established in the interval.
+    pub handshake: Histogram<u64>,
 }
 
 /// Everything measured in one run.
@@ -147,6 +152,9 @@ pub struct RunResult {
     pub connects: u64,
     /// Connections established during set-up (none with a connection per request).
     pub connected: usize,
+    /// https targets: every TLS handshake's time and the counts of the run (set-up plus
+    /// measuring; those of the measured time alone are in `total`).
+    pub tls: Option<Handshakes>,
     /// Per-second series.
     pub intervals: Vec<Interval>,
     /// Generator CPU time (user) during the measured period.
@@ -168,6 +176,18 @@ pub struct RunResult {
 
 /// How long a run waits for the kernel to confirm that it stamps arriving packets.
 const STAMPING_CHECK: Duration = Duration::from_secs(1);
+
+/// The TLS plan of an https target (none for anything else).
+pub fn tls_plan(config: &RunConfig) -> Result<Option<TlsPlan>> {
+    if config.workload != Workload::Http {
+        return Ok(None);
+    }
+    let url = parse_http_url(&config.target)?;
+    if !url.tls {
+        return Ok(None);
+    }
+    TlsPlan::new(&url.host, &config.http.tls).map(Some)
+}
 
 /// Resolve `target` for the workload; returns the address and, for HTTP, the request bytes.
 pub fn resolve(config: &RunConfig) -> Result<(SocketAddr, Kind)> {
@@ -209,7 +229,7 @@ fn first_addr(s: &str) -> Result<SocketAddr> {
         .ok_or_else(|| anyhow!("{s:?} resolves to no address"))
 }
 
-/// The parts of a `http://` URL the client needs.
+/// The parts of a `http://` or `https://` URL the client needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpUrl {
     /// `host:port` to connect to.
@@ -218,12 +238,18 @@ pub struct HttpUrl {
     pub host_header: String,
     /// Path and query.
     pub path: String,
+    /// `https://`: speak TLS.
+    pub tls: bool,
+    /// The host alone (no port, no brackets): the TLS server name.
+    pub host: String,
 }
 
-/// Parse `http://host[:port][/path]`.
+/// Parse `http[s]://host[:port][/path]`.
 pub fn parse_http_url(url: &str) -> Result<HttpUrl> {
-    let Some(rest) = url.strip_prefix("http://") else {
-        bail!("http target must be an http:// URL, got {url:?} (https is not supported)");
+    let (rest, tls) = match (url.strip_prefix("http://"), url.strip_prefix("https://")) {
+        (Some(rest), _) => (rest, false),
+        (_, Some(rest)) => (rest, true),
+        _ => bail!("http target must be an http:// or https:// URL, got {url:?}"),
     };
     let (authority, path) = match rest.find(['/', '?']) {
         Some(i) if rest[i..].starts_with('/') => (&rest[..i], rest[i..].to_string()),
@@ -233,25 +259,35 @@ pub fn parse_http_url(url: &str) -> Result<HttpUrl> {
     if authority.is_empty() {
         bail!("no host in {url:?}");
     }
-    let has_port = match authority.rfind(']') {
-        Some(close) => authority[close..].contains(':'),
-        None => authority.contains(':'),
+    let (host, has_port) = match authority.rfind(']') {
+        Some(close) => (
+            authority[..close].trim_start_matches('['),
+            authority[close..].contains(':'),
+        ),
+        None => match authority.rsplit_once(':') {
+            Some((host, _)) => (host, true),
+            None => (authority, false),
+        },
     };
     let socket = if has_port {
         authority.to_string()
     } else {
-        format!("{authority}:80")
+        format!("{authority}:{}", if tls { 443 } else { 80 })
     };
     Ok(HttpUrl {
         socket,
         host_header: authority.to_string(),
         path,
+        tls,
+        host: host.to_string(),
     })
 }
 
 /// Run the load once and collect the results.
 pub fn run_once(config: &RunConfig) -> Result<RunResult> {
     let (addr, kind) = resolve(config)?;
+    let tls = tls_plan(config)?;
+    let https = tls.is_some();
     let threads = config.threads.clamp(1, config.connections.max(1));
     // Held to the end of the run, so that stamping cannot lapse as connections come and go.
     let stamping = Stamping::switch_on(STAMPING_CHECK);
@@ -272,6 +308,7 @@ pub fn run_once(config: &RunConfig) -> Result<RunResult> {
         requests: config.requests,
         max_lateness_ns: config.max_lateness.as_nanos() as u64,
         kernel_stamps: stamping.works(),
+        tls,
     });
     let gate = Arc::new(StartGate::default());
     let (tx, rx) = mpsc::channel();
@@ -292,6 +329,7 @@ pub fn run_once(config: &RunConfig) -> Result<RunResult> {
     let mut connected = 0;
     let mut connect_failures = 0;
     let mut first_error = None;
+    let mut handshakes = Handshakes::default();
     for _ in 0..threads {
         match rx.recv() {
             Ok(Msg::Connected {
@@ -299,7 +337,9 @@ pub fn run_once(config: &RunConfig) -> Result<RunResult> {
                 failures,
                 first_error: e,
                 connect: h,
+                handshakes: tls,
             }) => {
+                handshakes.add(&tls);
                 connected += up;
                 progress.connected(up);
                 connect_failures += failures;
@@ -383,6 +423,8 @@ pub fn run_once(config: &RunConfig) -> Result<RunResult> {
     let _ = connect.add(&total.hist.connect);
     // Every established connection's connect time is in the histogram, so it counts them.
     let connects = connect.len();
+    let _ = handshakes.hist.add(&total.hist.handshake);
+    handshakes.counts += total.counters.tls;
     Ok(RunResult {
         config: config.clone(),
         addr,
@@ -391,6 +433,7 @@ pub fn run_once(config: &RunConfig) -> Result<RunResult> {
         connect,
         connects,
         connected,
+        tls: https.then_some(handshakes),
         intervals: collector.intervals,
         cpu_user: cpu_after.0.saturating_sub(cpu_before.0),
         cpu_sys: cpu_after.1.saturating_sub(cpu_before.1),
@@ -459,6 +502,7 @@ impl<'p> Collector<'p> {
             errors: rec.counters.errors.total(),
             latency: rec.hist.latency,
             connect: rec.hist.connect,
+            handshake: rec.hist.handshake,
         };
         self.progress.interval(
             length_ns,
@@ -493,6 +537,24 @@ mod tests {
         let u = parse_http_url("http://[::1]:81?x").unwrap();
         assert_eq!((u.socket.as_str(), u.path.as_str()), ("[::1]:81", "/?x"));
         assert_eq!(parse_http_url("http://[::1]").unwrap().socket, "[::1]:80");
-        assert!(parse_http_url("https://x/").is_err());
+        assert!(parse_http_url("ftp://x/").is_err());
+        assert!(!parse_http_url("http://x/").unwrap().tls);
+    }
+
+    #[test]
+    fn https_urls_default_to_port_443_and_name_their_host() {
+        let u = parse_http_url("https://localhost/x").unwrap();
+        assert!(u.tls);
+        assert_eq!(
+            (u.socket.as_str(), u.host.as_str()),
+            ("localhost:443", "localhost")
+        );
+        let u = parse_http_url("https://[::1]:8443/").unwrap();
+        assert_eq!((u.socket.as_str(), u.host.as_str()), ("[::1]:8443", "::1"));
+        let u = parse_http_url("https://127.0.0.1:8443").unwrap();
+        assert_eq!(
+            (u.host.as_str(), u.host_header.as_str()),
+            ("127.0.0.1", "127.0.0.1:8443")
+        );
     }
 }

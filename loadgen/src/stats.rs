@@ -8,6 +8,10 @@ use std::ops::AddAssign;
 
 use hdrhistogram::Histogram;
 
+pub use crate::tls_stats::{
+    Handshake, HandshakeFailure, HandshakeFailures, Handshakes, Negotiated, TlsCounts,
+};
+
 /// A gap this long between two clock reads of a thread spinning on the clock means it was
 /// off its CPU.
 pub const STALL_NS: u64 = 20_000;
@@ -35,6 +39,8 @@ pub struct ConnectFailures {
     pub reset: u64,
     /// The kernel had no local address/port to give (EADDRNOTAVAIL, EADDRINUSE).
     pub no_local_address: u64,
+    /// Connected, but the TLS handshake failed or timed out ([`TlsCounts::failures`] says why).
+    pub tls_handshake: u64,
     /// Anything else.
     pub other: u64,
 }
@@ -50,6 +56,8 @@ pub enum ConnectFailure {
     Reset,
     /// EADDRNOTAVAIL or EADDRINUSE: out of local ports/addresses.
     NoLocalAddress,
+    /// The TLS handshake failed or timed out.
+    TlsHandshake,
     /// Anything else.
     Other,
 }
@@ -75,6 +83,7 @@ impl ConnectFailures {
             ConnectFailure::TimedOut => self.timed_out += 1,
             ConnectFailure::Reset => self.reset += 1,
             ConnectFailure::NoLocalAddress => self.no_local_address += 1,
+            ConnectFailure::TlsHandshake => self.tls_handshake += 1,
             ConnectFailure::Other => self.other += 1,
         }
     }
@@ -86,6 +95,7 @@ impl AddAssign for ConnectFailures {
         self.timed_out += o.timed_out;
         self.reset += o.reset;
         self.no_local_address += o.no_local_address;
+        self.tls_handshake += o.tls_handshake;
         self.other += o.other;
     }
 }
@@ -173,6 +183,8 @@ pub struct Counters {
     pub bytes_received: u64,
     /// Errors by kind.
     pub errors: ErrorCounts,
+    /// TLS handshakes (https targets).
+    pub tls: TlsCounts,
     /// UDP accounting.
     pub udp: UdpCounts,
     /// HTTP responses by status code (index = code, 0..=599).
@@ -209,6 +221,7 @@ impl Default for Counters {
             bytes_sent: 0,
             bytes_received: 0,
             errors: ErrorCounts::default(),
+            tls: TlsCounts::default(),
             udp: UdpCounts::default(),
             status: vec![0; 600],
             idle_ns: 0,
@@ -232,6 +245,7 @@ impl AddAssign<&Counters> for Counters {
         self.bytes_sent += o.bytes_sent;
         self.bytes_received += o.bytes_received;
         self.errors += o.errors;
+        self.tls += o.tls;
         self.udp += o.udp;
         self.idle_ns += o.idle_ns;
         self.spin_ns += o.spin_ns;
@@ -267,6 +281,9 @@ pub struct Histograms {
     pub schedule_lateness: Histogram<u64>,
     /// From `connect()` to established, for connections made while measuring.
     pub connect: Histogram<u64>,
+    /// TLS handshakes (from the ClientHello to completion, after the connect), for
+    /// connections made while measuring.
+    pub handshake: Histogram<u64>,
     /// How late the loop's timed waits returned (the machine's wake-up latency).
     pub wake_overshoot: Histogram<u64>,
 }
@@ -281,6 +298,7 @@ impl Default for Histograms {
             conn_wait: new_histogram(),
             schedule_lateness: new_histogram(),
             connect: new_histogram(),
+            handshake: new_histogram(),
             wake_overshoot: new_histogram(),
         }
     }
@@ -297,6 +315,7 @@ impl Histograms {
         let _ = self.conn_wait.add(&o.conn_wait);
         let _ = self.schedule_lateness.add(&o.schedule_lateness);
         let _ = self.connect.add(&o.connect);
+        let _ = self.handshake.add(&o.handshake);
         let _ = self.wake_overshoot.add(&o.wake_overshoot);
     }
 }

@@ -230,6 +230,7 @@ mod tests {
             method: "GET".into(),
             headers: vec![h.into()],
             body: None,
+            tls: Default::default(),
         };
         assert!(http_request("http://h/", &opts("X-A: b")).is_ok());
         assert!(http_request("http://h/", &opts("NoColon")).is_err());

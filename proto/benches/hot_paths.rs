@@ -27,6 +27,7 @@ fn http(c: &mut Criterion) {
         stats: &NoStats,
         limits: &limits,
         budget: &UNLIMITED_BUDGET,
+        now: 0,
     };
     let mut group = c.benchmark_group("http");
     for depth in [1usize, 16] {

@@ -16,7 +16,7 @@ pub const MAX_UDP_PAYLOAD_V4: usize = 65_507;
 
 /// What to do with one received datagram.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
+pub enum DatagramFate {
     /// Send it back unchanged.
     Echo,
     /// Larger than the receive buffer or the configured limit: the bytes read are a truncated
@@ -26,11 +26,11 @@ pub enum Verdict {
 
 /// Decides a datagram's fate from its real length (as reported with `MSG_TRUNC`), the
 /// receive buffer's length and the configured maximum.
-pub fn classify(real_len: usize, buffer_len: usize, max_datagram: usize) -> Verdict {
+pub fn classify(real_len: usize, buffer_len: usize, max_datagram: usize) -> DatagramFate {
     if real_len > buffer_len || real_len > max_datagram {
-        Verdict::Oversized
+        DatagramFate::Oversized
     } else {
-        Verdict::Echo
+        DatagramFate::Echo
     }
 }
 
@@ -236,13 +236,16 @@ mod tests {
 
     #[test]
     fn classify_rejects_truncated_and_over_limit() {
-        assert_eq!(classify(100, 65_536, MAX_UDP_PAYLOAD_V4), Verdict::Echo);
+        assert_eq!(
+            classify(100, 65_536, MAX_UDP_PAYLOAD_V4),
+            DatagramFate::Echo
+        );
         assert_eq!(
             classify(MAX_UDP_PAYLOAD_V4, 65_536, MAX_UDP_PAYLOAD_V4),
-            Verdict::Echo
+            DatagramFate::Echo
         );
-        assert_eq!(classify(2000, 1500, 65_507), Verdict::Oversized);
-        assert_eq!(classify(1200, 65_536, 1000), Verdict::Oversized);
+        assert_eq!(classify(2000, 1500, 65_507), DatagramFate::Oversized);
+        assert_eq!(classify(1200, 65_536, 1000), DatagramFate::Oversized);
     }
 
     #[test]

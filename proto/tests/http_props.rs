@@ -15,6 +15,7 @@ fn small_limits() -> HttpLimits {
         max_header_bytes: 256,
         max_headers: 8,
         max_body_bytes: 64,
+        ..HttpLimits::default()
     }
 }
 
@@ -33,6 +34,7 @@ fn drive(input: &[u8], cuts: &[usize], budget: usize, limits: &HttpLimits) -> Ou
         stats: &NoStats,
         limits,
         budget: &UNLIMITED_BUDGET,
+        now: 0,
     };
     let mut session = HttpSession::new();
     let mut transcript = Vec::new();

@@ -7,12 +7,16 @@
 //! as a default: a run whose `valid` is missing is an error, not a valid run. Fields added
 //! later within the same version are ignored by older readers; removing or renaming a field,
 //! or changing its meaning, bumps the version.
+//!
+//! Optional by design: `udp` (UDP runs), `tls` (https runs: version, cipher suite, how the
+//! certificate was checked, full and resumed handshakes, their times and failures by why) and
+//! `find_max`; `errors.connect_by_kind.tls_handshake` reads as 0 where a document lacks it.
 
 mod run;
 
 pub use run::{
-    ConnectErrorKinds, Errors, Generator, Interval, LoadMode, PercentileIntervals, Percentiles,
-    RunReport, SizeRange, Udp,
+    ConnectErrorKinds, Errors, Generator, HandshakeFailures, Interval, LoadMode,
+    PercentileIntervals, Percentiles, RunReport, SizeRange, Tls, Udp,
 };
 
 /// The `schema` name of a run report.

@@ -94,6 +94,10 @@ pub struct ConnectErrorKinds {
     pub reset: u64,
     /// No local address (ephemeral ports exhausted).
     pub no_local_address: u64,
+    /// Connected, but the TLS handshake failed or timed out (`tls.handshake_failures` says
+    /// why); absent in documents of plaintext-only generators.
+    #[serde(default)]
+    pub tls_handshake: u64,
     /// Anything else.
     pub other: u64,
 }
@@ -142,6 +146,61 @@ pub struct Generator {
     pub wake_overshoot_us: Percentiles,
     /// Whether idle CPUs were kept polling (PM QoS).
     pub idle_poll: bool,
+}
+
+/// TLS handshake failures by why.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HandshakeFailures {
+    /// All of them.
+    pub total: u64,
+    /// The server's certificate did not verify (unknown issuer, wrong name, expired).
+    pub certificate: u64,
+    /// The server refused with a fatal alert (no common version or cipher suite).
+    pub alert: u64,
+    /// Not TLS we speak: a plaintext server, an old version, a malformed message.
+    pub protocol: u64,
+    /// The server closed or reset the connection mid-handshake.
+    pub peer_closed: u64,
+    /// Not done within the connect timeout.
+    pub timed_out: u64,
+    /// Anything else.
+    pub other: u64,
+}
+
+/// The TLS figures of an https run. Counts are of every handshake of the run (set-up and
+/// measured, as `connects`); `handshakes_per_s` is the measured rate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tls {
+    /// Negotiated protocol version (`TLSv1.3`, `TLSv1.2`; `mixed` when both were), null
+    /// when no handshake completed.
+    #[serde(deserialize_with = "crate::nullable::deserialize")]
+    pub version: Option<String>,
+    /// Negotiated cipher suite (its IANA name; `mixed` when several were), null when no
+    /// handshake completed.
+    #[serde(deserialize_with = "crate::nullable::deserialize")]
+    pub cipher_suite: Option<String>,
+    /// Negotiated key exchange group (`X25519`, `secp256r1`, ...; `mixed` when several
+    /// were), null when no handshake completed or every one resumed without one.
+    #[serde(deserialize_with = "crate::nullable::deserialize")]
+    pub key_exchange: Option<String>,
+    /// How the server's certificate was checked: `system-roots`, `cacert` or `none`.
+    pub verification: String,
+    /// `--insecure`: the server's certificate was not verified.
+    pub insecure: bool,
+    /// Sessions were resumed across connections (`--tls-resume on`).
+    pub resumption: bool,
+    /// Handshakes completed.
+    pub handshakes: u64,
+    /// Of them, full handshakes.
+    pub full_handshakes: u64,
+    /// Of them, resumed ones.
+    pub resumed_handshakes: u64,
+    /// Handshakes completed per measured second.
+    pub handshakes_per_s: f64,
+    /// Handshake time, from the ClientHello to completion (after the TCP connect), µs.
+    pub handshake_us: Percentiles,
+    /// Failed handshakes by why.
+    pub handshake_failures: HandshakeFailures,
 }
 
 /// One interval of the time series.
@@ -288,6 +347,9 @@ pub struct RunReport {
     pub connects: u64,
     /// Connections opened per second while measuring.
     pub connects_per_s: f64,
+    /// TLS figures (https runs only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<Tls>,
     /// UDP accounting (UDP runs only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub udp: Option<Udp>,

@@ -55,6 +55,7 @@ fn sample() -> RunReport {
         connect_per_request: false,
         connects: 1,
         connects_per_s: 0.0,
+        tls: None,
         udp: None,
         find_max: None,
     }
@@ -139,4 +140,51 @@ fn fields_added_later_in_a_version_are_ignored() {
     let mut v = serde_json::to_value(sample()).unwrap();
     v["a_new_field"] = serde_json::json!(1);
     assert!(from_value(v).is_ok());
+}
+
+fn https_sample() -> RunReport {
+    let mut r = sample();
+    r.workload = "http".into();
+    r.tls = Some(Tls {
+        version: Some("TLSv1.3".into()),
+        cipher_suite: Some("TLS13_AES_256_GCM_SHA384".into()),
+        key_exchange: Some("X25519".into()),
+        verification: "cacert".into(),
+        insecure: false,
+        resumption: true,
+        handshakes: 10,
+        full_handshakes: 1,
+        resumed_handshakes: 9,
+        handshakes_per_s: 10.0,
+        handshake_us: Percentiles::default(),
+        handshake_failures: HandshakeFailures::default(),
+    });
+    r
+}
+
+#[test]
+fn an_https_report_reads_back_and_names_a_missing_tls_field() {
+    let r = https_sample();
+    let text = serde_json::to_string(&r).unwrap();
+    assert_eq!(parse(&text).unwrap(), r);
+    let mut v = serde_json::to_value(&r).unwrap();
+    v["tls"]
+        .as_object_mut()
+        .unwrap()
+        .remove("resumed_handshakes");
+    assert_eq!(field_error(v), "tls.resumed_handshakes");
+}
+
+#[test]
+fn a_document_without_tls_figures_still_reads() {
+    // Written by a generator that knew no TLS: no `tls` object, no TLS connect failures.
+    let mut v = serde_json::to_value(sample()).unwrap();
+    assert!(v.get("tls").is_none(), "plaintext runs write no tls object");
+    v["errors"]["connect_by_kind"]
+        .as_object_mut()
+        .unwrap()
+        .remove("tls_handshake");
+    let read = from_value(v).unwrap();
+    assert_eq!(read.tls, None);
+    assert_eq!(read.errors.connect_by_kind.tls_handshake, 0);
 }

@@ -24,10 +24,8 @@ pub enum Call<'a> {
     Input(&'a [u8]),
     /// Continue with input held back while output was at the cap.
     Resume,
-    /// The header timeout fired.
-    HeaderTimeout,
-    /// The body timeout fired.
-    BodyTimeout,
+    /// The loop's clock reached the protocol's [`Protocol::poll_timeout`].
+    Timeout,
 }
 
 /// Where one connection's answer goes: its socket, then its own output queue for what the
@@ -59,8 +57,7 @@ pub fn exchange<W: Write>(
     let reaction = match call {
         Call::Input(input) => protocol.on_input(input, turn.buf(), ctx, stats, out_budget),
         Call::Resume => protocol.resume(turn.buf(), ctx, stats, out_budget),
-        Call::HeaderTimeout => protocol.on_header_timeout(turn.buf(), ctx, stats),
-        Call::BodyTimeout => protocol.on_body_timeout(turn.buf(), ctx, stats),
+        Call::Timeout => protocol.handle_timeout(turn.buf(), ctx, stats),
     };
     let output = match (reaction.output, call) {
         (Output::Input(n), Call::Input(input)) => &input[..n.min(input.len())],

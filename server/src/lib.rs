@@ -10,8 +10,9 @@
 //! Protocol rules live in the sans-IO crate `reactor-proto`; [`protocol`] adapts them, so the
 //! reactor only moves bytes and readiness. Output is written straight from the read buffer;
 //! only what the kernel refuses is queued, capped per connection (backpressure), and an idle
-//! connection holds no buffer at all. Timers (idle, write stall, header, linger) are lazy
-//! entries in one heap ([`timers`]); `poll` sleeps until the earliest.
+//! connection holds no buffer at all. Timers (idle, write stall, linger, and the wake-up an HTTP
+//! session asks for when its header or body deadline falls) are lazy entries in one heap
+//! ([`timers`]); `poll` sleeps until the earliest.
 //!
 //! `--threads N` runs N independent reactors, each with its own sockets bound with
 //! SO_REUSEPORT; they share nothing but the [`metrics`] slots each publishes into.

@@ -9,7 +9,7 @@
 use std::cell::Cell;
 
 use reactor_proto::http::{
-    BufferBudget, DateCache, HttpEnv, HttpLimits, HttpSession, StatsSource, Step,
+    BufferBudget, DateCache, Deadline, HttpEnv, HttpLimits, HttpSession, Millis, StatsSource, Step,
 };
 
 use crate::metrics::Metrics;
@@ -42,21 +42,16 @@ pub struct Reaction {
     pub close: Option<CloseReason>,
     /// Stop reading: the protocol holds input it will process after output drains.
     pub paused: bool,
-    /// A request head has started but is incomplete (the header timeout runs meanwhile).
-    pub awaiting_headers: bool,
-    /// A request head is complete and its body is still arriving (the body timeout runs).
-    pub awaiting_body: bool,
-    /// At least one request was answered: a body awaited now belongs to a new request, so its
-    /// body timeout starts afresh.
-    pub answered: bool,
 }
 
 /// Loop-wide state the protocols read: the HTTP date, limits, metrics and the buffer budget.
 /// It holds no bytes of any connection (those live in the staging [`crate::staging::Turn`]).
 pub struct ProtocolCtx<'a> {
+    /// The loop's cached clock: HTTP sessions measure their deadlines on it.
+    pub now: Millis,
     /// The cached `Date` header.
     pub date: &'a DateCache,
-    /// HTTP request limits.
+    /// HTTP request limits and timeouts.
     pub http_limits: &'a HttpLimits,
     /// Every reactor's published numbers, for `GET /metrics`.
     pub metrics: &'a Metrics,
@@ -107,16 +102,12 @@ impl Protocol {
                 output: Output::Input(input.len()),
                 close: None,
                 paused: false,
-                awaiting_headers: false,
-                awaiting_body: false,
-                answered: false,
             },
             Protocol::Http(session) => {
-                let before = session.responses();
                 let step = serve_http(session, out, ctx, stats, |session, out, env| {
                     session.on_input(input, out, env, out_budget)
                 });
-                http_reaction(session, step, before)
+                http_reaction(step)
             }
         }
     }
@@ -132,11 +123,10 @@ impl Protocol {
         match self {
             Protocol::Echo => idle_reaction(),
             Protocol::Http(session) => {
-                let before = session.responses();
                 let step = serve_http(session, out, ctx, stats, |session, out, env| {
                     session.resume(out, env, out_budget)
                 });
-                http_reaction(session, step, before)
+                http_reaction(step)
             }
         }
     }
@@ -181,52 +171,38 @@ impl Protocol {
         }
     }
 
-    /// The header timeout fired: HTTP appends 408 to `out` and closes.
-    pub fn on_header_timeout(
-        &mut self,
-        out: &mut Vec<u8>,
-        ctx: &ProtocolCtx<'_>,
-        stats: &mut Stats,
-    ) -> Reaction {
-        self.on_timeout(out, ctx, stats, CloseReason::HeaderTimeout)
-    }
-
-    /// The body timeout fired: HTTP appends 408 to `out` and closes.
-    pub fn on_body_timeout(
-        &mut self,
-        out: &mut Vec<u8>,
-        ctx: &ProtocolCtx<'_>,
-        stats: &mut Stats,
-    ) -> Reaction {
-        self.on_timeout(out, ctx, stats, CloseReason::BodyTimeout)
-    }
-
-    fn on_timeout(
-        &mut self,
-        out: &mut Vec<u8>,
-        ctx: &ProtocolCtx<'_>,
-        stats: &mut Stats,
-        reason: CloseReason,
-    ) -> Reaction {
+    /// When the protocol next needs the clock (an HTTP request's header or body deadline), on
+    /// the loop's clock; `None` for echo and for an HTTP session awaiting nothing.
+    pub fn poll_timeout(&self) -> Option<Millis> {
         match self {
-            Protocol::Echo => idle_reaction(),
-            Protocol::Http(session) => {
-                let step = serve_http(session, out, ctx, stats, |session, out, env| {
-                    match reason {
-                        CloseReason::BodyTimeout => session.on_body_timeout(out, env),
-                        _ => session.on_header_timeout(out, env),
-                    }
-                    Step::CloseAfterFlush
-                });
-                Reaction {
-                    output: Output::Staged,
-                    close: (step == Step::CloseAfterFlush).then_some(reason),
-                    paused: false,
-                    awaiting_headers: false,
-                    awaiting_body: false,
-                    answered: false,
-                }
-            }
+            Protocol::Echo => None,
+            Protocol::Http(session) => session.poll_timeout(),
+        }
+    }
+
+    /// The loop's clock reached [`poll_timeout`](Self::poll_timeout): HTTP appends `408` to
+    /// `out` and closes if a deadline has passed, and does nothing otherwise.
+    pub fn handle_timeout(
+        &mut self,
+        out: &mut Vec<u8>,
+        ctx: &ProtocolCtx<'_>,
+        stats: &mut Stats,
+    ) -> Reaction {
+        let Protocol::Http(session) = self else {
+            return idle_reaction();
+        };
+        let mut expired = None;
+        let _ = serve_http(session, out, ctx, stats, |session, out, env| {
+            expired = session.handle_timeout(out, env);
+            Step::Continue
+        });
+        Reaction {
+            output: Output::Staged,
+            close: expired.map(|deadline| match deadline {
+                Deadline::Headers => CloseReason::HeaderTimeout,
+                Deadline::Body => CloseReason::BodyTimeout,
+            }),
+            paused: false,
         }
     }
 }
@@ -236,9 +212,6 @@ fn idle_reaction() -> Reaction {
         output: Output::Staged,
         close: None,
         paused: false,
-        awaiting_headers: false,
-        awaiting_body: false,
-        answered: false,
     }
 }
 
@@ -264,6 +237,7 @@ fn serve_http(
             stats: &source,
             limits: ctx.http_limits,
             budget: ctx.budget,
+            now: ctx.now,
         };
         let step = call(session, out, &env);
         (step, source.statuses)
@@ -276,14 +250,10 @@ fn serve_http(
     step
 }
 
-/// `responses_before`: the session's response counter before the call.
-fn http_reaction(session: &HttpSession, step: Step, responses_before: u16) -> Reaction {
+fn http_reaction(step: Step) -> Reaction {
     Reaction {
         output: Output::Staged,
         close: (step == Step::CloseAfterFlush).then_some(CloseReason::Protocol),
         paused: step == Step::Paused,
-        awaiting_headers: session.awaiting_headers(),
-        awaiting_body: session.awaiting_body(),
-        answered: session.responses() != responses_before,
     }
 }

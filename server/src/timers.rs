@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 
 use mio::Token;
 
-/// Milliseconds since the reactor started.
-pub type Millis = u64;
+/// Milliseconds since the reactor started (the clock HTTP sessions measure their deadlines on).
+pub type Millis = reactor_proto::http::Millis;
 
 /// The loop's clock, read once per wake-up (as nginx caches its time) so the many
 /// timestamps taken while handling one batch of events cost nothing.
@@ -64,16 +64,7 @@ impl Default for Clock {
     }
 }
 
-/// Whole milliseconds in `d`, rounded up so a non-zero duration never becomes zero.
-pub fn duration_to_millis(d: Duration) -> Millis {
-    let ms = d.as_millis();
-    let rounded = if d.as_nanos().is_multiple_of(1_000_000) {
-        ms
-    } else {
-        ms + 1
-    };
-    u64::try_from(rounded).unwrap_or(u64::MAX)
-}
+pub use reactor_proto::http::duration_to_millis;
 
 /// What a timer entry is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -82,10 +73,9 @@ pub enum TimerKind {
     Idle,
     /// `--write-timeout`: output stuck at the cap for too long.
     WriteStall,
-    /// `--header-timeout`: HTTP request headers started but not finished.
-    Header,
-    /// `--body-timeout`: an HTTP request body not finished.
-    Body,
+    /// The protocol's next deadline (`--header-timeout`, `--body-timeout`: the HTTP session
+    /// keeps them, the connection only wakes it).
+    Protocol,
     /// Lingering close: waiting for the peer's FIN after we shut down our side.
     Linger,
     /// `--tls-handshake-timeout`: an HTTPS connection whose TLS handshake is unfinished.
@@ -186,7 +176,7 @@ mod tests {
     fn entries_pop_in_deadline_order_only_when_due() {
         let mut t = Timers::new();
         t.schedule(30, TimerKind::Idle, Token(1));
-        t.schedule(10, TimerKind::Header, Token(2));
+        t.schedule(10, TimerKind::Protocol, Token(2));
         t.schedule(20, TimerKind::WriteStall, Token(3));
         assert_eq!(t.next_deadline(), Some(10));
         assert!(t.pop_due(9).is_none());
@@ -258,12 +248,5 @@ mod tests {
             Some(Duration::from_millis(20))
         );
         assert_eq!(poll_timeout(100, [Some(50)]), Some(Duration::ZERO));
-    }
-
-    #[test]
-    fn durations_round_up_to_whole_millis() {
-        assert_eq!(duration_to_millis(Duration::from_micros(1)), 1);
-        assert_eq!(duration_to_millis(Duration::from_millis(7)), 7);
-        assert_eq!(duration_to_millis(Duration::ZERO), 0);
     }
 }

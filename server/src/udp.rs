@@ -16,13 +16,15 @@ use std::os::fd::AsRawFd;
 
 use mio::net::UdpSocket;
 use mio::{Interest, Registry, Token};
-use reactor_proto::udp::{classify, DatagramQueue, SendCursor, SendOutcome, SendStep, Verdict};
+use reactor_proto::udp::{
+    classify, DatagramFate, DatagramQueue, SendCursor, SendOutcome, SendStep,
+};
 
 use crate::mmsg::Batch;
 use crate::stats::Stats;
 
 /// Most datagrams received (and replies sent) per system call. Under the comparison's loads
-/// batches average 4-5 datagrams, and 8, 32 and 64 measured alike (benches/README.md, "UDP
+/// batches average 4-5 datagrams, and 8, 32 and 64 measured alike (designs/README.md, "UDP
 /// batching"); 32 leaves room for burstier loads at 2 MiB of receive slots at most.
 pub const BATCH: usize = 32;
 /// Datagrams handled per turn before other sockets get theirs.
@@ -148,7 +150,7 @@ impl UdpEcho {
             stats.udp_datagrams_in += 1;
             stats.udp_bytes_in += datagram.real_len as u64;
             if classify(datagram.real_len, datagram.payload.len(), self.max_datagram)
-                == Verdict::Oversized
+                == DatagramFate::Oversized
             {
                 stats.udp_oversized += 1;
                 continue;

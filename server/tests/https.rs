@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::Server;
-use reactor_testkit::python::{run_python, seed_https_get};
+use reactor_testkit::python_client::{run_python, seed_https_get};
 use reactor_testkit::tls::TestCert;
 use reactor_testkit::{run_bounded, spawn_piped};
 

@@ -10,7 +10,11 @@
 //!   any HTTP server with `POST /echo`.
 //! - [`net`]: sockets with timeouts, payloads that expose shifted or mixed bytes.
 //! - [`tls`]: self-signed test certificates made at run time, as PEM files.
-//! - [`python`]: Python scripts as real clients (the seed's `HTTPSConnection` among them).
+//! - [`python`]: Python's `http.server` behind Python's `ssl`, an HTTPS peer that is not ours,
+//!   counting what it answered.
+//! - [`python_client`]: Python scripts as real clients (the seed's `HTTPSConnection` among
+//!   them).
+//! - [`sibling_bin`]: another workspace package's binary, built for a test that drives several.
 //!
 //! Everything here panics on failure: it is test code, and a panic is how a test fails.
 
@@ -19,8 +23,11 @@ pub mod isolation;
 pub mod net;
 mod process;
 pub mod python;
+pub mod python_client;
 mod run;
+mod sibling;
 pub mod tls;
 
 pub use process::{proc_status_kib, Listening, START_TIMEOUT};
 pub use run::{eventually, finish_within, output_within, run_bounded, spawn_piped, RunOutput};
+pub use sibling::sibling_bin;

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{BaselineComparison, Change, CountChange, Gate, Verdict};
+use super::{BaselineComparison, Change, CountChange, Gate, Movement};
 use crate::charts::format_value;
 use crate::stats::Estimate;
 
@@ -27,7 +27,7 @@ fn ratio(e: &Estimate) -> String {
 /// The markdown section.
 pub fn markdown(b: &BaselineComparison) -> String {
     let mut md = String::new();
-    let count = |v: Verdict| b.rows.iter().filter(|r| r.verdict == v).count();
+    let count = |v: Movement| b.rows.iter().filter(|r| r.verdict == v).count();
     let _ = writeln!(md, "## Against the baseline\n");
     let _ = writeln!(
         md,
@@ -46,10 +46,10 @@ pub fn markdown(b: &BaselineComparison) -> String {
          move with the kernel's batching, not with a neighbour). Verdicts \
          are decided by: {} (`--gate`); the other figures are shown only.\n",
         b.path,
-        count(Verdict::Regression),
-        count(Verdict::Improvement),
-        count(Verdict::Unclear),
-        count(Verdict::Same),
+        count(Movement::Regression),
+        count(Movement::Improvement),
+        count(Movement::Unclear),
+        count(Movement::Same),
         b.threshold * 100.0,
         b.alpha,
         b.alpha * 100.0,
@@ -77,7 +77,7 @@ pub fn markdown(b: &BaselineComparison) -> String {
     let mut notes = Vec::new();
     for r in &b.rows {
         let verdict = match r.verdict {
-            Verdict::Same => "same".to_string(),
+            Movement::Same => "same".to_string(),
             v => format!("**{}**", v.label()),
         };
         let _ = writeln!(
@@ -98,7 +98,7 @@ pub fn markdown(b: &BaselineComparison) -> String {
             (Gate::Cpu, "CPU per request", &r.cpu),
             (Gate::P99, "p99", &r.p99),
         ] {
-            if c.verdict != Verdict::Unclear || !b.gates.contains(&gate) {
+            if c.verdict != Movement::Unclear || !b.gates.contains(&gate) {
                 continue;
             }
             let need = c.repeats_needed.map_or_else(

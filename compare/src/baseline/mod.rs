@@ -82,7 +82,7 @@ pub struct KeyedRow {
 /// What a change amounts to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Verdict {
+pub enum Movement {
     /// Worse by more than the threshold, and the rank test says it is not luck.
     Regression,
     /// Better by more than the threshold, and the rank test says it is not luck.
@@ -93,14 +93,14 @@ pub enum Verdict {
     Same,
 }
 
-impl Verdict {
+impl Movement {
     /// The word used in the report.
     pub fn label(self) -> &'static str {
         match self {
-            Verdict::Regression => "regression",
-            Verdict::Improvement => "improvement",
-            Verdict::Unclear => "unclear",
-            Verdict::Same => "same",
+            Movement::Regression => "regression",
+            Movement::Improvement => "improvement",
+            Movement::Unclear => "unclear",
+            Movement::Same => "same",
         }
     }
 }
@@ -119,7 +119,7 @@ pub struct Change {
     /// Rank test: chance of them ranking this far below by luck.
     pub p_better: f64,
     /// What it amounts to.
-    pub verdict: Verdict,
+    pub verdict: Movement,
     /// For `unclear`: repeats per side that would likely resolve it.
     pub repeats_needed: Option<usize>,
 }
@@ -135,19 +135,19 @@ pub struct CountChange {
     /// new / old.
     pub ratio: f64,
     /// Regression or improvement beyond the threshold, else same.
-    pub verdict: Verdict,
+    pub verdict: Movement,
 }
 
-/// Judges a counted figure where higher is worse; None when either side was not counted.
-pub fn judge_count(old: Option<f64>, new: Option<f64>, threshold: f64) -> Option<CountChange> {
+/// Assesses a counted figure where higher is worse; None when either side was not counted.
+pub fn assess_count(old: Option<f64>, new: Option<f64>, threshold: f64) -> Option<CountChange> {
     let (old, new) = (old?, new?);
     let ratio = new / old;
     let verdict = if ratio > 1.0 + threshold {
-        Verdict::Regression
+        Movement::Regression
     } else if ratio < 1.0 - threshold {
-        Verdict::Improvement
+        Movement::Improvement
     } else {
-        Verdict::Same
+        Movement::Same
     };
     Some(CountChange {
         old,
@@ -174,12 +174,12 @@ pub struct Compared {
     pub ctx_switches: Option<CountChange>,
     /// The row's verdict over the gated figures: a regression in any, else an improvement in
     /// any, else unclear in any, else same.
-    pub verdict: Verdict,
+    pub verdict: Movement,
 }
 
 impl Compared {
     /// The verdict of one figure, None where it was not measured on both sides.
-    pub fn verdict_of(&self, gate: Gate) -> Option<Verdict> {
+    pub fn verdict_of(&self, gate: Gate) -> Option<Movement> {
         match gate {
             Gate::Cpu => Some(self.cpu.verdict),
             Gate::P99 => Some(self.p99.verdict),
@@ -209,12 +209,12 @@ pub struct BaselineComparison {
 impl BaselineComparison {
     /// Whether any row regressed.
     pub fn has_regression(&self) -> bool {
-        self.rows.iter().any(|r| r.verdict == Verdict::Regression)
+        self.rows.iter().any(|r| r.verdict == Movement::Regression)
     }
 }
 
-/// Judges one figure where higher is worse, from the repeats of each run.
-pub fn judge(old: &[f64], new: &[f64], threshold: f64, alpha: f64) -> Change {
+/// Assesses one figure where higher is worse, from the repeats of each run.
+pub fn assess(old: &[f64], new: &[f64], threshold: f64, alpha: f64) -> Change {
     let ratio = stats::ratio_ci(old, new);
     let p_worse = stats::mann_whitney_greater(old, new);
     let p_better = stats::mann_whitney_greater(new, old);
@@ -223,17 +223,17 @@ pub fn judge(old: &[f64], new: &[f64], threshold: f64, alpha: f64) -> Change {
     let comparable = ratio.value.is_finite() || ratio.value == f64::INFINITY;
     let mut repeats_needed = None;
     let verdict = if !comparable {
-        Verdict::Same
+        Movement::Same
     } else if ratio.value > up && p_worse <= alpha {
-        Verdict::Regression
+        Movement::Regression
     } else if ratio.value < down && p_better <= alpha {
-        Verdict::Improvement
+        Movement::Improvement
     } else if ratio.high > up || ratio.low < down {
         let bound = if ratio.value >= 1.0 { up } else { down };
         repeats_needed = stats::repeats_to_resolve(&ratio, bound, alpha);
-        Verdict::Unclear
+        Movement::Unclear
     } else {
-        Verdict::Same
+        Movement::Same
     };
     Change {
         old: stats::median_ci(old),
@@ -262,36 +262,40 @@ pub fn compare(
         else {
             continue;
         };
-        let cpu = judge(
+        let cpu = assess(
             &o.figures.cpu_us_per_request,
             &n.figures.cpu_us_per_request,
             threshold,
             ALPHA,
         );
-        let p99 = judge(&o.figures.p99_us, &n.figures.p99_us, threshold, ALPHA);
+        let p99 = assess(&o.figures.p99_us, &n.figures.p99_us, threshold, ALPHA);
         let (of, nf) = (&o.figures, &n.figures);
         let mut row = Compared {
             scenario: n.scenario.clone(),
             design: n.design.clone(),
             cpu,
             p99,
-            syscalls: judge_count(
+            syscalls: assess_count(
                 of.syscalls_per_request,
                 nf.syscalls_per_request,
                 COUNT_THRESHOLD,
             ),
-            ctx_switches: judge_count(
+            ctx_switches: assess_count(
                 of.ctx_switches_per_request,
                 nf.ctx_switches_per_request,
                 COUNT_THRESHOLD,
             ),
-            verdict: Verdict::Same,
+            verdict: Movement::Same,
         };
-        let gated: Vec<Verdict> = gates.iter().filter_map(|g| row.verdict_of(*g)).collect();
-        row.verdict = [Verdict::Regression, Verdict::Improvement, Verdict::Unclear]
-            .into_iter()
-            .find(|v| gated.contains(v))
-            .unwrap_or(Verdict::Same);
+        let gated: Vec<Movement> = gates.iter().filter_map(|g| row.verdict_of(*g)).collect();
+        row.verdict = [
+            Movement::Regression,
+            Movement::Improvement,
+            Movement::Unclear,
+        ]
+        .into_iter()
+        .find(|v| gated.contains(v))
+        .unwrap_or(Movement::Same);
         rows.push(row);
     }
     let only_in_baseline = old

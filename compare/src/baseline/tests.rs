@@ -5,30 +5,30 @@ fn a_change_counts_only_above_the_threshold_and_past_the_rank_test() {
     let old = [5.0, 5.1, 4.9, 5.05, 4.95];
     let worse = [8.0, 8.2, 7.9, 8.1, 8.05];
     assert_eq!(
-        judge(&old, &worse, 0.03, ALPHA).verdict,
-        Verdict::Regression
+        assess(&old, &worse, 0.03, ALPHA).verdict,
+        Movement::Regression
     );
     assert_eq!(
-        judge(&worse, &old, 0.03, ALPHA).verdict,
-        Verdict::Improvement
+        assess(&worse, &old, 0.03, ALPHA).verdict,
+        Movement::Improvement
     );
     // Separated, but below the threshold, interval and all.
     let tight = [5.0, 5.01, 4.99, 5.005, 4.995];
     let slightly = [5.06, 5.065, 5.07, 5.075, 5.08];
-    let c = judge(&tight, &slightly, 0.03, ALPHA);
-    assert_eq!(c.verdict, Verdict::Same, "{c:?}");
+    let c = assess(&tight, &slightly, 0.03, ALPHA);
+    assert_eq!(c.verdict, Movement::Same, "{c:?}");
     // The same change with a wider spread: the interval reaches past 3%, no conclusion.
-    let c = judge(&old, &slightly, 0.03, ALPHA);
-    assert_eq!(c.verdict, Verdict::Unclear, "{c:?}");
+    let c = assess(&old, &slightly, 0.03, ALPHA);
+    assert_eq!(c.verdict, Movement::Unclear, "{c:?}");
     // A large change from three repeats: the rank test cannot reach 1% (1/20 at best).
-    let c = judge(&old[..3], &worse[..3], 0.03, ALPHA);
-    assert_eq!(c.verdict, Verdict::Unclear);
+    let c = assess(&old[..3], &worse[..3], 0.03, ALPHA);
+    assert_eq!(c.verdict, Movement::Unclear);
     assert!(c.repeats_needed.is_some_and(|n| n >= 5), "{c:?}");
     // Overlapping and wide: unclear, not a regression.
     let noisy = [4.0, 9.0, 5.0, 7.0, 6.0];
-    assert_eq!(judge(&old, &noisy, 0.03, ALPHA).verdict, Verdict::Unclear);
+    assert_eq!(assess(&old, &noisy, 0.03, ALPHA).verdict, Movement::Unclear);
     // Nothing to compare against.
-    assert_eq!(judge(&[], &old, 0.03, ALPHA).verdict, Verdict::Same);
+    assert_eq!(assess(&[], &old, 0.03, ALPHA).verdict, Movement::Same);
 }
 
 fn row(design: &str, cpu: &[f64], p99: &[f64]) -> KeyedRow {
@@ -57,37 +57,37 @@ fn rows_take_the_worst_figure_and_unmatched_rows_are_listed() {
     ];
     let b = compare("old.json", &old, &new, 0.03, &[Gate::Cpu, Gate::P99]);
     assert_eq!(b.rows.len(), 1);
-    assert_eq!(b.rows[0].cpu.verdict, Verdict::Improvement);
-    assert_eq!(b.rows[0].verdict, Verdict::Regression, "p99 tripled");
+    assert_eq!(b.rows[0].cpu.verdict, Movement::Improvement);
+    assert_eq!(b.rows[0].verdict, Movement::Regression, "p99 tripled");
     assert!(b.has_regression());
     assert_eq!(b.only_in_baseline, ["tcp / gone"]);
     assert!(markdown(&b).contains("**regression**"));
     // Gated on CPU alone, the tripled p99 is shown but decides nothing.
     let b = compare("old.json", &old, &new, 0.03, &[Gate::Cpu]);
-    assert_eq!(b.rows[0].verdict, Verdict::Improvement);
+    assert_eq!(b.rows[0].verdict, Movement::Improvement);
 }
 
 #[test]
-fn counted_figures_judge_by_the_threshold_and_gate_when_asked() {
+fn counted_figures_are_assessed_by_the_threshold_and_gate_when_asked() {
     let mut old = row("reactor", &[5.0; 5], &[100.0; 5]);
     old.figures.syscalls_per_request = Some(3.0);
     let mut new = old.clone();
     new.figures.syscalls_per_request = Some(4.0);
     let gates = [Gate::Cpu, Gate::Syscalls];
     let b = compare("old.json", &[old.clone()], &[new.clone()], 0.03, &gates);
-    assert_eq!(b.rows[0].verdict, Verdict::Regression, "one more syscall");
+    assert_eq!(b.rows[0].verdict, Movement::Regression, "one more syscall");
     let b = compare("old.json", &[old.clone()], &[new], 0.03, &[Gate::Cpu]);
-    assert_eq!(b.rows[0].verdict, Verdict::Same);
+    assert_eq!(b.rows[0].verdict, Movement::Same);
     let b = compare("old.json", &[old.clone()], &[old], 0.03, &gates);
-    assert_eq!(b.rows[0].verdict, Verdict::Same);
-    assert!(judge_count(None, Some(1.0), 0.03).is_none());
+    assert_eq!(b.rows[0].verdict, Movement::Same);
+    assert!(assess_count(None, Some(1.0), 0.03).is_none());
 }
 
 #[test]
 fn the_same_figures_are_same() {
     let rows = vec![row("reactor", &[5.0, 5.02, 4.98], &[100.0, 101.0, 99.0])];
     let b = compare("old.json", &rows, &rows, 0.03, &[Gate::Cpu, Gate::P99]);
-    assert_eq!(b.rows[0].verdict, Verdict::Same);
+    assert_eq!(b.rows[0].verdict, Movement::Same);
     assert!(!b.has_regression());
 }
 

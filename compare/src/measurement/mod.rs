@@ -352,7 +352,7 @@ pub(crate) fn count_kernel(
 const OTHER_LOAD_NOTE: f64 = 0.1;
 
 /// Turns a summary into failures (errors, unverified echoes, nothing done) and notes.
-pub(crate) fn judge(
+pub(crate) fn check_summary(
     summary: &Summary,
     scenario: &Scenario,
     failures: &mut Vec<String>,

@@ -90,6 +90,22 @@ impl From<&reactor_report::RunReport> for GenReport {
     }
 }
 
+impl GenReport {
+    /// The report of a run in which nothing was answered and nothing failed, marked invalid
+    /// with the reason.
+    pub fn unanswered(r: &reactor_report::RunReport) -> GenReport {
+        let mut gen = GenReport::from(r);
+        gen.valid = false;
+        gen.invalid_reasons.insert(
+            0,
+            "nothing was answered within the run, and nothing failed: the run ended before \
+             the first answer (a busy machine, or a slow start of the design)"
+                .into(),
+        );
+        gen
+    }
+}
+
 /// System calls and context switches of the server over a run, from `perf stat`.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct KernelCounts {

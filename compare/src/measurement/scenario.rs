@@ -15,7 +15,7 @@ use anyhow::bail;
 
 use super::loadgen::LoadgenRun;
 use super::results::{Cores, GenReport, Summary};
-use super::{count_kernel, judge, measure_once, Position, Progress, Row, Setup};
+use super::{check_summary, count_kernel, measure_once, Position, Progress, Row, Setup};
 use crate::plan::{Design, Scenario};
 use crate::processes::Server;
 
@@ -213,6 +213,6 @@ fn finish(
     };
     let unmeasured: Vec<&GenReport> = a.unmeasured.iter().collect();
     let summary = Summary::of(&a.row.samples, &unmeasured, kernel, cores, rate.is_some());
-    judge(&summary, scenario, &mut a.row.failures, &mut a.row.notes);
+    check_summary(&summary, scenario, &mut a.row.failures, &mut a.row.notes);
     a.row.summary = Some(summary);
 }

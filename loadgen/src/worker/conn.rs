@@ -23,7 +23,12 @@ pub enum Phase {
         /// Monotonic time the attempt began.
         since: u64,
     },
-    /// Established: carries requests.
+    /// TCP established at `since`, the TLS handshake under way (https targets).
+    Handshaking {
+        /// Monotonic time the handshake began.
+        since: u64,
+    },
+    /// Established (and, over TLS, the handshake done): carries requests.
     Up,
 }
 
@@ -167,12 +172,23 @@ impl StreamConn {
     }
 
     /// The connection is established at `now`; returns how long connecting took, if it was
-    /// connecting.
+    /// connecting. Over TLS this is called once the handshake is done, and returns how long
+    /// the handshake took (the connect was timed by [`StreamConn::handshaking`]).
     pub fn established(&mut self, now: u64) -> Option<u64> {
-        let Phase::Connecting { since } = self.phase else {
+        let (Phase::Connecting { since } | Phase::Handshaking { since }) = self.phase else {
             return None;
         };
         self.phase = Phase::Up;
+        Some(now.saturating_sub(since).max(1))
+    }
+
+    /// TCP is established at `now` and a TLS handshake begins; returns how long connecting
+    /// took, if it was connecting. Requests wait until [`StreamConn::established`].
+    pub fn handshaking(&mut self, now: u64) -> Option<u64> {
+        let Phase::Connecting { since } = self.phase else {
+            return None;
+        };
+        self.phase = Phase::Handshaking { since: now };
         Some(now.saturating_sub(since).max(1))
     }
 
@@ -350,6 +366,19 @@ mod tests {
         assert_eq!(c.phase(), Phase::Down { retry_at: 0 });
         assert_eq!(c.established(5), None, "not connecting");
         up(&mut c);
+    }
+
+    #[test]
+    fn over_tls_the_connect_and_the_handshake_are_timed_apart() {
+        let mut c = echo();
+        c.submit(1, 1, 64);
+        c.connecting(100);
+        assert_eq!(c.handshaking(350), Some(250));
+        assert_eq!(c.phase(), Phase::Handshaking { since: 350 });
+        assert!(!c.is_up(), "requests wait for the handshake");
+        assert_eq!(c.handshaking(400), None, "not connecting any more");
+        assert_eq!(c.established(1_350), Some(1_000));
+        assert!(c.is_up());
     }
 
     #[test]

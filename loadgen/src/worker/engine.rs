@@ -24,11 +24,12 @@ use super::measure::Book;
 use super::pacer::{Pacer, LATENESS_SHARE};
 use super::source::SourceAddrs;
 use super::stream::StreamSlot;
+use super::tls::TlsClient;
 use super::wake::WakeModel;
 use super::{Kind, Msg, Plan, StartGate};
 use crate::clock::{self, now_ns, Timer, NS_PER_SEC};
 use crate::schedule::{Rng, Schedule};
-use crate::stats::new_histogram;
+use crate::stats::{new_histogram, Handshakes};
 use crate::workload::http::HttpClient;
 use crate::workload::tcp::EchoStream;
 use crate::workload::StreamSession;
@@ -56,8 +57,9 @@ pub fn run(thread: usize, plan: Arc<Plan>, gate: Arc<StartGate>, tx: Sender<Msg>
             let _ = tx.send(Msg::Connected {
                 up: 0,
                 failures: 1,
-                first_error: Some(format!("cannot create poll loop: {e}")),
+                first_error: Some(format!("cannot set up a worker thread: {e}")),
                 connect: Box::new(new_histogram()),
+                handshakes: Box::default(),
             });
             let _ = tx.send(Msg::Finished {
                 end_ns: now_ns(),
@@ -103,6 +105,10 @@ pub(super) struct Worker {
     /// Connect times of the set-up phase (before the load starts).
     pub(super) setup_connect_hist: Histogram<u64>,
     pub(super) setup_connect_failures: u64,
+    /// TLS handshakes of the set-up phase.
+    pub(super) setup_handshakes: Handshakes,
+    /// https targets: this thread's TLS configuration (its own session cache).
+    pub(super) tls: Option<TlsClient>,
     pub(super) measure_end: u64,
     /// Index of the interval being measured.
     pub(super) interval: u64,
@@ -126,6 +132,13 @@ impl Worker {
             n / plan.threads as u64 + u64::from((thread as u64) < n % plan.threads as u64)
         });
         let poll = Poll::new()?;
+        let tls = match &plan.tls {
+            Some(t) => Some(TlsClient {
+                config: t.client_config(share).map_err(io::Error::other)?,
+                server_name: t.server_name.clone(),
+            }),
+            None => None,
+        };
         let slots = (0..share).map(|i| new_slot(&plan, thread, i)).collect();
         let timer = if plan.rate.is_some() {
             let timer = Timer::new()?;
@@ -151,6 +164,8 @@ impl Worker {
             scratch: vec![0; 64 * 1024],
             setup_connect_hist: new_histogram(),
             setup_connect_failures: 0,
+            setup_handshakes: Handshakes::default(),
+            tls,
             measure_end: u64::MAX,
             interval: 0,
             request_quota,
@@ -270,6 +285,7 @@ impl Worker {
         match slot {
             Slot::Stream(s) => match s.conn.phase() {
                 Phase::Connecting { .. } => self.check_connected(idx, now_ns()),
+                Phase::Handshaking { .. } => self.drive_handshake(idx),
                 Phase::Up => {
                     if readable {
                         self.read_stream(idx, peer_closed);
@@ -307,5 +323,6 @@ fn new_slot(plan: &Plan, thread: usize, i: usize) -> Slot {
             conn
         },
         socket: None,
+        tls: None,
     }))
 }

@@ -15,9 +15,10 @@ use super::conn::{Ending, InFlight, Phase};
 use super::datagram::DatagramSlot;
 use super::engine::{Worker, TIMER};
 use super::stream::StreamSlot;
+use super::tls::Handshaking;
 use super::Msg;
 use crate::clock::now_ns;
-use crate::stats::{new_histogram, ConnectFailure};
+use crate::stats::{new_histogram, ConnectFailure, Handshake, HandshakeFailure};
 
 /// Pause before reconnecting after a failure.
 const RECONNECT_BACKOFF_NS: u64 = 10_000_000;
@@ -44,7 +45,7 @@ impl Slot {
     }
 
     fn is_connecting(&self) -> bool {
-        matches!(self, Slot::Stream(s) if matches!(s.conn.phase(), Phase::Connecting { .. }))
+        matches!(self, Slot::Stream(s) if matches!(s.conn.phase(), Phase::Connecting { .. } | Phase::Handshaking { .. }))
     }
 
     /// Can take one more request: a free pipeline slot on an established connection, or, one
@@ -67,6 +68,7 @@ impl Worker {
                 failures: 0,
                 first_error: None,
                 connect: Box::new(new_histogram()),
+                handshakes: Box::default(),
             });
             return;
         }
@@ -84,9 +86,7 @@ impl Worker {
             let now = now_ns();
             if now >= deadline {
                 for idx in 0..self.slots.len() {
-                    if self.slots[idx].is_connecting() {
-                        self.connect_timed_out(idx, now);
-                    }
+                    self.give_up_if_connecting(idx, now);
                 }
                 break;
             }
@@ -104,6 +104,7 @@ impl Worker {
                 &mut self.setup_connect_hist,
                 new_histogram(),
             )),
+            handshakes: Box::new(std::mem::take(&mut self.setup_handshakes)),
         });
     }
 
@@ -118,7 +119,13 @@ impl Worker {
         }
         let events = std::mem::replace(&mut self.events, Events::with_capacity(0));
         for event in events.iter().filter(|e| e.token() != TIMER) {
-            self.check_connected(event.token().0, now_ns());
+            let idx = event.token().0;
+            match self.slots.get(idx) {
+                Some(Slot::Stream(s)) if matches!(s.conn.phase(), Phase::Handshaking { .. }) => {
+                    self.drive_handshake(idx)
+                }
+                _ => self.check_connected(idx, now_ns()),
+            }
         }
         self.events = events;
         true
@@ -151,14 +158,19 @@ impl Worker {
         let Some(Slot::Stream(s)) = self.slots.get_mut(idx) else {
             return;
         };
-        match s.check_connected(now, !per_request) {
+        match s.check_connected(now, !per_request, self.tls.as_ref()) {
             Ok(Some(took)) => {
                 if self.book.running() {
                     self.book.connected(took, now);
                 } else {
                     self.setup_connect_hist.saturating_record(took);
                 }
-                self.on_up(idx, now);
+                if self.slots[idx].is_up() {
+                    self.on_up(idx, now);
+                } else {
+                    // TLS: the ClientHello goes out at once.
+                    self.drive_handshake(idx);
+                }
             }
             Ok(None) => {}
             Err(e) => self.connect_failed(idx, now, ConnectFailure::of(&e), e),
@@ -167,6 +179,63 @@ impl Worker {
 
     fn connect_timed_out(&mut self, idx: usize, now: u64) {
         self.connect_failed(idx, now, ConnectFailure::TimedOut, "connect timed out");
+    }
+
+    /// Set-up ran out of time: a connection still connecting or handshaking has failed.
+    fn give_up_if_connecting(&mut self, idx: usize, now: u64) {
+        match &self.slots[idx] {
+            Slot::Stream(s) => match s.conn.phase() {
+                Phase::Connecting { .. } => self.connect_timed_out(idx, now),
+                Phase::Handshaking { .. } => self.handshake_timed_out(idx, now),
+                _ => {}
+            },
+            Slot::Datagram(_) => {}
+        }
+    }
+
+    /// A TLS connection's socket signalled while it is handshaking: move the handshake on.
+    /// Done, the connection carries requests; failed, it is a failed connection attempt.
+    pub(super) fn drive_handshake(&mut self, idx: usize) {
+        let Some(Slot::Stream(s)) = self.slots.get_mut(idx) else {
+            return;
+        };
+        match s.handshake(&mut self.scratch) {
+            Handshaking::Pending => {}
+            Handshaking::Done(negotiated) => {
+                let now = now_ns();
+                let took = s.conn.established(now).unwrap_or(1);
+                let h = Handshake { took, ..negotiated };
+                if self.book.running() {
+                    self.book.handshake(&h, now);
+                } else {
+                    self.setup_handshakes.hist.saturating_record(took);
+                    self.setup_handshakes.counts.completed(&h);
+                }
+                self.on_up(idx, now);
+            }
+            Handshaking::Failed(why, message) => self.handshake_failed(idx, now_ns(), why, message),
+        }
+    }
+
+    fn handshake_timed_out(&mut self, idx: usize, now: u64) {
+        let message = "TLS handshake timed out (--connect-timeout)";
+        self.handshake_failed(idx, now, HandshakeFailure::TimedOut, message);
+    }
+
+    /// A TLS handshake failed: counted by `why`, and as a failed connection attempt.
+    fn handshake_failed(
+        &mut self,
+        idx: usize,
+        now: u64,
+        why: HandshakeFailure,
+        message: impl Display,
+    ) {
+        if self.book.running() {
+            self.book.handshake_failed(why, now);
+        } else {
+            self.setup_handshakes.counts.failed(why);
+        }
+        self.connect_failed(idx, now, ConnectFailure::TlsHandshake, message);
     }
 
     /// A connection attempt failed: counted by `kind`, never as a latency. Long-lived
@@ -242,6 +311,9 @@ impl Worker {
                     }
                     Phase::Connecting { since } if since < connect_cutoff => {
                         self.connect_timed_out(idx, now)
+                    }
+                    Phase::Handshaking { since } if since < connect_cutoff => {
+                        self.handshake_timed_out(idx, now)
                     }
                     Phase::Up => self.expire(idx, cutoff, now),
                     _ => {}

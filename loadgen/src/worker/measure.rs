@@ -13,7 +13,7 @@ use std::fmt::Display;
 
 use super::conn::InFlight;
 use super::pacer::PaceLog;
-use crate::stats::{ConnectFailure, Recorder};
+use crate::stats::{ConnectFailure, Handshake, HandshakeFailure, Recorder};
 
 /// One thread's measurements of the current interval, and its first error.
 #[derive(Debug)]
@@ -162,6 +162,21 @@ impl Book {
         if self.measures(now) {
             self.rec.hist.connect.saturating_record(took);
             self.rec.counters.connects += 1;
+        }
+    }
+
+    /// A TLS handshake completed at `now`.
+    pub fn handshake(&mut self, h: &Handshake, now: u64) {
+        if self.measures(now) {
+            self.rec.hist.handshake.saturating_record(h.took.max(1));
+            self.rec.counters.tls.completed(h);
+        }
+    }
+
+    /// A TLS handshake failed at `now` this way (the connect failure is counted apart).
+    pub fn handshake_failed(&mut self, why: HandshakeFailure, now: u64) {
+        if self.measures(now) {
+            self.rec.counters.tls.failed(why);
         }
     }
 

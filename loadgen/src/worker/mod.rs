@@ -13,6 +13,7 @@
 //! - [`rxstamp`]: kernel receive timestamps, so a response's time is its arrival, not its read;
 //! - [`wake`]: how late the machine wakes a sleeping thread, learnt from the loop's waits;
 //! - [`stream`] and [`datagram`]: the transports, which only move bytes;
+//! - [`tls`]: the TLS layer of a stream (https), between its socket and its state machine;
 //! - [`engine`]: the poll loop, which routes readiness to the connection it belongs to;
 //! - [`waiting`]: how the loop waits (sleep, block, glance and spin) and learns from it;
 //! - [`lifecycle`]: connection slots: connect, close, reconnect, time out;
@@ -41,6 +42,7 @@ mod pacer;
 pub mod rxstamp;
 mod source;
 mod stream;
+pub mod tls;
 mod traffic;
 mod waiting;
 mod wake;
@@ -52,7 +54,8 @@ use hdrhistogram::Histogram;
 
 use crate::cli::{Arrival, SizeSpec};
 use crate::clock::NS_PER_SEC;
-use crate::stats::Recorder;
+use crate::stats::{Handshakes, Recorder};
+use crate::tls::TlsPlan;
 
 pub use engine::run;
 
@@ -111,6 +114,8 @@ pub struct Plan {
     /// The kernel stamps arriving responses ([`rxstamp::Stamping`] confirmed it): only then
     /// may the open loop sleep through their arrival.
     pub kernel_stamps: bool,
+    /// TLS (https targets): whom to trust, what to offer, whether to resume.
+    pub tls: Option<TlsPlan>,
 }
 
 /// What a worker tells the collector.
@@ -126,6 +131,8 @@ pub enum Msg {
         first_error: Option<String>,
         /// Connect latency of each established connection.
         connect: Box<Histogram<u64>>,
+        /// TLS handshakes of the set-up (https targets).
+        handshakes: Box<Handshakes>,
     },
     /// Measurements of interval `index` (second `index` after measuring began).
     Interval {

@@ -1,5 +1,6 @@
 //! The stream transport: moves bytes between a non-blocking `TcpStream` and its
-//! [`StreamConn`]; every decision is the state machine's.
+//! [`StreamConn`], through the TLS layer ([`super::tls`]) on an https target; every decision
+//! is the state machine's.
 
 use std::io::{self, Write};
 use std::net::SocketAddr;
@@ -8,8 +9,9 @@ use std::os::fd::AsRawFd;
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 
-use super::conn::{Ending, Received, StreamConn};
+use super::conn::{Ending, Phase, Received, StreamConn};
 use super::rxstamp;
+use super::tls::{Handshaking, TlsClient, TlsSession};
 use crate::clock::now_ns;
 use crate::workload::StreamError;
 
@@ -19,6 +21,8 @@ pub struct StreamSlot {
     pub conn: StreamConn,
     /// The socket (none while down).
     pub socket: Option<TcpStream>,
+    /// Its TLS session (https targets, once TCP is established).
+    pub tls: Option<Box<TlsSession>>,
 }
 
 /// How reading a stream ended.
@@ -39,6 +43,8 @@ pub enum ReadError {
     Io(io::Error),
     /// The server closed with requests unanswered.
     ClosedMidRequest,
+    /// The TLS records were wrong (bad MAC, unexpected message, a fatal alert).
+    Tls(rustls::Error),
 }
 
 impl std::fmt::Display for ReadError {
@@ -46,6 +52,7 @@ impl std::fmt::Display for ReadError {
         match self {
             ReadError::Stream(e) => e.fmt(f),
             ReadError::Io(e) => e.fmt(f),
+            ReadError::Tls(e) => write!(f, "TLS: {e}"),
             ReadError::ClosedMidRequest => {
                 f.write_str("connection closed by the server mid-request")
             }
@@ -78,10 +85,21 @@ impl StreamSlot {
     /// The connecting socket signalled: `Ok(Some(connect_ns))` when it is now established,
     /// `Ok(None)` while still in progress. `nodelay`: turn Nagle off (long-lived connections;
     /// a connection that carries one request in one write has nothing for Nagle to hold).
-    pub fn check_connected(&mut self, now: u64, nodelay: bool) -> io::Result<Option<u64>> {
+    /// With `tls`, an established connection goes on to its handshake
+    /// ([`StreamSlot::handshake`]) before it carries requests.
+    pub fn check_connected(
+        &mut self,
+        now: u64,
+        nodelay: bool,
+        tls: Option<&TlsClient>,
+    ) -> io::Result<Option<u64>> {
         let Some(stream) = self.socket.as_ref() else {
             return Ok(None);
         };
+        if !matches!(self.conn.phase(), Phase::Connecting { .. }) {
+            // A late readiness event of a connection already up (or handshaking).
+            return Ok(None);
+        }
         if let Ok(Some(e)) | Err(e) = stream.take_error() {
             return Err(e);
         }
@@ -90,16 +108,30 @@ impl StreamSlot {
                 if nodelay {
                     let _ = stream.set_nodelay(true);
                 }
-                Ok(self.conn.established(now))
+                let Some(client) = tls else {
+                    return Ok(self.conn.established(now));
+                };
+                let session = TlsSession::start(client).map_err(io::Error::other)?;
+                self.tls = Some(Box::new(session));
+                Ok(self.conn.handshaking(now))
             }
             Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(None),
             Err(e) => Err(e),
         }
     }
 
+    /// Move the TLS handshake on (the socket signalled, or TCP just came up).
+    pub fn handshake(&mut self, scratch: &mut [u8]) -> Handshaking {
+        match (self.socket.as_mut(), self.tls.as_mut()) {
+            (Some(socket), Some(tls)) => tls.handshake(socket, scratch),
+            _ => Handshaking::Pending,
+        }
+    }
+
     /// Drop the socket, if any. `deregister`: remove it from epoll first; without, the
     /// `close()` does that (the fd is never duplicated), one syscall fewer per connection.
     pub fn drop_socket(&mut self, registry: &Registry, deregister: bool) {
+        self.tls = None;
         if let Some(mut stream) = self.socket.take() {
             if deregister {
                 let _ = registry.deregister(&mut stream);
@@ -113,6 +145,9 @@ impl StreamSlot {
         let Some(stream) = self.socket.as_mut() else {
             return Ok(0);
         };
+        if let Some(tls) = self.tls.as_mut() {
+            return tls.flush(stream, &mut self.conn);
+        }
         let mut total = 0;
         while !self.conn.pending().is_empty() {
             // A request counts as sent when the write that hands its last byte to the kernel
@@ -140,16 +175,12 @@ impl StreamSlot {
         let Some(stream) = self.socket.as_mut() else {
             return ReadEnd::Drained;
         };
+        if let Some(tls) = self.tls.as_mut() {
+            return tls.read(stream, scratch, &mut self.conn, received, peer_closed);
+        }
         loop {
             match rxstamp::recv(stream.as_raw_fd(), scratch) {
-                Ok(rxstamp::Received { len: 0, .. }) => {
-                    return match self.conn.eof(now_ns()) {
-                        Ending::Quiet => ReadEnd::Close(Ending::Quiet, None),
-                        Ending::Broken | Ending::Unconnected => {
-                            ReadEnd::Close(Ending::Broken, Some(ReadError::ClosedMidRequest))
-                        }
-                    };
-                }
+                Ok(rxstamp::Received { len: 0, .. }) => return end_of_stream(&mut self.conn),
                 Ok(rxstamp::Received { len: n, at, .. }) => {
                     *received += n as u64;
                     match self.conn.received(&scratch[..n], at) {
@@ -170,6 +201,16 @@ impl StreamSlot {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return ReadEnd::Close(Ending::Broken, Some(ReadError::Io(e))),
             }
+        }
+    }
+}
+
+/// The server ended the stream: a quiet close when every request it was sent is answered.
+pub(super) fn end_of_stream(conn: &mut StreamConn) -> ReadEnd {
+    match conn.eof(now_ns()) {
+        Ending::Quiet => ReadEnd::Close(Ending::Quiet, None),
+        Ending::Broken | Ending::Unconnected => {
+            ReadEnd::Close(Ending::Broken, Some(ReadError::ClosedMidRequest))
         }
     }
 }

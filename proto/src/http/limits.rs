@@ -1,7 +1,12 @@
-//! The per-request limits that keep a hostile or broken client from making the server buffer
-//! without bound.
+//! The per-request limits and timeouts that keep a hostile or broken client from making the
+//! server buffer, or wait, without bound.
+//!
+//! Every server design in the comparison takes its limits from [`HttpLimits::default`] (the
+//! reactor's flags default to the same values), so they all refuse and time out alike.
 
-/// Size limits applied to every request, shared by all connections of a server.
+use std::time::Duration;
+
+/// Size limits and timeouts applied to every request, shared by all connections of a server.
 ///
 /// Every limit is checked before the session buffers more than the limit allows, so the bytes a
 /// session holds for one unfinished request never exceed
@@ -31,8 +36,19 @@ pub struct HttpLimits {
     ///
     /// Values above [`MAX_BODY_CEILING`] are treated as that ceiling.
     ///
-    /// Default: 64 KiB.
+    /// Default: 1 MiB.
     pub max_body_bytes: usize,
+    /// How long a started request may take to complete its head, from its first byte (or from
+    /// the answer to the request before it). Longer → `408 Request Timeout` and close. Zero:
+    /// no limit. An idle keep-alive connection is not waiting for a head.
+    ///
+    /// Default: 10 s.
+    pub header_timeout: Duration,
+    /// How long a request whose head is complete may take to deliver its whole body, however
+    /// it paces it. Longer → `408 Request Timeout` and close. Zero: no limit.
+    ///
+    /// Default: 30 s.
+    pub body_timeout: Duration,
 }
 
 /// Hard ceiling on [`HttpLimits::max_headers`]: the header slots live on the stack while parsing.
@@ -52,7 +68,9 @@ impl Default for HttpLimits {
             max_request_line: 8 * 1024,
             max_header_bytes: 8 * 1024,
             max_headers: 64,
-            max_body_bytes: 64 * 1024,
+            max_body_bytes: 1024 * 1024,
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
         }
     }
 }

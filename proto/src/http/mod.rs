@@ -2,9 +2,12 @@
 //!
 //! Every server design drives the same [`HttpSession`]: it hands over bytes it read and gets back
 //! response bytes (appended to its own output `Vec`) and a [`Step`] telling it what to do next.
-//! The session never touches a socket, a clock or a timer; the caller supplies the time through
-//! [`DateCache`], the `/stats` body through [`StatsSource`] and the limits through [`HttpLimits`],
-//! all bundled in an [`HttpEnv`].
+//! The session never touches a socket, a clock or a timer; the caller supplies the wall-clock
+//! date through [`DateCache`], the monotonic time of each call as [`HttpEnv::now`], the `/stats`
+//! body through [`StatsSource`] and the limits and timeouts through [`HttpLimits`], all bundled
+//! in an [`HttpEnv`]. The session keeps its own header and body deadlines on that time: the
+//! caller asks [`HttpSession::poll_timeout`] when to wake it and calls
+//! [`HttpSession::handle_timeout`] then.
 //!
 //! # Routes
 //! | request | response |
@@ -53,6 +56,7 @@
 mod budget;
 mod chunked;
 mod date;
+mod deadline;
 mod limits;
 mod request;
 mod response;
@@ -63,6 +67,7 @@ mod target;
 pub use budget::BufferBudget;
 pub use chunked::{ChunkError, ChunkedDecoder, MAX_CHUNK_LINE};
 pub use date::DateCache;
+pub use deadline::{duration_to_millis, Deadline, Millis};
 pub use limits::{HttpLimits, MAX_BODY_CEILING, MAX_HEADERS_CEILING, MAX_HEADER_BYTES_CEILING};
 pub use response::{HELLO_BODY, SERVER_NAME};
 pub use session::{HttpSession, Step};
@@ -103,6 +108,9 @@ pub struct HttpEnv<'a> {
     pub limits: &'a HttpLimits,
     /// The server-wide bound on buffered request bytes ([`BufferBudget::unlimited`] for none).
     pub budget: &'a BufferBudget,
+    /// The time of this call on the caller's monotonic clock, in milliseconds from any start:
+    /// the session's deadlines are measured on it (see [`HttpSession::poll_timeout`]).
+    pub now: Millis,
 }
 
 /// A budget that never refuses, for [`HttpEnv::budget`] when memory is bounded otherwise.
@@ -114,11 +122,14 @@ impl std::fmt::Debug for HttpEnv<'_> {
             .field("date", &self.date)
             .field("limits", &self.limits)
             .field("budget", &self.budget)
+            .field("now", &self.now)
             .finish_non_exhaustive()
     }
 }
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_deadlines;
 #[cfg(test)]
 mod tests_refusals;

@@ -40,6 +40,7 @@ impl Fixture {
             stats: &self.stats,
             limits: &self.limits,
             budget: &UNLIMITED_BUDGET,
+            now: 0,
         }
     }
 
@@ -78,7 +79,7 @@ fn status_of(response: &str) -> &str {
 
 #[test]
 fn session_is_small_and_idle_without_heap() {
-    assert!(std::mem::size_of::<HttpSession>() <= 40);
+    assert!(std::mem::size_of::<HttpSession>() <= 48);
     let f = Fixture::new();
     let mut session = HttpSession::new();
     let (out, step) = f.run_bytewise(&mut session, GET);
@@ -160,6 +161,7 @@ fn errors_close_with_the_right_status() {
         max_header_bytes: 128,
         max_headers: 4,
         max_body_bytes: 8,
+        ..HttpLimits::default()
     };
     let f = Fixture::with_limits(limits);
     let long_target = format!("GET /{} HTTP/1.1\r\nHost: x\r\n\r\n", "a".repeat(80));
@@ -325,7 +327,11 @@ fn budget_pauses_and_resume_finishes() {
     let step = session.on_input(&input, &mut out, &env, 3 * one_len);
     assert_eq!(step, Step::Paused);
     assert_eq!(out.len(), 3 * one_len);
-    assert!(session.is_paused() && session.has_buffered_input() && !session.awaiting_headers());
+    assert!(
+        session.is_paused()
+            && session.has_buffered_input()
+            && session.waiting_for() != Some(Deadline::Headers)
+    );
     let mut total = out.len();
     let mut rounds = 0;
     loop {
@@ -362,17 +368,24 @@ fn input_while_paused_is_queued_behind() {
 #[test]
 fn header_timeout_only_while_headers_are_incomplete() {
     let f = Fixture::new();
-    let env = f.env();
     let mut session = HttpSession::new();
-    assert!(!session.awaiting_headers());
+    assert_eq!(session.waiting_for(), None);
     let (_, step) = f.run(&mut session, b"GET / HTTP/1.1\r\nHost: x\r\nHo");
     assert_eq!(step, Step::Continue);
-    assert!(session.awaiting_headers());
+    assert!(session.waiting_for() == Some(Deadline::Headers));
     let mut out = Vec::new();
-    session.on_header_timeout(&mut out, &env);
+    let due = session.poll_timeout().unwrap();
+    let env = HttpEnv {
+        now: due,
+        ..f.env()
+    };
+    assert_eq!(
+        session.handle_timeout(&mut out, &env),
+        Some(Deadline::Headers)
+    );
     let out = String::from_utf8(out).unwrap_or_default();
     assert!(out.starts_with("HTTP/1.1 408 Request Timeout\r\n") && out.contains("close\r\n"));
-    assert!(session.is_closed() && !session.awaiting_headers());
+    assert!(session.is_closed() && session.waiting_for() != Some(Deadline::Headers));
 
     // Waiting for a body is not waiting for headers.
     let mut session = HttpSession::new();
@@ -380,7 +393,7 @@ fn header_timeout_only_while_headers_are_incomplete() {
         &mut session,
         b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nab",
     );
-    assert!(!session.awaiting_headers() && session.has_buffered_input());
+    assert!(session.waiting_for() != Some(Deadline::Headers) && session.has_buffered_input());
     let (out, step) = f.run(&mut session, b"cd");
     assert!(out.ends_with("\r\n\r\nabcd") && step == Step::Continue);
 }
@@ -447,7 +460,7 @@ fn storage_of_a_worked_off_batch_is_trimmed() {
     assert_eq!(session.resume(&mut out, &env, BIG), Step::Continue);
     assert_eq!(session.buffered_len(), 8);
     assert!(session.heap_bytes() < 64, "{}", session.heap_bytes());
-    assert!(session.awaiting_headers());
+    assert!(session.waiting_for() == Some(Deadline::Headers));
     let (rest, step) = f.run(&mut session, b"TP/1.1\r\nHost: x\r\n\r\n");
     assert_eq!((rest, step), (hello(""), Step::Continue));
     assert_eq!(session.heap_bytes(), 0);
@@ -527,9 +540,17 @@ fn chunked_bodies_are_decoded_however_split() {
         let mut session = HttpSession::new();
         let (first, _) = f.run(&mut session, &input[..split]);
         let in_body = split >= head_len && split < CHUNKED_ECHO.len();
-        assert_eq!(session.awaiting_body(), in_body, "{split}");
+        assert_eq!(
+            session.waiting_for() == Some(Deadline::Body),
+            in_body,
+            "{split}"
+        );
         let in_head = split < head_len || split > CHUNKED_ECHO.len();
-        assert_eq!(session.awaiting_headers(), in_head, "{split}");
+        assert_eq!(
+            session.waiting_for() == Some(Deadline::Headers),
+            in_head,
+            "{split}"
+        );
         let (second, step) = f.run(&mut session, &input[split..]);
         assert_eq!(
             (first + &second, step),
@@ -647,7 +668,7 @@ fn bodies_beyond_the_buffer_budget_get_503() {
     let mut fits = HttpSession::new();
     let head = b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 900\r\n\r\nabc";
     assert_eq!(fits.on_input(head, &mut out, &env, BIG), Step::Continue);
-    assert!(out.is_empty() && fits.awaiting_body());
+    assert!(out.is_empty() && fits.waiting_for() == Some(Deadline::Body));
     assert!(fits.buffered_commitment() >= 900 + 50);
     budget.settle(0, fits.buffered_commitment());
     let mut refused = HttpSession::new();
@@ -698,15 +719,20 @@ fn body_timeout_only_while_a_body_is_awaited() {
         b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nab",
     );
     assert_eq!(step, Step::Continue);
-    assert!(session.awaiting_body() && !session.awaiting_headers());
+    assert_eq!(session.waiting_for(), Some(Deadline::Body));
     let mut out = Vec::new();
-    session.on_body_timeout(&mut out, &f.env());
+    let env = HttpEnv {
+        now: f.limits.body_timeout.as_millis() as u64,
+        ..f.env()
+    };
+    assert_eq!(session.handle_timeout(&mut out, &env), Some(Deadline::Body));
     let text = String::from_utf8_lossy(&out).into_owned();
     assert_eq!(status_of(&text), "408");
-    assert!(session.is_closed() && !session.awaiting_body());
+    assert!(session.is_closed() && session.waiting_for().is_none());
+    assert_eq!(session.poll_timeout(), None);
     let mut idle = HttpSession::new();
     let (_, _) = f.run(&mut idle, GET);
-    assert!(!idle.awaiting_body() && !idle.awaiting_headers());
+    assert_eq!((idle.waiting_for(), idle.poll_timeout()), (None, None));
 }
 
 /// On shutdown, complete requests already buffered are answered, the last one says
@@ -780,6 +806,7 @@ fn every_final_response_reports_its_status_code_once() {
         stats: &log,
         limits: &limits,
         budget: &UNLIMITED_BUDGET,
+        now: 0,
     };
     let mut session = HttpSession::new();
     let mut out = Vec::new();
@@ -813,6 +840,13 @@ fn errors_to_head_have_no_body() {
     let mut session = HttpSession::new();
     let _ = f.run(&mut session, b"HEAD / HTTP/1.1\r\nHost: x\r\n");
     let mut out = Vec::new();
-    session.on_header_timeout(&mut out, &f.env());
+    let env = HttpEnv {
+        now: Millis::MAX,
+        ..f.env()
+    };
+    assert_eq!(
+        session.handle_timeout(&mut out, &env),
+        Some(Deadline::Headers)
+    );
     assert!(out.starts_with(b"HTTP/1.1 408") && out.ends_with(b"\r\n\r\n"));
 }

@@ -27,6 +27,7 @@ impl Env {
             stats: &NoStats,
             limits: &self.limits,
             budget: &self.budget,
+            now: 0,
         }
     }
 }

@@ -14,7 +14,8 @@ use std::io::{self, Read};
 
 use mio::Token;
 
-use super::{ConnCtx, Connection, Flow, Input};
+use super::read::Input;
+use super::{ConnCtx, Connection, Flow};
 use crate::exchange::RecordSink;
 use crate::stats::CloseReason;
 use crate::timers::TimerKind;

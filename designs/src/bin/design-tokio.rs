@@ -7,12 +7,12 @@
 
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
-use reactor_designs::http::{HttpConn, HEADER_TIMEOUT};
+use reactor_designs::http::HttpConn;
 use reactor_designs::{
-    announce, bind_tcp, echo_verdict, startup, Listen, Service, MAX_DATAGRAM, READ_BUF,
+    announce, bind_tcp, datagram_fate, startup, Listen, Service, MAX_DATAGRAM, READ_BUF,
 };
-use reactor_proto::http::Step;
-use reactor_proto::udp::Verdict;
+use reactor_proto::http::{HttpLimits, Step};
+use reactor_proto::udp::DatagramFate;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 
@@ -71,7 +71,10 @@ async fn serve(listen: Listen) -> anyhow::Result<()> {
     if let Some(addr) = listen.http {
         let listener = listener(addr)?;
         announce(Service::Http, listener.local_addr()?)?;
-        tasks.spawn(accept_loop(listener, |s| tokio::spawn(http_connection(s))));
+        let limits = listen.http_limits();
+        tasks.spawn(accept_loop(listener, move |s| {
+            tokio::spawn(http_connection(s, limits))
+        }));
     }
     while tasks.join_next().await.is_some() {}
     anyhow::bail!("all listeners stopped")
@@ -120,16 +123,19 @@ async fn echo_connection(mut stream: TcpStream) {
 }
 
 /// Answers HTTP/1.1 requests through the shared sans-IO session until it says to close.
-async fn http_connection(mut stream: TcpStream) {
+async fn http_connection(mut stream: TcpStream, limits: &'static HttpLimits) {
     let _ = stream.set_nodelay(true);
-    let mut conn = HttpConn::new();
+    let mut conn = HttpConn::new(limits);
     let mut buf = vec![0u8; READ_BUF];
     loop {
-        // The header timer runs only while a request head is incomplete.
-        let read = if conn.awaiting_headers() {
-            tokio::time::timeout(HEADER_TIMEOUT, stream.read(&mut buf)).await
-        } else {
-            Ok(stream.read(&mut buf).await)
+        // A read waits at most until the session's next deadline (a request's header or body
+        // timeout); idle keep-alive connections wait for their next request without one.
+        let read = match conn.poll_timeout() {
+            Some(deadline) => {
+                let read = stream.read(&mut buf);
+                tokio::time::timeout_at(deadline.into(), read).await
+            }
+            None => Ok(stream.read(&mut buf).await),
         };
         let step = match read {
             Ok(Ok(0)) => {
@@ -141,10 +147,10 @@ async fn http_connection(mut stream: TcpStream) {
             }
             Ok(Ok(n)) => conn.on_input(&buf[..n]),
             Ok(Err(_)) => return,
-            Err(_elapsed) => {
-                conn.on_header_timeout();
-                Step::CloseAfterFlush
-            }
+            Err(_elapsed) => match conn.handle_timeout() {
+                true => Step::CloseAfterFlush,
+                false => continue, // woken before the deadline
+            },
         };
         if !write_responses(&mut stream, &mut conn, step).await {
             return;
@@ -173,7 +179,7 @@ async fn udp_echo(socket: UdpSocket) {
     loop {
         match socket.recv_from(&mut buf).await {
             Ok((n, peer)) => {
-                if echo_verdict(n) == Verdict::Echo {
+                if datagram_fate(n) == DatagramFate::Echo {
                     let _ = socket.send_to(&buf[..n], peer).await;
                 }
             }

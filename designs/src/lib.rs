@@ -11,9 +11,11 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
+use reactor_proto::http::HttpLimits;
 
 pub mod http;
 
@@ -22,12 +24,12 @@ pub mod http;
 pub const READ_BUF: usize = 16 * 1024;
 
 /// Receive buffer for UDP echo: larger than any UDP payload, so a datagram is never truncated
-/// and [`echo_verdict`] sees its real length.
+/// and [`datagram_fate`] sees its real length.
 pub const MAX_DATAGRAM: usize = 64 * 1024;
 
 /// Whether a received datagram of `len` bytes goes back, by the rule every design shares
 /// (`reactor_proto::udp::classify`).
-pub fn echo_verdict(len: usize) -> reactor_proto::udp::Verdict {
+pub fn datagram_fate(len: usize) -> reactor_proto::udp::DatagramFate {
     reactor_proto::udp::classify(len, MAX_DATAGRAM, reactor_proto::udp::MAX_UDP_PAYLOAD_V4)
 }
 
@@ -43,6 +45,14 @@ pub struct Listen {
     /// Serve HTTP/1.1 hello on this address (port 0 picks a free port).
     #[arg(long, value_name = "ADDR")]
     pub http: Option<SocketAddr>,
+    /// HTTP: answer 408 and close when a started request head is not complete this long after
+    /// it started; 0 = never. Default: the reactor's (`HttpLimits::default`, 10 s).
+    #[arg(long, value_name = "DURATION", value_parser = reactor_cli::parse_duration)]
+    pub header_timeout: Option<Duration>,
+    /// HTTP: answer 408 and close when a request body is not complete this long after its head;
+    /// 0 = never. Default: the reactor's (`HttpLimits::default`, 30 s).
+    #[arg(long, value_name = "DURATION", value_parser = reactor_cli::parse_duration)]
+    pub body_timeout: Option<Duration>,
 }
 
 impl Listen {
@@ -53,6 +63,18 @@ impl Listen {
             anyhow::bail!("nothing to serve: give at least one of --tcp, --udp, --http");
         }
         Ok(())
+    }
+
+    /// The HTTP limits and timeouts every connection applies: the reactor's defaults
+    /// ([`HttpLimits::default`]) with the timeouts given on the command line. Lives as long as
+    /// the process, so every thread and task may borrow it.
+    pub fn http_limits(&self) -> &'static HttpLimits {
+        let defaults = HttpLimits::default();
+        Box::leak(Box::new(HttpLimits {
+            header_timeout: self.header_timeout.unwrap_or(defaults.header_timeout),
+            body_timeout: self.body_timeout.unwrap_or(defaults.body_timeout),
+            ..defaults
+        }))
     }
 }
 

@@ -8,15 +8,16 @@
 use std::io::{ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::thread;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use clap::Parser;
-use reactor_designs::http::{HttpConn, HEADER_TIMEOUT};
+use reactor_designs::http::HttpConn;
 use reactor_designs::{
-    announce, bind_tcp, echo_verdict, startup, Listen, Service, MAX_DATAGRAM, READ_BUF,
+    announce, bind_tcp, datagram_fate, startup, Listen, Service, MAX_DATAGRAM, READ_BUF,
 };
-use reactor_proto::http::Step;
-use reactor_proto::udp::Verdict;
+use reactor_proto::http::{HttpLimits, Step};
+use reactor_proto::udp::DatagramFate;
 
 /// Thread-per-connection server: TCP echo, UDP echo and HTTP hello over blocking sockets.
 #[derive(Debug, Parser)]
@@ -45,8 +46,9 @@ fn main() -> anyhow::Result<()> {
     if let Some(addr) = cli.listen.http {
         let listener = bind_tcp(addr)?;
         announce(Service::Http, listener.local_addr()?)?;
+        let limits = cli.listen.http_limits();
         workers.push(spawn("accept-http", move || {
-            accept_loop(listener, http_connection)
+            accept_loop(listener, move |stream| http_connection(stream, limits))
         })?);
     }
     for worker in workers {
@@ -63,7 +65,7 @@ fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> anyhow::Result<thread
 }
 
 /// Accepts forever, handing each connection to a new thread running `serve`.
-fn accept_loop(listener: TcpListener, serve: fn(TcpStream)) {
+fn accept_loop(listener: TcpListener, serve: impl Fn(TcpStream) + Copy + Send + 'static) {
     for conn in listener.incoming() {
         match conn {
             Ok(stream) => {
@@ -97,14 +99,14 @@ fn echo_connection(mut stream: TcpStream) {
 }
 
 /// Answers HTTP/1.1 requests through the shared sans-IO session until it says to close.
-fn http_connection(mut stream: TcpStream) {
+fn http_connection(mut stream: TcpStream, limits: &'static HttpLimits) {
     let _ = stream.set_nodelay(true);
-    let mut conn = HttpConn::new();
+    let mut conn = HttpConn::new(limits);
     let mut buf = vec![0u8; READ_BUF];
     loop {
-        // The header timer runs only while a request head is incomplete; idle keep-alive
-        // connections wait for their next request without one.
-        let timer = conn.awaiting_headers().then_some(HEADER_TIMEOUT);
+        // A read waits at most until the session's next deadline (a request's header or body
+        // timeout); idle keep-alive connections wait for their next request without one.
+        let timer = conn.poll_timeout().map(time_until);
         if stream.set_read_timeout(timer).is_err() {
             return;
         }
@@ -118,8 +120,10 @@ fn http_connection(mut stream: TcpStream) {
             }
             Ok(n) => conn.on_input(&buf[..n]),
             Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                conn.on_header_timeout();
-                Step::CloseAfterFlush
+                match conn.handle_timeout() {
+                    true => Step::CloseAfterFlush,
+                    false => continue, // woken before the deadline
+                }
             }
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
             Err(_) => return,
@@ -128,6 +132,13 @@ fn http_connection(mut stream: TcpStream) {
             return;
         }
     }
+}
+
+/// How long until `deadline`, at least a millisecond (a zero read timeout means "none").
+fn time_until(deadline: Instant) -> Duration {
+    deadline
+        .saturating_duration_since(Instant::now())
+        .max(Duration::from_millis(1))
 }
 
 /// Writes the session's output, resuming it while it paused; false when the connection ends.
@@ -151,7 +162,7 @@ fn udp_echo(socket: &UdpSocket) {
     loop {
         match socket.recv_from(&mut buf) {
             Ok((n, peer)) => {
-                if echo_verdict(n) == Verdict::Echo {
+                if datagram_fate(n) == DatagramFate::Echo {
                     let _ = socket.send_to(&buf[..n], peer);
                 }
             }
