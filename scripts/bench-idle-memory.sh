@@ -24,8 +24,8 @@ start_server() {
   local name=$1; shift
   "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
   SPID=$!; pids+=("$SPID")
-  for _ in $(seq 100); do grep -q '^listening tcp' "$tmp/$name.out" && break; sleep 0.05; done
-  ADDR=$(awk '/^listening tcp/{print $3; exit}' "$tmp/$name.out")
+  for _ in $(seq 100); do grep -q '^listening' "$tmp/$name.out" && break; sleep 0.05; done
+  ADDR=$(awk '/^listening /{print $3; exit}' "$tmp/$name.out")
   [ -n "$ADDR" ] || { echo "$name did not start" >&2; cat "$tmp/$name.err" >&2; exit 1; }
 }
 
@@ -55,6 +55,19 @@ echo "| --- | ---: | ---: | ---: |"
 
 start_server reactor target/release/reactor-server --tcp 127.0.0.1:0 --max-conns $((N + 100))
 measure reactor-server "$SPID" "${ADDR%:*}" "${ADDR##*:}"
+
+# The reactor over HTTP and over HTTPS (one process each), each connection after one keep-alive
+# GET: what TLS adds per idle connection (rustls state and buffers, boxed beside the slab).
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+  -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+  -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null
+start_server reactor-http target/release/reactor-server --http 127.0.0.1:0 \
+  --max-conns $((N + 100))
+HOLD_HTTP=1 measure reactor-server-http "$SPID" "${ADDR%:*}" "${ADDR##*:}"
+start_server reactor-https target/release/reactor-server --https 127.0.0.1:0 \
+  --tls-cert "$tmp/cert.pem" --tls-key "$tmp/key.pem" --max-conns $((N + 100))
+HOLD_HTTP=1 HOLD_TLS="$tmp/cert.pem" measure reactor-server-https "$SPID" "${ADDR%:*}" \
+  "${ADDR##*:}"
 
 start_server tokio target/release/design-tokio --flavor current --tcp 127.0.0.1:0
 measure tokio-current "$SPID" "${ADDR%:*}" "${ADDR##*:}"

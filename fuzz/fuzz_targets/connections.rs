@@ -142,6 +142,7 @@ impl Loop {
             socket: &mut conn.socket,
             out: &mut conn.out,
             pool: &mut self.pool,
+            tls: None,
         };
         let result = exchange(
             &mut conn.protocol,

@@ -20,7 +20,7 @@ declare -A candidates_of=(
   [taskset]=util-linux [prometheus]=prometheus [promtool]=prometheus
   [perf]="linux-perf linux-tools-$kernel+linux-tools-common" [valgrind]=valgrind
   [nc]=netcat-openbsd [podman]=podman [runc]=runc [debootstrap]=debootstrap
-  [podman-compose]=podman-compose [catatonit]=catatonit
+  [podman-compose]=podman-compose [catatonit]=catatonit [testssl]=testssl.sh
 )
 declare -A why_of=(
   [curl]="HTTP checks in tests" [python3]="test helpers and the seeds' servers"
@@ -28,13 +28,14 @@ declare -A why_of=(
   [ip]="network-namespace tests" [taskset]="CPU pinning" [prometheus]="the scrape test"
   [promtool]="the metrics format check" [perf]="system calls per request"
   [valgrind]="instruction counts" [nc]="the README's examples"
-  [jq]="the README's examples"
+  [jq]="the README's examples" [openssl]="HTTPS tests and the README's certificate one-liner"
+  [testssl]="the HTTPS listener's protocol and cipher check"
 )
 # Services that packages start on install, to stop and disable afterwards.
 services=(nginx prometheus)
 
 wanted=("$@")
-[ ${#wanted[@]} -gt 0 ] || wanted=(curl python3 nginx wrk ip taskset promtool nc jq)
+[ ${#wanted[@]} -gt 0 ] || wanted=(curl python3 openssl nginx wrk ip taskset promtool nc jq)
 
 missing=()
 for cmd in "${wanted[@]}"; do

@@ -3,7 +3,8 @@
 traffic and gone back to its idle state), report, hold them idle until stdin closes (or a time
 limit passes), then close them. Used by bench-idle-memory.sh.
 
-With HOLD_HTTP=1 the exchange is an HTTP/1.1 keep-alive GET instead of a one-byte echo."""
+With HOLD_HTTP=1 the exchange is an HTTP/1.1 keep-alive GET instead of a one-byte echo; with
+HOLD_TLS=CAFILE as well, over TLS (Python's ssl, trusting CAFILE, for the name localhost)."""
 import os
 import resource
 import socket
@@ -16,6 +17,11 @@ soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 conns = []
 HTTP = os.environ.get("HOLD_HTTP") == "1"
+TLS = None
+if os.environ.get("HOLD_TLS"):
+    import ssl
+
+    TLS = ssl.create_default_context(cafile=os.environ["HOLD_TLS"])
 
 
 def exchange(s):
@@ -39,6 +45,8 @@ for i in range(count):
     s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     s.settimeout(10)
     s.connect((host, port))
+    if TLS is not None:
+        s = TLS.wrap_socket(s, server_hostname="localhost")
     exchange(s)
     conns.append(s)
 print(f"holding {len(conns)}", flush=True)

@@ -5,6 +5,7 @@
 //! interface is an explicit choice (`--tcp 0.0.0.0:7000` or `HOST=0.0.0.0`).
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
@@ -56,6 +57,25 @@ pub struct Config {
     /// HTTP/1.1 listener: `HOST:PORT`, `[V6]:PORT` or a bare port (bound on `HOST`).
     #[arg(long, value_name = "ADDR", env = "REACTOR_HTTP")]
     pub http: Option<String>,
+
+    /// HTTPS listener (HTTP/1.1 over TLS 1.3 or 1.2): `HOST:PORT`, `[V6]:PORT` or a bare port;
+    /// needs `--tls-cert` and `--tls-key`.
+    #[arg(long, value_name = "ADDR", env = "REACTOR_HTTPS")]
+    pub https: Option<String>,
+
+    /// HTTPS: the certificate chain, PEM (the server's certificate first).
+    #[arg(long, value_name = "PEM", env = "REACTOR_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// HTTPS: the certificate's private key, PEM (PKCS#8, SEC1 EC or PKCS#1 RSA).
+    #[arg(long, value_name = "PEM", env = "REACTOR_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+
+    /// HTTPS: close a connection whose TLS handshake is not complete this long after it was
+    /// accepted (0 = never).
+    #[arg(long, value_name = "DURATION", env = "REACTOR_TLS_HANDSHAKE_TIMEOUT", default_value = "5s",
+          value_parser = reactor_cli::parse_duration)]
+    pub tls_handshake_timeout: Duration,
 
     /// Host that bare ports and the default listeners bind to (the container/cloud convention).
     #[arg(long, value_name = "IP", env = "HOST", default_value_t = IpAddr::V4(Ipv4Addr::LOCALHOST),
@@ -189,6 +209,8 @@ pub struct ListenPlan {
     pub udp: Option<SocketAddr>,
     /// HTTP address.
     pub http: Option<SocketAddr>,
+    /// HTTPS address.
+    pub https: Option<SocketAddr>,
     /// Metrics-only HTTP address (`--metrics`); never opened by default.
     pub metrics: Option<SocketAddr>,
 }
@@ -205,13 +227,15 @@ impl Config {
     /// Works out which sockets to bind. Naming any listener opens only those named;
     /// naming none opens all three on their defaults.
     pub fn listen_plan(&self) -> Result<ListenPlan, BadAddress> {
-        let any_named = self.tcp.is_some() || self.udp.is_some() || self.http.is_some();
+        let any_named =
+            self.tcp.is_some() || self.udp.is_some() || self.http.is_some() || self.https.is_some();
         let default = |port| if any_named { None } else { Some(port) };
         let http_default = self.port.unwrap_or(DEFAULT_HTTP_PORT);
         Ok(ListenPlan {
             tcp: self.resolve("tcp", self.tcp.as_deref(), default(DEFAULT_ECHO_PORT))?,
             udp: self.resolve("udp", self.udp.as_deref(), default(DEFAULT_ECHO_PORT))?,
             http: self.resolve("http", self.http.as_deref(), default(http_default))?,
+            https: self.resolve("https", self.https.as_deref(), None)?,
             metrics: self.resolve("metrics", self.metrics.as_deref(), None)?,
         })
     }

@@ -7,7 +7,7 @@
 //! fails, the staged bytes are gone when [`exchange`] returns, so they can only ever have gone
 //! to this connection's socket or its own output queue.
 
-use std::io::{self, Write};
+use std::io::{self, IoSlice, Write};
 
 use reactor_proto::outbuf::OutBuf;
 
@@ -15,6 +15,7 @@ use crate::bufpool::BufPool;
 use crate::protocol::{Output, Protocol, ProtocolCtx, Reaction};
 use crate::staging::Staging;
 use crate::stats::Stats;
+use crate::tls::TlsLayer;
 
 /// What the protocol is asked to do.
 #[derive(Debug, Clone, Copy)]
@@ -36,6 +37,8 @@ pub struct Wire<'a, W: Write> {
     pub out: &'a mut OutBuf,
     /// Where the queue borrows storage from.
     pub pool: &'a mut BufPool,
+    /// HTTPS: the answer is sealed into TLS records, and the records are sent.
+    pub tls: Option<&'a mut TlsLayer>,
 }
 
 /// Makes `call` on `protocol` and sends its answer on `wire`; `out_budget` bounds the output
@@ -61,24 +64,95 @@ pub fn exchange<W: Write>(
         (Output::Input(_), _) => &[][..],
         (Output::Staged, _) => turn.bytes(),
     };
-    send(wire, output, stats)?;
+    match wire.tls.as_deref_mut() {
+        None => send(wire.socket, wire.out, wire.pool, output, stats)?,
+        Some(tls) => {
+            tls.seal(output)?;
+            let mut sink = RecordSink {
+                socket: wire.socket,
+                out: wire.out,
+                pool: wire.pool,
+                stats,
+            };
+            tls.write_ciphertext(&mut sink)?;
+        }
+    }
     Ok(reaction)
+}
+
+/// Where TLS records go: like a plain answer, to the socket and then the output queue. It takes
+/// every byte it is given (the queue holds what the socket refuses), as
+/// [`TlsLayer::write_ciphertext`] requires; the records waiting at once (a whole handshake
+/// flight) go out in one vectored write.
+pub struct RecordSink<'a, W: Write> {
+    /// The connection's socket.
+    pub socket: &'a mut W,
+    /// Output the socket refused earlier.
+    pub out: &'a mut OutBuf,
+    /// Where the queue borrows storage from.
+    pub pool: &'a mut BufPool,
+    /// Bytes sent are counted here.
+    pub stats: &'a mut Stats,
+}
+
+impl<W: Write> Write for RecordSink<'_, W> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        send(self.socket, self.out, self.pool, data, self.stats)?;
+        Ok(data.len())
+    }
+
+    fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        let total: usize = bufs.iter().map(|b| b.len()).sum();
+        let mut written = 0;
+        if self.out.is_empty() {
+            written = loop {
+                match self.socket.write_vectored(bufs) {
+                    Ok(n) => break n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break 0,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            };
+            self.stats.tcp_bytes_out += written as u64;
+        }
+        let mut skip = written;
+        for buf in bufs {
+            let rest = &buf[skip.min(buf.len())..];
+            skip = skip.saturating_sub(buf.len());
+            if !rest.is_empty() {
+                let pool = &mut *self.pool;
+                self.out
+                    .push_with_storage(rest, || pool.take(rest.len().max(16 * 1024)));
+            }
+        }
+        Ok(total)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Writes `data` behind anything already queued: straight to the socket when nothing is
 /// queued (the common case: no copy), and queues whatever the kernel does not take.
-fn send<W: Write>(wire: &mut Wire<'_, W>, data: &[u8], stats: &mut Stats) -> io::Result<()> {
+fn send<W: Write>(
+    socket: &mut W,
+    out: &mut OutBuf,
+    pool: &mut BufPool,
+    data: &[u8],
+    stats: &mut Stats,
+) -> io::Result<()> {
     if data.is_empty() {
         return Ok(());
     }
-    if !wire.out.is_empty() {
+    if !out.is_empty() {
         // Bytes are already waiting for WRITABLE: the socket is full, and order matters.
-        wire.out.push(data);
+        out.push(data);
         return Ok(());
     }
     let mut written = 0;
     while written < data.len() {
-        match wire.socket.write(&data[written..]) {
+        match socket.write(&data[written..]) {
             Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
             Ok(n) => {
                 written += n;
@@ -94,8 +168,6 @@ fn send<W: Write>(wire: &mut Wire<'_, W>, data: &[u8], stats: &mut Stats) -> io:
         }
     }
     let rest = &data[written..];
-    let pool = &mut *wire.pool;
-    wire.out
-        .push_with_storage(rest, || pool.take(rest.len().max(16 * 1024)));
+    out.push_with_storage(rest, || pool.take(rest.len().max(16 * 1024)));
     Ok(())
 }

@@ -35,5 +35,6 @@ pub mod signals;
 pub mod staging;
 pub mod stats;
 pub mod timers;
+pub mod tls;
 pub mod token;
 pub mod udp;

@@ -79,6 +79,8 @@ pub struct ReactorSockets {
     pub udp: Option<mio::net::UdpSocket>,
     /// HTTP listener.
     pub http: Option<mio::net::TcpListener>,
+    /// HTTPS listener.
+    pub https: Option<mio::net::TcpListener>,
     /// Metrics listener (HTTP, for scrapers).
     pub metrics: Option<mio::net::TcpListener>,
 }
@@ -92,6 +94,8 @@ pub struct BoundAddrs {
     pub udp: Option<SocketAddr>,
     /// HTTP.
     pub http: Option<SocketAddr>,
+    /// HTTPS.
+    pub https: Option<SocketAddr>,
     /// Metrics (HTTP).
     pub metrics: Option<SocketAddr>,
 }
@@ -113,6 +117,14 @@ pub fn bind_all(
         http: bind_listener_per_reactor("http", plan.http, &mut sets, backlog, reuse_port, |s| {
             &mut s.http
         })?,
+        https: bind_listener_per_reactor(
+            "https",
+            plan.https,
+            &mut sets,
+            backlog,
+            reuse_port,
+            |s| &mut s.https,
+        )?,
         metrics: bind_listener_per_reactor(
             "metrics",
             plan.metrics,

@@ -44,7 +44,8 @@ fn run(config: Config) -> Result<()> {
     let threads = usize::from(config.threads);
     let (socket_sets, bound) = bind_all(&plan, threads, config.backlog)?;
     raise_descriptor_limit(config.max_conns);
-    let reactor_config = ReactorConfig::from_flags(&config);
+    let tls = load_tls(&config, plan.https.is_some())?;
+    let reactor_config = ReactorConfig::from_flags(&config, tls);
     let held = HeldShutdownSignals::hold().context("cannot block signals during start-up")?;
     let metrics = Arc::new(Metrics::new(threads));
     let mut reactors = Vec::with_capacity(threads);
@@ -62,6 +63,24 @@ fn run(config: Config) -> Result<()> {
     let total = run_reactors(reactors)?;
     println!("summary {total}");
     Ok(())
+}
+
+/// With `--https`: the certificate and key, read before anything is served, so a missing,
+/// unreadable or mismatched file stops the start-up with a message naming it.
+fn load_tls(config: &Config, https: bool) -> Result<Option<Arc<rustls::ServerConfig>>> {
+    if !https {
+        if config.tls_cert.is_some() || config.tls_key.is_some() {
+            log::warn!("--tls-cert and --tls-key are unused without --https");
+        }
+        return Ok(None);
+    }
+    let (Some(cert), Some(key)) = (&config.tls_cert, &config.tls_key) else {
+        anyhow::bail!(
+            "--https needs --tls-cert PEM and --tls-key PEM (or REACTOR_TLS_CERT and \
+             REACTOR_TLS_KEY): a certificate chain and its private key in PEM files"
+        );
+    };
+    Ok(Some(reactor_server::tls::config::load(cert, key)?))
 }
 
 /// `--generate`: the man page or a completion script, from the flags' own definitions.
@@ -108,6 +127,7 @@ fn announce(bound: &BoundAddrs) -> Result<()> {
         ("tcp", bound.tcp),
         ("udp", bound.udp),
         ("http", bound.http),
+        ("https", bound.https),
         ("metrics", bound.metrics),
     ];
     for (proto, addr) in sockets {

@@ -19,6 +19,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::stats::{CloseReason, Stats, HTTP_STATUS_CODES};
+use crate::tls::{self, TlsFailure};
 
 /// How often a busy reactor publishes its numbers, in milliseconds.
 pub const PUBLISH_EVERY_MS: u64 = 100;
@@ -181,6 +182,14 @@ fn one(value: u64) -> Vec<(String, u64)> {
     vec![(String::new(), value)]
 }
 
+fn tls_reasons(counts: &[u64]) -> Vec<(String, u64)> {
+    TlsFailure::ALL
+        .iter()
+        .zip(counts)
+        .map(|(r, n)| (format!("reason=\"{}\"", r.name()), *n))
+        .collect()
+}
+
 fn labelled(name: &str, pairs: &[(&str, u64)]) -> Vec<(String, u64)> {
     pairs
         .iter()
@@ -294,6 +303,44 @@ const FAMILIES: &[Family] = &[
                     ("udp_recv", s.stats.udp_recv_errors),
                 ],
             )
+        },
+    },
+    Family {
+        name: "reactor_tls_handshakes_total",
+        kind: "counter",
+        help: "HTTPS: TLS handshakes completed, by kind (full, or resumed from a ticket or session ID).",
+        rows: |s| {
+            labelled(
+                "kind",
+                &[
+                    ("full", s.stats.tls.handshakes_full),
+                    ("resumed", s.stats.tls.handshakes_resumed),
+                ],
+            )
+        },
+    },
+    Family {
+        name: "reactor_tls_handshake_failures_total",
+        kind: "counter",
+        help: "HTTPS: TLS handshakes that did not complete, by reason.",
+        rows: |s| tls_reasons(&s.stats.tls.handshake_failures),
+    },
+    Family {
+        name: "reactor_tls_record_errors_total",
+        kind: "counter",
+        help: "HTTPS: established TLS connections closed for bad TLS input, by reason.",
+        rows: |s| tls_reasons(&s.stats.tls.record_errors),
+    },
+    Family {
+        name: "reactor_tls_versions_total",
+        kind: "counter",
+        help: "HTTPS: TLS handshakes completed, by negotiated protocol version.",
+        rows: |s| {
+            tls::stats::VERSIONS
+                .iter()
+                .zip(s.stats.tls.versions)
+                .map(|((name, _), n)| (format!("version=\"{name}\""), n))
+                .collect()
         },
     },
     Family {
@@ -424,6 +471,13 @@ mod tests {
         s.loop_stats.record_turn(5, Duration::from_millis(2));
         s.loop_stats.record_turn(5000, Duration::from_secs(3));
         s.timers_pending = 7;
+        s.stats
+            .tls
+            .record_handshake(true, Some(rustls::ProtocolVersion::TLSv1_3));
+        s.stats
+            .tls
+            .record_handshake(true, Some(rustls::ProtocolVersion::TLSv1_3));
+        s.stats.tls.record_failure(TlsFailure::Timeout, true);
         s
     }
 
@@ -451,6 +505,9 @@ mod tests {
         assert!(text.contains("reactor_connections_accepted_total 3\n"));
         assert!(text.contains("reactor_connections_closed_total{reason=\"idle_timeout\"} 1\n"));
         assert!(text.contains("reactor_timers_pending 7\n"));
+        assert!(text.contains("reactor_tls_handshakes_total{kind=\"resumed\"} 2\n"));
+        assert!(text.contains("reactor_tls_handshake_failures_total{reason=\"timeout\"} 1\n"));
+        assert!(text.contains("reactor_tls_versions_total{version=\"1.3\"} 2\n"));
     }
 
     #[test]

@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+use crate::tls::TlsStats;
+
 /// Why a TCP connection ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CloseReason {
@@ -27,11 +29,15 @@ pub enum CloseReason {
     Protocol,
     /// Closed by the graceful shutdown (drained or drain timeout).
     Shutdown,
+    /// HTTPS: the TLS handshake did not finish within `--tls-handshake-timeout`.
+    TlsHandshakeTimeout,
+    /// HTTPS: the peer's TLS input was refused (a fatal alert was sent).
+    TlsError,
 }
 
 impl CloseReason {
     /// Every reason, in the order they are reported.
-    pub const ALL: [CloseReason; 9] = [
+    pub const ALL: [CloseReason; 11] = [
         Self::PeerClosed,
         Self::Reset,
         Self::Error,
@@ -41,6 +47,8 @@ impl CloseReason {
         Self::BodyTimeout,
         Self::Protocol,
         Self::Shutdown,
+        Self::TlsHandshakeTimeout,
+        Self::TlsError,
     ];
 
     /// The field naming this reason's close count in structured log lines.
@@ -55,6 +63,8 @@ impl CloseReason {
             Self::BodyTimeout => "closed_body_timeout",
             Self::Protocol => "closed_protocol",
             Self::Shutdown => "closed_shutdown",
+            Self::TlsHandshakeTimeout => "closed_tls_handshake_timeout",
+            Self::TlsError => "closed_tls_error",
         }
     }
 
@@ -70,6 +80,8 @@ impl CloseReason {
             Self::BodyTimeout => "body_timeout",
             Self::Protocol => "protocol",
             Self::Shutdown => "shutdown",
+            Self::TlsHandshakeTimeout => "tls_handshake_timeout",
+            Self::TlsError => "tls_error",
         }
     }
 }
@@ -129,6 +141,8 @@ pub struct Stats {
     pub udp_send_errors: u64,
     /// UDP receive errors other than "would block".
     pub udp_recv_errors: u64,
+    /// HTTPS: handshakes, TLS failures, versions.
+    pub tls: TlsStats,
 }
 
 impl Stats {
@@ -168,6 +182,7 @@ impl Stats {
         self.udp_send_blocked += other.udp_send_blocked;
         self.udp_send_errors += other.udp_send_errors;
         self.udp_recv_errors += other.udp_recv_errors;
+        self.tls.add(&other.tls);
     }
 
     /// Every counter as a `(field, value)` pair with a stable snake_case name: the keys of
@@ -240,6 +255,7 @@ impl Stats {
                 "queue_dropped": self.udp_queue_dropped,
                 "send_blocked": self.udp_send_blocked,
             },
+            "tls": self.tls.to_json(),
         })
     }
 }

@@ -78,6 +78,8 @@ pub enum TimerKind {
     Protocol,
     /// Lingering close: waiting for the peer's FIN after we shut down our side.
     Linger,
+    /// `--tls-handshake-timeout`: an HTTPS connection whose TLS handshake is unfinished.
+    TlsHandshake,
 }
 
 /// One pending deadline.

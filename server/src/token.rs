@@ -26,6 +26,9 @@ pub const HTTP_LISTENER: Token = Token(usize::MAX - 3);
 /// The metrics-only HTTP listener (`--metrics`).
 pub const METRICS_LISTENER: Token = Token(usize::MAX - 4);
 
+/// The HTTPS listener.
+pub const HTTPS_LISTENER: Token = Token(usize::MAX - 5);
+
 /// Slab keys must stay below this (`--max-conns` is capped far lower).
 pub const MAX_KEY: usize = 1 << 31;
 
@@ -54,7 +57,7 @@ mod tests {
 
     #[test]
     fn reserved_tokens_are_not_connections() {
-        for t in [SIGNALS, UDP, TCP_LISTENER, HTTP_LISTENER] {
+        for t in [SIGNALS, UDP, TCP_LISTENER, HTTP_LISTENER, HTTPS_LISTENER] {
             assert_eq!(split(t), None);
         }
     }

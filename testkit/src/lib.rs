@@ -12,6 +12,8 @@
 //! - [`tls`]: self-signed test certificates made at run time, as PEM files.
 //! - [`python`]: Python's `http.server` behind Python's `ssl`, an HTTPS peer that is not ours,
 //!   counting what it answered.
+//! - [`python_client`]: Python scripts as real clients (the seed's `HTTPSConnection` among
+//!   them).
 //! - [`sibling_bin`]: another workspace package's binary, built for a test that drives several.
 //!
 //! Everything here panics on failure: it is test code, and a panic is how a test fails.
@@ -21,6 +23,7 @@ pub mod isolation;
 pub mod net;
 mod process;
 pub mod python;
+pub mod python_client;
 mod run;
 mod sibling;
 pub mod tls;

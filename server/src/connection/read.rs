@@ -11,6 +11,7 @@ use super::{
 };
 use crate::exchange::{exchange, Call as ProtocolCall, Wire};
 use crate::protocol::Reaction;
+use crate::stats::CloseReason;
 
 impl Connection {
     /// Reads and handles input until the socket is drained, the budget is spent, the output
@@ -38,24 +39,41 @@ impl Connection {
                 return Flow::Open;
             }
             let want = budget.min(ctx.scratch.len());
-            match self.stream.read(&mut ctx.scratch[..want]) {
-                Ok(0) => {
+            let input = match self.tls.is_some() {
+                false => self.read_plain(want, ctx),
+                true => self.read_tls(token, ctx),
+            };
+            match input {
+                Ok(Input::End) => {
                     self.flags = (self.flags | PEER_CLOSED) & !READ_PENDING;
                     self.protocol.on_peer_closed(ctx.proto.budget);
                     return self.after_output_change(token, ctx);
                 }
-                Ok(n) => {
-                    budget -= n;
-                    ctx.stats.tcp_bytes_in += n as u64;
-                    self.last_active = ctx.now;
-                    if let Some(flow) = self.handle_input(n, token, ctx) {
-                        return flow;
+                Ok(Input::Refused) => {
+                    self.close_after_flush(CloseReason::TlsError);
+                    return self.after_output_change(token, ctx);
+                }
+                Ok(Input::Bytes {
+                    wire,
+                    plain,
+                    drained,
+                }) => {
+                    // Plaintext TLS held back costs budget too, so this loop always ends.
+                    budget = budget.saturating_sub(wire.max(plain).max(1));
+                    if wire > 0 {
+                        ctx.stats.tcp_bytes_in += wire as u64;
+                        self.last_active = ctx.now;
+                    }
+                    if plain > 0 {
+                        if let Some(flow) = self.handle_input(plain, token, ctx) {
+                            return flow;
+                        }
                     }
                     // On Linux, a read that returns less than asked means the receive queue
                     // was emptied; any byte (or FIN) arriving later raises a new edge. So the
                     // next read could only return WouldBlock: skip it, unless an event already
                     // announced a FIN we have yet to read.
-                    if n < want && !self.has(FIN_ANNOUNCED) {
+                    if drained && !self.has(FIN_ANNOUNCED) {
                         self.flags &= !READ_PENDING;
                         return Flow::Open;
                     }
@@ -65,9 +83,24 @@ impl Connection {
                     return Flow::Open;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Flow::Close(close_reason_for(&e)),
+                Err(e) => {
+                    self.note_transport_end(ctx);
+                    return Flow::Close(close_reason_for(&e));
+                }
             }
         }
+    }
+
+    /// One plain read of at most `want` bytes into `scratch`.
+    fn read_plain(&mut self, want: usize, ctx: &mut ConnCtx<'_>) -> io::Result<Input> {
+        Ok(match self.stream.read(&mut ctx.scratch[..want])? {
+            0 => Input::End,
+            n => Input::Bytes {
+                wire: n,
+                plain: n,
+                drained: n < want,
+            },
+        })
     }
 
     /// Gives `scratch[..n]` to the protocol and sends what it answers. `Some(flow)` ends the
@@ -108,6 +141,7 @@ impl Connection {
             socket: &mut self.stream,
             out: &mut self.out,
             pool: ctx.pool,
+            tls: self.tls.as_deref_mut(),
         };
         let exchanged = exchange(
             &mut self.protocol,
@@ -179,6 +213,22 @@ impl Connection {
             }
         }
     }
+}
+
+/// What one read of a connection's input gave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Input {
+    /// The peer finished sending (FIN, or TLS `close_notify`).
+    End,
+    /// `wire` bytes came off the socket and `plain` bytes of input are in `scratch[..plain]`;
+    /// `drained`: the read proved the socket's receive queue empty.
+    Bytes {
+        wire: usize,
+        plain: usize,
+        drained: bool,
+    },
+    /// HTTPS: the peer's TLS input was refused; the alert is queued.
+    Refused,
 }
 
 /// Which protocol call a [`Connection::exchange`] makes (input named by its length in

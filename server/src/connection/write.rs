@@ -59,6 +59,9 @@ impl Connection {
             return Flow::Open;
         }
         if self.has(CLOSE_AFTER_FLUSH) {
+            if self.queue_tls_close_notify(token, ctx) {
+                return Flow::Open; // sent once the socket takes it
+            }
             return self.begin_linger(token, ctx);
         }
         if self.has(PEER_CLOSED) && !self.protocol.wants_resume() {

@@ -12,6 +12,7 @@ use super::Reactor;
 use crate::connection::{Connection, Flow};
 use crate::protocol::Protocol;
 use crate::timers::{duration_to_millis, Millis};
+use crate::tls::TlsLayer;
 use crate::token;
 
 /// After EMFILE/ENFILE, how long accepting pauses before it is retried.
@@ -22,6 +23,8 @@ const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 pub(super) enum Service {
     Echo,
     Http,
+    /// `--https`: HTTP over TLS.
+    Https,
     /// `--metrics`: HTTP serving `/metrics` and `/healthz` only.
     Monitoring,
 }
@@ -123,6 +126,13 @@ impl Reactor {
             // Elsewhere accepted sockets need not inherit it from the listener.
             let _ = stream.set_nodelay(true);
         }
+        let tls = match service {
+            Service::Https => match self.tls_layer() {
+                Some(layer) => Some(layer),
+                None => return, // dropping the stream closes it
+            },
+            _ => None,
+        };
         let generation = self.next_generation;
         self.next_generation = generation.wrapping_add(1);
         let entry = self.conns.vacant_entry();
@@ -137,20 +147,34 @@ impl Reactor {
         }
         let protocol = match service {
             Service::Echo => Protocol::Echo,
-            Service::Http => Protocol::Http(HttpSession::new()),
+            Service::Http | Service::Https => Protocol::Http(HttpSession::new()),
             Service::Monitoring => Protocol::Http(HttpSession::monitoring_only()),
         };
-        entry.insert(Connection::new(
-            stream,
-            generation,
-            protocol,
-            self.clock.now(),
-        ));
+        let mut conn = Connection::new(stream, generation, protocol, self.clock.now());
+        if let Some(layer) = tls {
+            conn = conn.with_tls(layer);
+        }
+        entry.insert(conn);
         self.stats.active += 1;
         self.with_conn(token, |conn, ctx| {
             conn.start(token, ctx);
             Flow::Open
         });
+    }
+}
+
+impl Reactor {
+    /// A new HTTPS connection's TLS state, or `None` (logged) if rustls cannot make one.
+    fn tls_layer(&mut self) -> Option<TlsLayer> {
+        let config = self.cfg.tls.clone()?;
+        match TlsLayer::new(config, self.clock.now(), self.cfg.tls_handshake_ms) {
+            Ok(layer) => Some(layer),
+            Err(e) => {
+                self.stats.accept_errors += 1;
+                log::warn!("{}: cannot start TLS on a connection: {e}", self.name);
+                None
+            }
+        }
     }
 }
 

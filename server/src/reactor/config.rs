@@ -6,7 +6,8 @@ use std::time::Duration;
 use reactor_proto::http::{BufferBudget, HttpLimits};
 
 use crate::connection::ConnLimits;
-use crate::timers::duration_to_millis;
+use crate::timers::{duration_to_millis, Millis};
+use crate::tls::config::TlsFiles;
 
 /// How long a closing connection waits for the peer's FIN after our last byte (nginx's
 /// lingering close).
@@ -33,11 +34,18 @@ pub struct ReactorConfig {
     pub drain_timeout: Duration,
     /// `--stats-interval` (zero: only at exit).
     pub stats_interval: Duration,
+    /// HTTPS: the TLS configuration every connection shares (`None` without `--https`).
+    pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// `--tls-handshake-timeout` in ms, 0 = off.
+    pub tls_handshake_ms: Millis,
+    /// HTTPS: the certificate and key files, read again on SIGHUP.
+    pub tls_files: Option<TlsFiles>,
 }
 
 impl ReactorConfig {
-    /// Derives the reactor settings from the parsed flags.
-    pub fn from_flags(cfg: &crate::config::Config) -> Self {
+    /// Derives the reactor settings from the parsed flags and, with `--https`, the TLS
+    /// configuration loaded from `--tls-cert` and `--tls-key`.
+    pub fn from_flags(cfg: &crate::config::Config, tls: Option<Arc<rustls::ServerConfig>>) -> Self {
         Self {
             limits: ConnLimits {
                 max_output: cfg.max_output as usize,
@@ -60,6 +68,15 @@ impl ReactorConfig {
             udp_queue: cfg.udp_queue,
             drain_timeout: cfg.drain_timeout,
             stats_interval: cfg.stats_interval,
+            tls_files: match (&tls, &cfg.tls_cert, &cfg.tls_key) {
+                (Some(_), Some(cert), Some(key)) => Some(TlsFiles {
+                    cert: cert.clone(),
+                    key: key.clone(),
+                }),
+                _ => None,
+            },
+            tls,
+            tls_handshake_ms: duration_to_millis(cfg.tls_handshake_timeout),
         }
     }
 }
@@ -75,7 +92,7 @@ mod tests {
     #[test]
     fn http_flag_defaults_are_the_shared_http_limits() {
         let flags = crate::config::Config::try_parse_from(["reactor-server"]).expect("defaults");
-        let cfg = ReactorConfig::from_flags(&flags);
+        let cfg = ReactorConfig::from_flags(&flags, None);
         assert_eq!(cfg.http_limits, HttpLimits::default());
     }
 }

@@ -6,16 +6,18 @@
 //!
 //! Shutdown (SIGINT/SIGTERM): listeners and the UDP socket close at once, every connection
 //! flushes what it owes and closes, and the loop exits when the slab is empty or
-//! `--drain-timeout` has passed. A second signal exits at once.
+//! `--drain-timeout` has passed. A second signal exits at once. With HTTPS, SIGHUP reads the
+//! certificate and key again for new connections.
 //!
 //! Where things are: the loop, event dispatch and the connection table here; accepting in
 //! [`accept`]; revisits, timers, metrics publication and the stats log (the work of each turn
-//! after its events) in [`periodic`]; signals and draining in [`shutdown`]; the settings derived
-//! from the flags in [`config`].
+//! after its events) in [`periodic`]; signals and draining in [`shutdown`]; the certificate
+//! reload in [`tls_reload`]; the settings derived from the flags in [`config`].
 mod accept;
 mod config;
 mod periodic;
 mod shutdown;
+mod tls_reload;
 
 use std::io;
 use std::sync::Arc;
@@ -23,7 +25,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use mio::{Events, Interest, Poll, Registry, Token};
 use reactor_proto::http::DateCache;
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook_mio::v1_0::Signals;
 use slab::Slab;
 
@@ -89,12 +91,18 @@ impl Reactor {
     ) -> io::Result<Self> {
         let poll = Poll::new()?;
         let registry = poll.registry().try_clone()?;
-        let mut signals = Signals::new([SIGINT, SIGTERM])?;
+        // SIGHUP (reload the certificate) is handled only with HTTPS; otherwise it keeps its
+        // default action.
+        let mut signals = match cfg.tls_files.is_some() {
+            true => Signals::new([SIGINT, SIGTERM, SIGHUP])?,
+            false => Signals::new([SIGINT, SIGTERM])?,
+        };
         registry.register(&mut signals, token::SIGNALS, Interest::READABLE)?;
         let mut listeners = Vec::new();
         for (socket, service, token) in [
             (sockets.tcp, Service::Echo, token::TCP_LISTENER),
             (sockets.http, Service::Http, token::HTTP_LISTENER),
+            (sockets.https, Service::Https, token::HTTPS_LISTENER),
             (
                 sockets.metrics,
                 Service::Monitoring,
@@ -211,9 +219,10 @@ impl Reactor {
         match event.token() {
             token::SIGNALS => self.on_signals(),
             token::UDP => self.on_udp(event.is_readable(), event.is_writable()),
-            token::TCP_LISTENER | token::HTTP_LISTENER | token::METRICS_LISTENER => {
-                self.accept(event.token())
-            }
+            token::TCP_LISTENER
+            | token::HTTP_LISTENER
+            | token::HTTPS_LISTENER
+            | token::METRICS_LISTENER => self.accept(event.token()),
             token => {
                 let fin = event.is_read_closed();
                 if event.is_writable() {

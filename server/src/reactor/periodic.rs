@@ -9,9 +9,10 @@ use crate::metrics::{Snapshot, PUBLISH_EVERY_MS};
 use crate::timers::{duration_to_millis, Millis};
 use crate::token;
 
-/// Timer entries a connection can have pending at once: idle, stall, linger, and up to two for
-/// the protocol's deadline (one that moved earlier, and the later one it replaced).
-const TIMER_KINDS: usize = 5;
+/// Timer entries a connection can have pending at once: idle, stall, linger, TLS handshake, and
+/// up to two for the protocol's deadline (one that moved earlier, and the later one it
+/// replaced).
+const TIMER_KINDS: usize = 6;
 /// Dead timer entries tolerated before a purge, so small tables are not purged constantly.
 const TIMER_PURGE_SLACK: usize = 4096;
 
@@ -23,9 +24,10 @@ impl Reactor {
         for &token in &due {
             match token {
                 token::UDP => self.on_udp(true, false),
-                token::TCP_LISTENER | token::HTTP_LISTENER | token::METRICS_LISTENER => {
-                    self.accept(token)
-                }
+                token::TCP_LISTENER
+                | token::HTTP_LISTENER
+                | token::HTTPS_LISTENER
+                | token::METRICS_LISTENER => self.accept(token),
                 token => self.with_conn(token, |conn, ctx| conn.resume(token, ctx)),
             }
         }

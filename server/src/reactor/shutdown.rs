@@ -1,8 +1,9 @@
 //! Graceful shutdown: the first SIGINT/SIGTERM closes the listeners and drains every
-//! connection, a second exits at once, and the drain timeout closes what is left.
+//! connection, a second exits at once, and the drain timeout closes what is left. (SIGHUP,
+//! with HTTPS, reloads the certificate: [`super::tls_reload`].)
 
 use mio::Token;
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
 use super::Reactor;
 use crate::stats::CloseReason;
@@ -11,9 +12,13 @@ use crate::token;
 
 impl Reactor {
     pub(super) fn on_signals(&mut self) {
-        let mut stop = false;
+        let (mut stop, mut reload) = (false, false);
         for signal in self.signals.pending() {
             stop |= signal == SIGINT || signal == SIGTERM;
+            reload |= signal == SIGHUP;
+        }
+        if reload {
+            self.reload_tls();
         }
         if !stop {
             return;

@@ -20,6 +20,8 @@ pub struct Server {
     pub udp: Option<SocketAddr>,
     /// HTTP address, if started.
     pub http: Option<SocketAddr>,
+    /// HTTPS address, if started.
+    pub https: Option<SocketAddr>,
     /// Metrics address, if started.
     pub metrics: Option<SocketAddr>,
 }
@@ -56,6 +58,7 @@ impl Server {
             tcp: process.addr("tcp"),
             udp: process.addr("udp"),
             http: process.addr("http"),
+            https: process.addr("https"),
             metrics: process.addr("metrics"),
             process,
         }
@@ -103,7 +106,7 @@ fn count_listeners(cmd: &Command) -> usize {
         .get_args()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let named = ["--tcp", "--udp", "--http"]
+    let named = ["--tcp", "--udp", "--http", "--https"]
         .iter()
         .filter(|flag| args.iter().any(|a| a == *flag))
         .count();
