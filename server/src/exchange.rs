@@ -66,18 +66,30 @@ pub fn exchange<W: Write>(
     };
     match wire.tls.as_deref_mut() {
         None => send(wire.socket, wire.out, wire.pool, output, stats)?,
-        Some(tls) => {
-            tls.seal(output)?;
-            let mut sink = RecordSink {
-                socket: wire.socket,
-                out: wire.out,
-                pool: wire.pool,
-                stats,
-            };
-            tls.write_ciphertext(&mut sink)?;
-        }
+        Some(tls) => send_sealed(tls, wire.socket, wire.out, wire.pool, output, stats)?,
     }
     Ok(reaction)
+}
+
+/// HTTPS: seals `output` into TLS records and sends them. Kept out of line, so that the plain
+/// path of [`exchange`] stays as small as it was before TLS.
+#[inline(never)]
+fn send_sealed<W: Write>(
+    tls: &mut TlsLayer,
+    socket: &mut W,
+    out: &mut OutBuf,
+    pool: &mut BufPool,
+    output: &[u8],
+    stats: &mut Stats,
+) -> io::Result<()> {
+    tls.seal(output)?;
+    let mut sink = RecordSink {
+        socket,
+        out,
+        pool,
+        stats,
+    };
+    tls.write_ciphertext(&mut sink).map(drop)
 }
 
 /// Where TLS records go: like a plain answer, to the socket and then the output queue. It takes
@@ -135,6 +147,8 @@ impl<W: Write> Write for RecordSink<'_, W> {
 
 /// Writes `data` behind anything already queued: straight to the socket when nothing is
 /// queued (the common case: no copy), and queues whatever the kernel does not take.
+// Inlined into the plain path of `exchange`, where it is the whole cost of an answer.
+#[inline(always)]
 fn send<W: Write>(
     socket: &mut W,
     out: &mut OutBuf,
@@ -168,6 +182,8 @@ fn send<W: Write>(
         }
     }
     let rest = &data[written..];
-    out.push_with_storage(rest, || pool.take(rest.len().max(16 * 1024)));
+    if !rest.is_empty() {
+        out.push_with_storage(rest, || pool.take(rest.len().max(16 * 1024)));
+    }
     Ok(())
 }

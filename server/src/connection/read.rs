@@ -92,6 +92,7 @@ impl Connection {
     }
 
     /// One plain read of at most `want` bytes into `scratch`.
+    #[inline]
     fn read_plain(&mut self, want: usize, ctx: &mut ConnCtx<'_>) -> io::Result<Input> {
         Ok(match self.stream.read(&mut ctx.scratch[..want])? {
             0 => Input::End,

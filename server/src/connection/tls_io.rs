@@ -22,7 +22,9 @@ use crate::timers::TimerKind;
 use crate::tls::{Ciphertext, ReadError};
 
 impl Connection {
-    /// One read through the TLS layer; decrypted input ends up in `scratch[..plain]`.
+    /// One read through the TLS layer; decrypted input ends up in `scratch[..plain]`. Out of
+    /// line, so that the plain read loop stays small.
+    #[inline(never)]
     pub(super) fn read_tls(&mut self, token: Token, ctx: &mut ConnCtx<'_>) -> io::Result<Input> {
         let Some(tls) = self.tls.as_deref_mut() else {
             return Ok(Input::End);
