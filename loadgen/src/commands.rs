@@ -299,9 +299,13 @@ fn check(r: &RunResult, v: &report::SelfCheck, max_error_rate: f64) -> Result<()
         ));
     }
     if c.requests == 0 {
+        let cause = match r.conntrack.filter(|t| t.nearly_full()) {
+            Some(table) => table.explain(),
+            None => first.to_owned(),
+        };
         return Err((
             EXIT_FAILED,
-            format!("no request completed against {} ({first})", r.config.target),
+            format!("no request completed against {} ({cause})", r.config.target),
         ));
     }
     let rate = report::error_rate(r);

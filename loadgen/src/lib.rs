@@ -40,6 +40,7 @@ pub mod ci;
 pub mod cli;
 pub mod clock;
 pub mod commands;
+pub mod conntrack;
 pub mod findmax;
 pub mod hdrlog;
 pub mod interrupt;

@@ -172,6 +172,8 @@ pub struct RunResult {
     /// Reads while measuring that came without a kernel stamp: their responses were timed
     /// when the generator read them, which adds its own wake-up delay.
     pub unstamped_reads: u64,
+    /// The kernel's connection-tracking table at the end of the run (none without one).
+    pub conntrack: Option<crate::conntrack::Conntrack>,
 }
 
 /// How long a run waits for the kernel to confirm that it stamps arriving packets.
@@ -442,6 +444,7 @@ pub fn run_once(config: &RunConfig) -> Result<RunResult> {
         interrupted: crate::interrupt::requested(),
         kernel_stamps: stamping.works(),
         unstamped_reads,
+        conntrack: crate::conntrack::Conntrack::read(),
     })
 }
 

@@ -329,6 +329,9 @@ pub fn self_check(r: &RunResult) -> SelfCheck {
     if let Some(w) = stamp_warning(r) {
         v.warnings.push(w);
     }
+    if let Some(table) = r.conntrack.filter(|t| t.nearly_full()) {
+        v.warnings.push(table.explain());
+    }
     v.warnings.extend(crate::tls_report::warnings(r));
     if r.connected < r.config.connections && !r.config.connect_per_request {
         v.warnings.push(format!(

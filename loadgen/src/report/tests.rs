@@ -64,6 +64,7 @@ fn open_run(cpu_share: f64, idle_share: f64, lateness_ns: u64, wait_ns: u64) -> 
         interrupted: false,
         kernel_stamps: true,
         unstamped_reads: 0,
+        conntrack: None,
     }
 }
 
