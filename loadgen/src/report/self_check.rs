@@ -27,8 +27,9 @@ const SATURATED_BUSY: f64 = 0.95;
 fn stamp_warning(r: &RunResult) -> Option<String> {
     if !r.kernel_stamps {
         Some(
-            "the kernel gave no receive timestamps: latencies end when the generator read \
-             each response, so they include its own wake-up delay"
+            "no receive timestamps: the kernel stamped none of the datagrams the generator \
+             sent itself at the start (or they were lost); latencies end when the generator \
+             read each response, so they include its own wake-up delay"
                 .into(),
         )
     } else if r.unstamped_reads > 0 {
