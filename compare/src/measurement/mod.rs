@@ -376,7 +376,10 @@ pub(crate) fn check_summary(
         ));
     }
     if summary.requests == 0 {
-        failures.push("no run completed a request".into());
+        failures.push(match &summary.first_invalid_reason {
+            Some(why) => format!("no run completed a request (first run: {why})"),
+            None => "no run completed a request".into(),
+        });
     }
     if scenario.proto == Proto::Udp && summary.udp_lost > 0 {
         notes.push(format!("{} datagrams lost", summary.udp_lost));

@@ -126,11 +126,22 @@ impl GenReport {
     pub fn unanswered(r: &reactor_report::RunReport) -> GenReport {
         let mut gen = GenReport::from(r);
         gen.valid = false;
+        // The generator's own diagnosis, when it has one (a full connection-tracking table
+        // stalls every connect), says more than the guess.
+        let diagnosis = r
+            .warnings
+            .iter()
+            .find(|w| w.contains("connection-tracking table"))
+            .map_or_else(
+                || "a busy machine, or a slow start of the design".to_string(),
+                String::clone,
+            );
         gen.invalid_reasons.insert(
             0,
-            "nothing was answered within the run, and nothing failed: the run ended before \
-             the first answer (a busy machine, or a slow start of the design)"
-                .into(),
+            format!(
+                "nothing was answered within the run, and nothing failed: the run ended before \
+                 the first answer ({diagnosis})"
+            ),
         );
         gen
     }
