@@ -185,6 +185,30 @@ while True:
             pass
 "#;
 
+/// Runs the comparison's `tcp-64b-1c` scenario against one design, `mine`: the Python TCP
+/// server `script`, written to `dir/NAME.py`; the output and report.
+fn python_tcp_design(dir: &Path, name: &str, script: &str) -> (Output, String) {
+    write(dir, &format!("{name}.py"), script);
+    let designs = write(
+        dir,
+        "mine.toml",
+        &format!(
+            "[[design]]\nname = \"mine\"\nabout = \"{name}\"\n\
+             command = [\"python3\", \"{{designs_dir}}/{name}.py\", \"{{tcp_port}}\"]\n\
+             serves = [\"tcp\"]\n"
+        ),
+    );
+    let args = [
+        "--designs-file",
+        &designs,
+        "--designs",
+        "mine",
+        "--scenarios",
+        "tcp-64b-1c",
+    ];
+    compare(dir, name, loadgen(), &args)
+}
+
 /// A server that accepts connections and reads, but never answers.
 const SILENT: &str = r#"
 import socket, sys, signal, threading
@@ -209,26 +233,7 @@ while True:
 #[test]
 fn a_design_that_never_answers_fails_though_each_silent_run_is_only_invalid() {
     let dir = scratch("silent");
-    write(&dir, "silent.py", SILENT);
-    let designs = write(
-        &dir,
-        "mine.toml",
-        "[[design]]\nname = \"mine\"\nabout = \"never answers\"\n\
-         command = [\"python3\", \"{designs_dir}/silent.py\", \"{tcp_port}\"]\nserves = [\"tcp\"]\n",
-    );
-    let (out, md) = compare(
-        &dir,
-        "silent",
-        loadgen(),
-        &[
-            "--designs-file",
-            &designs,
-            "--designs",
-            "mine",
-            "--scenarios",
-            "tcp-64b-1c",
-        ],
-    );
+    let (out, md) = python_tcp_design(&dir, "silent", SILENT);
     assert_eq!(out.status.code(), Some(1), "never answering fails: {md}");
     assert!(md.contains("no run completed a request"), "{md}");
     assert!(md.contains("nothing was answered within the run"), "{md}");
@@ -242,26 +247,7 @@ fn a_design_that_never_answers_fails_though_each_silent_run_is_only_invalid() {
 #[test]
 fn unverified_echoes_and_designs_that_cannot_start_fail_the_run() {
     let dir = scratch("fail");
-    write(&dir, "corrupter.py", CORRUPTER);
-    let designs = write(
-        &dir,
-        "mine.toml",
-        "[[design]]\nname = \"mine\"\nabout = \"corrupts\"\n\
-         command = [\"python3\", \"{designs_dir}/corrupter.py\", \"{tcp_port}\"]\nserves = [\"tcp\"]\n",
-    );
-    let (out, md) = compare(
-        &dir,
-        "errors",
-        loadgen(),
-        &[
-            "--designs-file",
-            &designs,
-            "--designs",
-            "mine",
-            "--scenarios",
-            "tcp-64b-1c",
-        ],
-    );
+    let (out, md) = python_tcp_design(&dir, "corrupter", CORRUPTER);
     assert_eq!(out.status.code(), Some(1), "bad echoes fail the run: {md}");
     assert!(md.contains("verification failed"), "{md}");
     let broken = write(
