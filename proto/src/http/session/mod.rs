@@ -253,13 +253,7 @@ impl HttpSession {
     /// Returns true when the caller should close after flushing `out` now; false when it should
     /// keep calling [`resume`](Self::resume), which ends with [`Step::CloseAfterFlush`].
     pub fn begin_drain(&mut self) -> bool {
-        self.flags |= DRAINING;
-        self.deadline = NO_DEADLINE;
-        if self.has(PAUSED) && !self.has(CLOSED) {
-            return false;
-        }
-        let _ = self.close();
-        true
+        self.stop_input(DRAINING)
     }
 
     /// The peer half-closed (read returned 0). Returns true when the caller should close after
@@ -267,7 +261,14 @@ impl HttpSession {
     /// still buffered by a pause: keep calling [`resume`](Self::resume), which ends with
     /// [`Step::CloseAfterFlush`].
     pub fn on_peer_closed(&mut self) -> bool {
-        self.flags |= PEER_CLOSED;
+        self.stop_input(PEER_CLOSED)
+    }
+
+    /// No more input will be taken (`why`: [`DRAINING`] or [`PEER_CLOSED`]); no deadline runs.
+    /// True when the caller should close after flushing; false while paused complete
+    /// requests remain to be answered through [`resume`](Self::resume).
+    fn stop_input(&mut self, why: u8) -> bool {
+        self.flags |= why;
         self.deadline = NO_DEADLINE;
         if self.has(PAUSED) && !self.has(CLOSED) {
             return false;
