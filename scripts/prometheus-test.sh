@@ -37,17 +37,8 @@ fail() {
   exit 1
 }
 
-# Waits (bounded) until FILE has a `listening PROTO ADDR` line; prints ADDR.
-listening_addr() {
-  local file=$1 proto=$2 addr=""
-  for _ in $(seq 200); do
-    addr=$(awk -v p="$proto" '$1 == "listening" && $2 == p { print $3; exit }' "$file")
-    [ -n "$addr" ] && break
-    sleep 0.05
-  done
-  [ -n "$addr" ] || fail "no 'listening $proto' line in $file"
-  echo "$addr"
-}
+# shellcheck source=scripts/lib/listening.sh
+. scripts/lib/listening.sh
 
 "$bin_dir/reactor-server" --udp 127.0.0.1:0 --metrics 127.0.0.1:0 >"$work/server.out" 2>&1 &
 pids+=($!)

@@ -34,17 +34,8 @@ fail() {
   exit 1
 }
 
-# Waits (bounded) until FILE has a `listening PROTO ADDR` line; prints ADDR.
-listening_addr() {
-  local file=$1 proto=$2 addr=""
-  for _ in $(seq 200); do
-    addr=$(awk -v p="$proto" '$1 == "listening" && $2 == p { print $3; exit }' "$file")
-    [ -n "$addr" ] && break
-    sleep 0.05
-  done
-  [ -n "$addr" ] || fail "no 'listening $proto' line in $file"
-  echo "$addr"
-}
+# shellcheck source=scripts/lib/listening.sh
+. scripts/lib/listening.sh
 
 # The README's one-liner for a local self-signed pair.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
