@@ -172,6 +172,9 @@ pub struct RunResult {
     /// Reads while measuring that came without a kernel stamp: their responses were timed
     /// when the generator read them, which adds its own wake-up delay.
     pub unstamped_reads: u64,
+    /// Answers whose kernel stamp fell before their request's send (a clock step): timed at
+    /// the read instead, like the unstamped ones.
+    pub stamps_before_send: u64,
     /// The kernel's connection-tracking table at the end of the run (none without one).
     pub conntrack: Option<crate::conntrack::Conntrack>,
 }
@@ -379,6 +382,7 @@ pub fn run_once(config: &RunConfig) -> Result<RunResult> {
     std::thread::sleep(Duration::from_nanos(wait));
     let cpu_before = clock::process_cpu();
     let unstamped_before = rxstamp::unstamped_reads();
+    let before_send_before = rxstamp::stamps_before_send();
 
     progress.measuring(measure_start);
     let mut collector = Collector::new(threads, &progress);
@@ -406,6 +410,7 @@ pub fn run_once(config: &RunConfig) -> Result<RunResult> {
     }
     let cpu_after = clock::process_cpu();
     let unstamped_reads = rxstamp::unstamped_reads().saturating_sub(unstamped_before);
+    let stamps_before_send = rxstamp::stamps_before_send().saturating_sub(before_send_before);
     for h in handles {
         let _ = h.join();
     }
@@ -444,6 +449,7 @@ pub fn run_once(config: &RunConfig) -> Result<RunResult> {
         interrupted: crate::interrupt::requested(),
         kernel_stamps: stamping.works(),
         unstamped_reads,
+        stamps_before_send,
         conntrack: crate::conntrack::Conntrack::read(),
     })
 }

@@ -32,14 +32,27 @@ fn stamp_warning(r: &RunResult) -> Option<String> {
              read each response, so they include its own wake-up delay"
                 .into(),
         )
-    } else if r.unstamped_reads > 0 {
-        Some(format!(
-            "{} reads came without a kernel receive timestamp: their responses were timed \
-             when the generator read them, which includes its own wake-up delay",
-            r.unstamped_reads
-        ))
     } else {
-        None
+        let mut causes = Vec::new();
+        if r.unstamped_reads > 0 {
+            causes.push(format!(
+                "{} reads came without a kernel receive timestamp",
+                r.unstamped_reads
+            ));
+        }
+        if r.stamps_before_send > 0 {
+            causes.push(format!(
+                "{} answers carried a stamp from before their request's send (a clock step)",
+                r.stamps_before_send
+            ));
+        }
+        (!causes.is_empty()).then(|| {
+            format!(
+                "{}: their responses were timed when the generator read them, which includes \
+                 its own wake-up delay",
+                causes.join(" and ")
+            )
+        })
     }
 }
 

@@ -64,6 +64,7 @@ fn open_run(cpu_share: f64, idle_share: f64, lateness_ns: u64, wait_ns: u64) -> 
         interrupted: false,
         kernel_stamps: true,
         unstamped_reads: 0,
+        stamps_before_send: 0,
         conntrack: None,
     }
 }
@@ -76,6 +77,15 @@ fn responses_timed_at_the_read_are_a_warning() {
     let v = self_check(&r);
     assert!(v.valid, "{v:?}");
     assert!(v.warnings.iter().any(|w| w.contains("12 reads")), "{v:?}");
+    r.unstamped_reads = 0;
+    r.stamps_before_send = 3;
+    let v = self_check(&r);
+    assert!(
+        v.warnings
+            .iter()
+            .any(|w| w.starts_with("3 answers carried")),
+        "{v:?}"
+    );
     r.kernel_stamps = false;
     let v = self_check(&r);
     assert!(

@@ -8,6 +8,7 @@
 
 use std::collections::VecDeque;
 
+use super::rxstamp::Arrival;
 use crate::workload::{Completion, StreamError, StreamSession};
 
 /// Where a connection is in its life.
@@ -234,12 +235,12 @@ impl StreamConn {
         }
     }
 
-    /// Bytes arrived at `now`: complete the oldest requests they answer.
-    pub fn received(&mut self, data: &[u8], now: u64) -> Result<Received, StreamError> {
+    /// Bytes arrived (`at`): complete the oldest requests they answer.
+    pub fn received(&mut self, data: &[u8], at: Arrival) -> Result<Received, StreamError> {
         self.done.clear();
         let result = self.session.on_bytes(data, &mut self.done);
         let closes = self.done.iter().any(|c| c.closes);
-        let surplus = self.complete(now);
+        let surplus = self.complete(at);
         result?;
         surplus?;
         let finished = self.one_shot && self.inflight.is_empty() && self.unsent == 0;
@@ -256,7 +257,7 @@ impl StreamConn {
         self.done.clear();
         let result = self.session.on_eof(&mut self.done);
         let polite = result.is_ok() && self.done.len() == self.inflight.len();
-        let _ = self.complete(now);
+        let _ = self.complete(Arrival::read_at(now));
         if polite {
             Ending::Quiet
         } else {
@@ -266,16 +267,15 @@ impl StreamConn {
 
     /// Answer the oldest requests with the responses framed; a response with no request
     /// left to answer is an error (a server answering twice, or unasked).
-    fn complete(&mut self, now: u64) -> Result<(), StreamError> {
+    fn complete(&mut self, at: Arrival) -> Result<(), StreamError> {
         for c in self.done.drain(..) {
             let Some(f) = self.inflight.pop_front() else {
                 return Err(StreamError::SurplusResponse);
             };
-            // A kernel arrival stamp may precede the send by the staleness of its clock.
             self.events.push_back(ConnEvent::Answered {
                 f,
                 status: c.status,
-                at: now.max(f.sent),
+                at: at.after_send(f.sent),
             });
         }
         Ok(())
@@ -406,12 +406,12 @@ mod tests {
         let wire = c.pending().to_vec();
         log.after(&mut c, |c| c.wrote(wire.len(), 10));
         assert_eq!(
-            log.after(&mut c, |c| c.received(&wire[..100], 20)),
+            log.after(&mut c, |c| c.received(&wire[..100], Arrival::read_at(20))),
             Ok(Received::Open)
         );
         assert_eq!(log.answered, vec![(1, None, 20)]);
         assert_eq!(
-            log.after(&mut c, |c| c.received(&wire[100..], 30)),
+            log.after(&mut c, |c| c.received(&wire[100..], Arrival::read_at(30))),
             Ok(Received::Open)
         );
         assert_eq!(log.answered.len(), 2);
@@ -428,7 +428,9 @@ mod tests {
         let mut wire = c.pending().to_vec();
         log.after(&mut c, |c| c.wrote(wire.len(), 10));
         wire[20] ^= 0xFF;
-        let err = log.after(&mut c, |c| c.received(&wire, 20)).unwrap_err();
+        let err = log
+            .after(&mut c, |c| c.received(&wire, Arrival::read_at(20)))
+            .unwrap_err();
         assert!(err.is_verification());
         log.after(&mut c, |c| c.close(Ending::Broken, 99));
         assert_eq!(log.orphaned, vec![(2, Ending::Broken), (1, Ending::Broken)]);
@@ -472,7 +474,7 @@ mod tests {
         log.after(&mut c, |c| c.wrote(n, 10));
         let reply = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
         assert_eq!(
-            log.after(&mut c, |c| c.received(reply, 20)),
+            log.after(&mut c, |c| c.received(reply, Arrival::read_at(20))),
             Ok(Received::Closing)
         );
         assert_eq!(log.answered, vec![(7, Some(200), 20)]);
@@ -489,12 +491,31 @@ mod tests {
         log.after(&mut c, |c| c.wrote(n, 10));
         let one = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
         let two = [one.as_slice(), one.as_slice()].concat();
-        let got = log.after(&mut c, |c| c.received(&two, 20));
+        let got = log.after(&mut c, |c| c.received(&two, Arrival::read_at(20)));
         assert_eq!(got, Err(StreamError::SurplusResponse));
         assert_eq!(
             log.answered,
             vec![(7, Some(200), 20)],
             "the first is an answer"
+        );
+    }
+
+    #[test]
+    fn a_stamp_from_before_the_send_is_not_the_arrival() {
+        let mut c = StreamConn::new(StreamSession::Echo(EchoStream::new()), 0, 1);
+        let mut log = Log::default();
+        c.submit(1_000, 1_000, 16);
+        let wire = c.pending().to_vec();
+        log.after(&mut c, |c| c.wrote(wire.len(), 2_000));
+        let stepped = Arrival {
+            stamp: 1_500,
+            read: 2_400,
+        };
+        log.after(&mut c, |c| c.received(&wire, stepped)).unwrap();
+        assert_eq!(
+            log.answered,
+            vec![(1_000, None, 2_400)],
+            "timed at the read, not at the send or the stamp"
         );
     }
 
@@ -520,7 +541,7 @@ mod tests {
         log.after(&mut c, |c| c.wrote(wire.len(), 1_500));
         assert_eq!(log.sent, vec![(1_000, 1_500)]);
         assert_eq!(
-            log.after(&mut c, |c| c.received(&wire[..10], 1_600)),
+            log.after(&mut c, |c| c.received(&wire[..10], Arrival::read_at(1_600))),
             Ok(Received::Open)
         );
         assert!(
@@ -528,7 +549,7 @@ mod tests {
             "answered only once the whole echo is verified"
         );
         assert_eq!(
-            log.after(&mut c, |c| c.received(&wire[10..], 1_700)),
+            log.after(&mut c, |c| c.received(&wire[10..], Arrival::read_at(1_700))),
             Ok(Received::Closing)
         );
         assert_eq!(log.answered, vec![(1_000, None, 1_700)]);
@@ -550,7 +571,7 @@ mod tests {
         log.after(&mut c, |c| c.wrote(wire.len(), 10));
         wire[63] ^= 1;
         assert!(log
-            .after(&mut c, |c| c.received(&wire, 20))
+            .after(&mut c, |c| c.received(&wire, Arrival::read_at(20)))
             .unwrap_err()
             .is_verification());
         assert!(log.answered.is_empty());
@@ -591,7 +612,7 @@ mod tests {
         log.after(&mut c, |c| c.wrote(n, 10));
         let reply = b"HTTP/1.0 200 OK\r\nContent-type: text/html\r\n\r\nHello, client!";
         assert_eq!(
-            log.after(&mut c, |c| c.received(reply, 20)),
+            log.after(&mut c, |c| c.received(reply, Arrival::read_at(20))),
             Ok(Received::Open)
         );
         assert_eq!(log.after(&mut c, |c| c.eof(30)), Ending::Quiet);

@@ -8,7 +8,7 @@ use std::os::fd::AsRawFd;
 use mio::net::UdpSocket;
 use mio::{Interest, Registry, Token};
 
-use super::rxstamp;
+use super::rxstamp::{self, Arrival};
 use crate::clock::now_ns;
 use crate::workload::udp::{Reply, UdpTracker};
 
@@ -93,9 +93,9 @@ impl DatagramSlot {
         }
     }
 
-    /// Receive one datagram into `scratch`: `Ok(Some((reply, len, now)))`, `Ok(None)` when
+    /// Receive one datagram into `scratch`: `Ok(Some((reply, len, arrival)))`, `Ok(None)` when
     /// drained, `Err` for a socket error (ICMP port unreachable surfaces as ECONNREFUSED).
-    pub fn recv(&mut self, scratch: &mut [u8]) -> io::Result<Option<(Reply, usize, u64)>> {
+    pub fn recv(&mut self, scratch: &mut [u8]) -> io::Result<Option<(Reply, usize, Arrival)>> {
         let Some(socket) = self.socket.as_ref() else {
             return Ok(None);
         };

@@ -8,10 +8,12 @@
 //! still measures them exactly.
 //!
 //! Stamps are `CLOCK_REALTIME`; they are moved onto the monotonic clock with the offset
-//! between the two clocks read right after the `recvmsg`, and never placed after that read.
-//! On loopback TCP the stamp can be a clock value the kernel read a few microseconds before
-//! the sender's `write` began (seen on Linux 6.18), so the callers never place an answer
-//! before its request's send.
+//! between the two clocks read right after the `recvmsg` (realtime first, so a preemption
+//! between the two reads can only make a stamp later, never earlier), and never placed after
+//! that read. A stamp that still falls before its request's send (the realtime clock stepped
+//! forward between the stamp and the read) cannot be the arrival: that answer is timed at the
+//! read instead ([`Arrival::after_send`]), and such answers are counted
+//! ([`stamps_before_send`]).
 //!
 //! The kernel stamps only while some socket of the system asks for stamps, and it switches
 //! stamping on and off from a work queue, a moment after the first such socket appears and
@@ -35,6 +37,47 @@ static UNSTAMPED_READS: AtomicU64 = AtomicU64::new(0);
 /// kernel gave no stamp.
 pub fn unstamped_reads() -> u64 {
     UNSTAMPED_READS.load(Ordering::Relaxed)
+}
+
+/// Answers whose kernel stamp fell before their request's send, timed at the read instead.
+static STAMPS_BEFORE_SEND: AtomicU64 = AtomicU64::new(0);
+
+/// Answers so far (in this process) whose stamp fell before their request's send and which
+/// were therefore timed at the read.
+pub fn stamps_before_send() -> u64 {
+    STAMPS_BEFORE_SEND.load(Ordering::Relaxed)
+}
+
+/// When bytes arrived: the kernel's stamp on the monotonic clock, and when the generator
+/// read them (the same time when the kernel gave no stamp).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arrival {
+    /// Arrival on the monotonic clock (never after `read`).
+    pub stamp: u64,
+    /// When the `recvmsg` returned.
+    pub read: u64,
+}
+
+impl Arrival {
+    /// Bytes known only by the time they were read (or an end of stream noticed at `now`).
+    pub fn read_at(now: u64) -> Arrival {
+        Arrival {
+            stamp: now,
+            read: now,
+        }
+    }
+
+    /// The arrival time of an answer to a request sent at `sent`: the stamp, unless it falls
+    /// before the send (then it is not the arrival, and the read time, which is after it, is
+    /// used and counted in [`stamps_before_send`]).
+    pub fn after_send(self, sent: u64) -> u64 {
+        if self.stamp >= sent {
+            self.stamp
+        } else {
+            STAMPS_BEFORE_SEND.fetch_add(1, Ordering::Relaxed);
+            self.read.max(sent)
+        }
+    }
 }
 
 /// Keeps the kernel's receive stamping switched on while it lives: a loopback UDP socket
@@ -113,8 +156,8 @@ pub fn enable(fd: RawFd) -> bool {
 pub struct Received {
     /// Bytes read into the buffer (0: end of stream).
     pub len: usize,
-    /// Arrival time on the monotonic clock.
-    pub at: u64,
+    /// Arrival time on the monotonic clock, and the read time.
+    pub at: Arrival,
     /// The kernel stamped the bytes (else `at` is the read time). Stamping starts a moment
     /// after the first socket of the system asks for it (the kernel turns it on from a work
     /// queue), so the very first packets may come unstamped.
@@ -150,14 +193,19 @@ fn recv_uncounted(fd: RawFd, buf: &mut [u8]) -> io::Result<Received> {
     if n < 0 {
         return Err(io::Error::last_os_error());
     }
+    // Realtime first: a delay before the monotonic read moves the stamp later, not earlier.
+    let real_now = realtime_ns();
     let read_at = now_ns();
     let stamp = stamp(&msg);
     let at = stamp
-        .map(|real| to_monotonic(real, realtime_ns(), read_at))
+        .map(|real| to_monotonic(real, real_now, read_at))
         .unwrap_or(read_at);
     Ok(Received {
         len: n as usize,
-        at,
+        at: Arrival {
+            stamp: at,
+            read: read_at,
+        },
         stamped: stamp.is_some(),
     })
 }
@@ -200,6 +248,20 @@ mod tests {
     }
 
     #[test]
+    fn a_stamp_before_the_send_gives_way_to_the_read_time() {
+        let at = Arrival {
+            stamp: 1_000,
+            read: 5_000,
+        };
+        assert_eq!(at.after_send(900), 1_000);
+        assert_eq!(at.after_send(1_000), 1_000);
+        let before = stamps_before_send();
+        assert_eq!(at.after_send(1_200), 5_000);
+        assert!(stamps_before_send() > before);
+        assert_eq!(Arrival::read_at(7).after_send(3), 7);
+    }
+
+    #[test]
     fn stamping_is_confirmed_on_loopback() {
         let stamping = Stamping::switch_on(Duration::from_secs(5));
         assert!(stamping.works(), "the kernel never stamped the probe");
@@ -234,14 +296,14 @@ mod tests {
         // Stamped on arrival, about 50 ms before the read (and not long before the write:
         // the kernel may stamp with a clock value it read a few µs before).
         assert!(
-            got.at + 1_000_000 >= before,
+            got.at.stamp + 1_000_000 >= before,
             "stamp {} long before the write {before}",
-            got.at
+            got.at.stamp
         );
         assert!(
-            read_at - got.at >= 40_000_000,
+            read_at - got.at.stamp >= 40_000_000,
             "stamp only {} ns before the read: the read time, not the arrival",
-            read_at - got.at
+            read_at - got.at.stamp
         );
     }
 }

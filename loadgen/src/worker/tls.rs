@@ -25,7 +25,7 @@ use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, HandshakeKind};
 
 use super::conn::{Ending, Received, StreamConn};
-use super::rxstamp;
+use super::rxstamp::{self, Arrival};
 use super::stream::{end_of_stream, ReadEnd, ReadError};
 use crate::clock::now_ns;
 use crate::stats::{Handshake, HandshakeFailure};
@@ -226,7 +226,7 @@ impl TlsSession {
     fn feed(
         &mut self,
         mut input: &[u8],
-        at: u64,
+        at: Arrival,
         conn: &mut StreamConn,
         received: &mut u64,
     ) -> Result<Fed, ReadError> {

@@ -90,7 +90,7 @@ impl Worker {
                 return;
             };
             match d.recv(&mut self.scratch) {
-                Ok(Some((reply, n, now))) => match reply {
+                Ok(Some((reply, n, at))) => match reply {
                     Reply::Matched {
                         intended,
                         noticed,
@@ -104,12 +104,13 @@ impl Worker {
                             sent,
                             end: 0,
                         };
-                        self.book.datagram_answered(&f, n, reordered, now.max(sent));
+                        self.book
+                            .datagram_answered(&f, n, reordered, at.after_send(sent));
                     }
-                    Reply::Duplicate => self.book.datagram_extra(true, now),
-                    Reply::Late => self.book.datagram_extra(false, now),
+                    Reply::Duplicate => self.book.datagram_extra(true, at.stamp),
+                    Reply::Late => self.book.datagram_extra(false, at.stamp),
                     Reply::Corrupt => {
-                        self.book.verify_failed(now);
+                        self.book.verify_failed(at.stamp);
                         self.book.note("a UDP echo differs from the datagram sent");
                     }
                 },

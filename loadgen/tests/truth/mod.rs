@@ -152,7 +152,7 @@ fn serve_echo(mut conn: TcpStream, s: &Shared) {
             if corrupted {
                 msg[MSG / 2] ^= 0xFF;
             }
-            let due = s.reply_time(n, got.at);
+            let due = s.reply_time(n, got.at.stamp);
             let now = now_ns();
             if due > now {
                 std::thread::sleep(Duration::from_nanos(due - now));
@@ -164,7 +164,7 @@ fn serve_echo(mut conn: TcpStream, s: &Shared) {
             if let Ok(mut log) = s.log.lock() {
                 log.push(Served {
                     n,
-                    arrival: got.at,
+                    arrival: got.at.stamp,
                     replied,
                     corrupted,
                     stamped: got.stamped,
