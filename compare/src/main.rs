@@ -63,7 +63,8 @@ struct Cli {
     /// Do not pin server and generator to separate cores.
     #[arg(long)]
     no_pin: bool,
-    /// Measured runs per scenario and design (overrides the profile).
+    /// Measured runs per scenario and design (overrides the profile; with --baseline-build
+    /// the default is 9, the pairs its test needs and two more).
     #[arg(long)]
     repeats: Option<usize>,
     /// Length of each measured run in milliseconds (overrides the profile).
@@ -72,16 +73,22 @@ struct Cli {
     /// Length of the warm-up run in milliseconds (overrides the profile).
     #[arg(long, value_name = "MS")]
     warmup_ms: Option<u64>,
-    /// An earlier report.json to compare every common design × scenario row against.
-    #[arg(long, value_name = "REPORT_JSON")]
+    /// An earlier report.json to compare every common design × scenario row against (the
+    /// machine's drift between the two runs reads as a change: prefer --baseline-build).
+    #[arg(long, value_name = "REPORT_JSON", conflicts_with = "baseline_build")]
     baseline: Option<PathBuf>,
+    /// A directory with a baseline build's binaries: every selected design that runs from
+    /// {bin_dir} also runs from DIR as NAME@baseline, beside it in every repeat, and each
+    /// repeat is compared with its twin's (the machine's drift cancels out).
+    #[arg(long, value_name = "DIR")]
+    baseline_build: Option<PathBuf>,
     /// Noise threshold: smallest change, in percent, that the baseline comparison can call a
     /// regression or improvement (the rank test over the repeats must also reject chance at
     /// 1%).
     #[arg(long, default_value_t = 3.0, value_name = "PCT")]
     threshold: f64,
     /// Exit 3 when the baseline comparison finds a regression.
-    #[arg(long, requires = "baseline")]
+    #[arg(long)]
     fail_on_regression: bool,
     /// The figures whose verdicts decide a row's (comma-separated): cpu and p99 by a rank test
     /// over the repeats, syscalls and ctx-switches (perf counts per request) by the threshold.
@@ -114,8 +121,22 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        !cli.fail_on_regression || cli.baseline.is_some() || cli.baseline_build.is_some(),
+        "--fail-on-regression needs --baseline or --baseline-build"
+    );
     let profile = profile(&cli);
-    let (designs, selected, disabled) = plan_of(&cli, profile.name)?;
+    let (mut designs, selected, disabled) = plan_of(&cli, profile.name)?;
+    let baseline_build = match &cli.baseline_build {
+        Some(dir) => Some(
+            std::fs::canonicalize(dir)
+                .with_context(|| format!("--baseline-build {}", dir.display()))?,
+        ),
+        None => None,
+    };
+    if let Some(dir) = &baseline_build {
+        designs = baseline::paired::with_twins(designs, dir)?;
+    }
     if cli.list {
         list(&designs, &selected);
         return Ok(ExitCode::SUCCESS);
@@ -171,19 +192,28 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let outcome = measurement::run(&setup, &designs, &selected, &disabled, &shown, &stop);
     shown.finish();
     let outcome = outcome?;
-    let comparison = old_rows.map(|old| {
-        let path = cli
-            .baseline
-            .as_deref()
-            .map_or(String::new(), |p| p.display().to_string());
-        baseline::compare(
-            &path,
-            &old,
-            &baseline::rows_of(&outcome),
+    let comparison = match (old_rows, &baseline_build) {
+        (Some(old), _) => {
+            let path = cli
+                .baseline
+                .as_deref()
+                .map_or(String::new(), |p| p.display().to_string());
+            Some(baseline::compare(
+                &path,
+                &old,
+                &baseline::rows_of(&outcome),
+                cli.threshold / 100.0,
+                &cli.gate,
+            ))
+        }
+        (None, Some(dir)) => Some(baseline::paired::compare_twins(
+            &dir.display().to_string(),
+            &outcome,
             cli.threshold / 100.0,
             &cli.gate,
-        )
-    });
+        )),
+        (None, None) => None,
+    };
     let report = Report {
         command: std::env::var("COMPARE_COMMAND")
             .unwrap_or_else(|_| std::env::args().collect::<Vec<_>>().join(" ")),
@@ -336,6 +366,12 @@ fn profile(cli: &Cli) -> Profile {
     };
     if let Some(n) = cli.repeats {
         p.repeats = n.max(1);
+    } else if cli.baseline_build.is_some() {
+        // The signed-rank test needs 7 pairs to reach its 1% at all; two more leave room
+        // for a pair lost to an invalid repeat and for a less than unanimous verdict.
+        p.repeats = p
+            .repeats
+            .max(baseline::paired::pairs_for_a_verdict(baseline::ALPHA));
     }
     if let Some(ms) = cli.duration_ms {
         p.duration = Duration::from_millis(ms);

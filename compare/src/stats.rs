@@ -1,5 +1,6 @@
 //! Statistics over repeats: medians with bootstrap confidence intervals, ratios of medians with
-//! theirs, and a one-sided Mann–Whitney rank test for "is the new run worse".
+//! theirs, a one-sided Mann–Whitney rank test for "is the new run worse" between two runs, and
+//! a one-sided Wilcoxon signed-rank test for the same question over pairs measured side by side.
 //!
 //! Why these: a handful of repeats on a shared machine is neither normal nor independent of the
 //! machine's phase, so the tools are distribution-free. The bootstrap (percentile method, a fixed
@@ -187,17 +188,75 @@ pub fn smallest_p(n: usize) -> f64 {
     1.0 / counts.iter().sum::<f64>()
 }
 
+/// One-sided Wilcoxon signed-rank test: the probability, were every difference in `d` as
+/// likely negative as positive, of the positive ones ranking at least this high. Exact (over
+/// all 2^n sign assignments); zero differences are dropped, tied magnitudes share their mean
+/// rank. NaNs are dropped; 1 when nothing is left.
+pub fn signed_rank_greater(d: &[f64]) -> f64 {
+    let mut d: Vec<f64> = d
+        .iter()
+        .copied()
+        .filter(|x| !x.is_nan() && *x != 0.0)
+        .collect();
+    if d.is_empty() {
+        return 1.0;
+    }
+    d.sort_by(|a, b| a.abs().total_cmp(&b.abs()));
+    // Twice the ranks (whole numbers even with ties sharing a mean rank).
+    let mut twice_rank = vec![0usize; d.len()];
+    let mut i = 0;
+    while i < d.len() {
+        let mut j = i;
+        while j + 1 < d.len() && d[j + 1].abs() == d[i].abs() {
+            j += 1;
+        }
+        // Ranks i+1..=j+1 share their mean; twice it is i + j + 2.
+        twice_rank[i..=j].fill(i + j + 2);
+        i = j + 1;
+    }
+    let observed: usize = d
+        .iter()
+        .zip(&twice_rank)
+        .filter(|(x, _)| **x > 0.0)
+        .map(|(_, r)| r)
+        .sum();
+    // ways[w]: sign assignments whose positive ranks sum (doubled) to w.
+    let total: usize = twice_rank.iter().sum();
+    let mut ways = vec![0.0f64; total + 1];
+    ways[0] = 1.0;
+    for &r in &twice_rank {
+        for w in (r..=total).rev() {
+            ways[w] += ways[w - r];
+        }
+    }
+    let all: f64 = ways.iter().sum();
+    ways[observed..].iter().sum::<f64>() / all
+}
+
+/// Pairs the signed-rank test needs for its p to reach `alpha` at all (all differences one
+/// way gives 2^-n).
+pub fn pairs_for(alpha: f64) -> usize {
+    (1..=60)
+        .find(|&n| 0.5f64.powi(n as i32) <= alpha)
+        .unwrap_or(60)
+}
+
 /// Repeats per side that would bring the interval of `ratio` clear of `bound` (the threshold
 /// it straddles), from the usual 1/√n narrowing, and at least enough for the rank test to
 /// reach `alpha`; None when the ratio sits on the bound (no number of repeats resolves it).
-pub fn repeats_to_resolve(ratio: &Estimate, bound: f64, alpha: f64) -> Option<usize> {
+/// With `paired`, the count is of pairs and the test is the signed-rank one.
+pub fn repeats_to_resolve(ratio: &Estimate, bound: f64, alpha: f64, paired: bool) -> Option<usize> {
     let half = (ratio.high - ratio.low) / 2.0;
     let gap = (ratio.value - bound).abs();
     if !(gap > 0.0 && half.is_finite()) || ratio.n == 0 {
         return None;
     }
     let by_width = (ratio.n as f64 * (half / gap).powi(2)).ceil() as usize;
-    let by_test = (1..=50).find(|&n| smallest_p(n) <= alpha).unwrap_or(50);
+    let by_test = if paired {
+        pairs_for(alpha)
+    } else {
+        (1..=50).find(|&n| smallest_p(n) <= alpha).unwrap_or(50)
+    };
     Some(by_width.max(by_test).max(ratio.n + 1))
 }
 

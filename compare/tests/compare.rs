@@ -429,6 +429,68 @@ fn a_costlier_server_under_the_same_name_is_a_regression_and_the_same_one_is_sam
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[test]
+fn a_baseline_build_runs_beside_the_design_and_each_repeat_is_paired() {
+    let dir = scratch("paired");
+    write(&dir, "echo.py", ECHO);
+    std::fs::create_dir_all(dir.join("base")).unwrap();
+    // The baseline build's server burns a core whatever it serves.
+    write(
+        &dir.join("base"),
+        "echo.py",
+        &ECHO.replace("if len(sys.argv) > 2:", "if True:"),
+    );
+    let file = write(
+        &dir,
+        "mine.toml",
+        "[[design]]\nname = \"mine\"\nabout = \"threaded echo\"\n\
+         command = [\"python3\", \"{bin_dir}/echo.py\", \"{tcp_port}\"]\nserves = [\"tcp\"]\n",
+    );
+    // `bin` is the build under test (compare's --bin-dir), `base` the baseline build.
+    let run = |name: &str, bin: &Path, base: &Path| {
+        let base = base.display().to_string();
+        compare(
+            bin,
+            name,
+            loadgen(),
+            &[
+                "--designs-file",
+                &file,
+                "--designs",
+                "mine",
+                "--scenarios",
+                "tcp-64b-1c",
+                "--gate",
+                "cpu",
+                "--duration-ms",
+                "200",
+                "--repeats",
+                "9",
+                "--baseline-build",
+                &base,
+                "--fail-on-regression",
+            ],
+        )
+    };
+    // The baseline burns: this build is an improvement, in every one of nine pairs.
+    let (out, md) = run("better", &dir, &dir.join("base"));
+    assert!(out.status.success(), "{md}");
+    assert!(md.contains("| tcp-64b-1c | mine@baseline |"), "{md}");
+    let json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("better/report.json")).unwrap()).unwrap();
+    let row = &json["baseline"]["rows"][0];
+    assert_eq!(json["baseline"]["paired"], true, "{json}");
+    assert_eq!(row["design"], "mine", "{json}");
+    assert_eq!(row["cpu"]["verdict"], "improvement", "{md}");
+    assert_eq!(row["cpu"]["new"]["n"], 9, "{md}");
+
+    // The other way round (the burning one is the build under test) fails the run.
+    let (out, md) = run("worse", &dir.join("base"), &dir);
+    assert_eq!(out.status.code(), Some(3), "{md}");
+    assert!(md.contains("| **regression** |"), "{md}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// A user's asyncio echo server as one would write it: no signal handler, so SIGTERM ends it
 /// by the signal, with no exit status.
 const ASYNCIO_ECHO: &str = r#"
@@ -550,8 +612,8 @@ fn designs_take_turns_within_each_repeat() {
         "two-warmup",
         "one-0",
         "two-0",
-        "one-1",
         "two-1",
+        "one-1",
     ];
     let times: Vec<f64> = order.iter().map(|n| started(&runs, n)).collect();
     assert!(

@@ -29,31 +29,60 @@ pub fn markdown(b: &BaselineComparison) -> String {
     let mut md = String::new();
     let count = |v: Movement| b.rows.iter().filter(|r| r.verdict == v).count();
     let _ = writeln!(md, "## Against the baseline\n");
+    let method = if b.paired {
+        format!(
+            "Baseline build `{}`, run as NAME{} beside each design in every repeat (the two \
+             interleaved, their order alternating). How a verdict is reached: for each repeat \
+             where both were valid, the ratio design/baseline of a figure measured moments \
+             apart, so the machine's drift between runs cancels out; the median of those \
+             ratios, with a 95% bootstrap interval in brackets (above 1: slower or costlier). A \
+             figure is a **regression** when its ratio exceeds {:.0}% above 1 **and** a \
+             one-sided Wilcoxon signed-rank test over the log ratios gives p ≤ {} that they lean \
+             this far upwards by chance: a figure of an unchanged build is called a regression \
+             at most {:.0}% of the time (a row of two figures at most {:.0}%), whatever its \
+             distribution. `unclear`: the interval reaches past the threshold but the test \
+             cannot decide; the note says how many valid pairs would likely resolve it \
+             (`--repeats`; the test needs {} to reach p ≤ {} at all).",
+            b.path,
+            super::paired::TWIN_SUFFIX,
+            b.threshold * 100.0,
+            b.alpha,
+            b.alpha * 100.0,
+            b.alpha * 200.0,
+            crate::stats::pairs_for(b.alpha),
+            b.alpha,
+        )
+    } else {
+        format!(
+            "Baseline `{}`. How a verdict is reached: over the valid repeats of each run (runs \
+             the generator marked invalid, or taken under heavy outside load, are left out), the \
+             ratio new/old of the medians, with a 95% bootstrap interval in brackets (above 1: \
+             slower or costlier). A figure is a **regression** when its ratio exceeds {:.0}% \
+             above 1 **and** a one-sided Mann–Whitney rank test gives p ≤ {} that the new \
+             repeats rank this high by chance: a figure of an unchanged build is called a \
+             regression at most {:.0}% of the time (a row of two figures at most {:.0}%), \
+             whatever its distribution, as long as the machine's noise is alike in both runs \
+             (a drift of the machine between the runs reads as a change: `--baseline-build` \
+             measures both builds in one run instead). `unclear`: the interval reaches past the \
+             threshold but the test cannot decide; the note says how many repeats per side \
+             would likely resolve it (`--repeats`).",
+            b.path,
+            b.threshold * 100.0,
+            b.alpha,
+            b.alpha * 100.0,
+            b.alpha * 200.0,
+        )
+    };
     let _ = writeln!(
         md,
-        "Baseline `{}`. {} regression(s), {} improvement(s), {} unclear, {} same.\n\n\
-         How a verdict is reached: over the valid repeats of each run (runs the generator marked \
-         invalid, or taken under heavy outside load, are left out), the ratio new/old of the \
-         medians, with a 95% bootstrap interval in brackets (above 1: slower or costlier). A \
-         figure is a **regression** when its ratio exceeds {:.0}% above 1 **and** a one-sided \
-         Mann–Whitney rank test gives p ≤ {} that the new repeats rank this high by chance: \
-         a figure of an unchanged build is called a regression at most {:.0}% of the time \
-         (a row of two figures at most {:.0}%), whatever its distribution, as long as the \
-         machine's noise is alike in both runs. `unclear`: the interval reaches past the \
-         threshold but the test cannot decide; the note says how many repeats per side \
-         would likely resolve it (`--repeats`). System calls and context switches per request \
-         come from one perf run per row on each side: judged by a {:.0}% threshold alone (they \
-         move with the kernel's batching, not with a neighbour). Verdicts \
-         are decided by: {} (`--gate`); the other figures are shown only.\n",
-        b.path,
+        "{} regression(s), {} improvement(s), {} unclear, {} same.\n\n{method} System calls \
+         and context switches per request come from one perf run per row on each side: judged \
+         by a {:.0}% threshold alone (they move with the kernel's batching, not with a \
+         neighbour). Verdicts are decided by: {} (`--gate`); the other figures are shown only.\n",
         count(Movement::Regression),
         count(Movement::Improvement),
         count(Movement::Unclear),
         count(Movement::Same),
-        b.threshold * 100.0,
-        b.alpha,
-        b.alpha * 100.0,
-        b.alpha * 200.0,
         super::COUNT_THRESHOLD * 100.0,
         b.gates
             .iter()
@@ -101,9 +130,14 @@ pub fn markdown(b: &BaselineComparison) -> String {
             if c.verdict != Movement::Unclear || !b.gates.contains(&gate) {
                 continue;
             }
+            let per = if b.paired {
+                "pairs"
+            } else {
+                "repeats per side"
+            };
             let need = c.repeats_needed.map_or_else(
                 || "no number of repeats will: the change sits on the threshold".to_string(),
-                |n| format!("about {n} valid repeats per side would likely resolve it"),
+                |n| format!("about {n} valid {per} would likely resolve it"),
             );
             notes.push(format!(
                 "- `{}` / `{}`: {what} too noisy to conclude ({} valid repeats old, {} new); {need}.",

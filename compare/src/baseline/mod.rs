@@ -1,17 +1,26 @@
-//! Comparing a run with an earlier one (`--baseline OLD/report.json`): for every
-//! design × scenario row present in both, the ratio of the medians of server CPU per request
-//! and of p99 latency over the valid repeats, each with a 95% bootstrap interval, and a verdict
-//! from a one-sided Mann–Whitney rank test.
+//! Verdicts against a baseline, in one of two ways:
 //!
-//! A figure is a regression when its ratio exceeds 1 + threshold **and** the rank test puts
-//! the chance of the new repeats ranking that far above the old ones by luck at or below
-//! [`ALPHA`]: so on a machine whose noise does not change between the runs, a figure is called a
-//! regression falsely at most 1% of the time, whatever the distribution of its repeats. When
-//! the interval straddles the threshold and the test cannot decide, the verdict is `unclear`,
-//! with the repeats per side that would likely resolve it. Invalid repeats never enter.
+//! - **against a baseline build in the same run** (`--baseline-build DIR`, [`paired`]): each
+//!   design runs beside its twin from DIR, the two interleaved in every repeat, and each
+//!   repeat's figure is divided by its twin's from the same repeat. The machine's drift between
+//!   runs (30% here) cancels out of every ratio; the verdict's test is the one-sided Wilcoxon
+//!   signed-rank test over the pairs' log ratios. This is the way to trust on a shared machine.
+//! - **against an earlier run** (`--baseline OLD/report.json`): for every design × scenario row
+//!   present in both, the ratio of the medians over the valid repeats, and a one-sided
+//!   Mann–Whitney rank test between the two groups of repeats. Any drift of the machine between
+//!   the runs is read as a change.
+//!
+//! Either way a figure is a regression when its ratio exceeds 1 + threshold **and** the test
+//! puts the chance of the new repeats ranking that far above the old ones by luck at or below
+//! [`ALPHA`]: a figure is called a regression falsely at most 1% of the time, whatever the
+//! distribution of its repeats (for two runs: as long as the machine's noise did not change
+//! between them). When the interval straddles the threshold and the test cannot decide, the
+//! verdict is `unclear`, with the repeats that would likely resolve it. Invalid repeats never
+//! enter.
 
 mod load;
 mod markdown;
+pub mod paired;
 
 pub use load::{load, rows_of, rows_of_json};
 pub use markdown::markdown;
@@ -192,8 +201,10 @@ impl Compared {
 /// The baseline section of a report.
 #[derive(Debug, Clone, Serialize)]
 pub struct BaselineComparison {
-    /// The baseline file.
+    /// The baseline: an earlier report's path, or the baseline build's directory.
     pub path: String,
+    /// The baseline build ran in this run, each repeat paired with its twin's.
+    pub paired: bool,
     /// Smallest relative change that can count (e.g. 0.03 for 3%).
     pub threshold: f64,
     /// Per-figure false-alarm rate.
@@ -213,11 +224,51 @@ impl BaselineComparison {
     }
 }
 
-/// Assesses one figure where higher is worse, from the repeats of each run.
+/// Assesses one figure where higher is worse, from the repeats of each run (two independent
+/// groups: Mann–Whitney).
 pub fn assess(old: &[f64], new: &[f64], threshold: f64, alpha: f64) -> Change {
     let ratio = stats::ratio_ci(old, new);
     let p_worse = stats::mann_whitney_greater(old, new);
     let p_better = stats::mann_whitney_greater(new, old);
+    decide(
+        old,
+        new,
+        ratio,
+        (p_worse, p_better),
+        threshold,
+        alpha,
+        false,
+    )
+}
+
+/// Assesses one figure where higher is worse from pairs: `old[i]` and `new[i]` were measured
+/// in the same repeat. The ratio is the median of the pairs' ratios; the test is the
+/// signed-rank test on their logarithms.
+pub fn assess_pairs(old: &[f64], new: &[f64], threshold: f64, alpha: f64) -> Change {
+    let ratios: Vec<f64> = old
+        .iter()
+        .zip(new)
+        .map(|(o, n)| n / o)
+        .filter(|r| r.is_finite() && *r > 0.0)
+        .collect();
+    let logs: Vec<f64> = ratios.iter().map(|r| r.ln()).collect();
+    let negated: Vec<f64> = logs.iter().map(|l| -l).collect();
+    let p_worse = stats::signed_rank_greater(&logs);
+    let p_better = stats::signed_rank_greater(&negated);
+    let ratio = stats::median_ci(&ratios);
+    decide(old, new, ratio, (p_worse, p_better), threshold, alpha, true)
+}
+
+/// The verdict from a ratio and the test's two one-sided p values.
+fn decide(
+    old: &[f64],
+    new: &[f64],
+    ratio: Estimate,
+    (p_worse, p_better): (f64, f64),
+    threshold: f64,
+    alpha: f64,
+    paired: bool,
+) -> Change {
     let (up, down) = (1.0 + threshold, 1.0 - threshold);
     // Zero to zero is no change; NaN (nothing to compare) is none either.
     let comparable = ratio.value.is_finite() || ratio.value == f64::INFINITY;
@@ -230,7 +281,7 @@ pub fn assess(old: &[f64], new: &[f64], threshold: f64, alpha: f64) -> Change {
         Movement::Improvement
     } else if ratio.high > up || ratio.low < down {
         let bound = if ratio.value >= 1.0 { up } else { down };
-        repeats_needed = stats::repeats_to_resolve(&ratio, bound, alpha);
+        repeats_needed = stats::repeats_to_resolve(&ratio, bound, alpha, paired);
         Movement::Unclear
     } else {
         Movement::Same
@@ -246,7 +297,51 @@ pub fn assess(old: &[f64], new: &[f64], threshold: f64, alpha: f64) -> Change {
     }
 }
 
-/// Compares every row of `new` that `old` also has.
+/// One row compared: its figures' changes and the verdict over the gated ones. `paired`: the
+/// figures' repeats are aligned pairs ([`assess_pairs`]), else independent groups.
+fn compared(
+    key: (&str, &str),
+    o: &Figures,
+    n: &Figures,
+    (threshold, gates): (f64, &[Gate]),
+    paired: bool,
+) -> Compared {
+    let assess_figure = if paired { assess_pairs } else { assess };
+    let mut row = Compared {
+        scenario: key.0.to_string(),
+        design: key.1.to_string(),
+        cpu: assess_figure(
+            &o.cpu_us_per_request,
+            &n.cpu_us_per_request,
+            threshold,
+            ALPHA,
+        ),
+        p99: assess_figure(&o.p99_us, &n.p99_us, threshold, ALPHA),
+        syscalls: assess_count(
+            o.syscalls_per_request,
+            n.syscalls_per_request,
+            COUNT_THRESHOLD,
+        ),
+        ctx_switches: assess_count(
+            o.ctx_switches_per_request,
+            n.ctx_switches_per_request,
+            COUNT_THRESHOLD,
+        ),
+        verdict: Movement::Same,
+    };
+    let gated: Vec<Movement> = gates.iter().filter_map(|g| row.verdict_of(*g)).collect();
+    row.verdict = [
+        Movement::Regression,
+        Movement::Improvement,
+        Movement::Unclear,
+    ]
+    .into_iter()
+    .find(|v| gated.contains(v))
+    .unwrap_or(Movement::Same);
+    row
+}
+
+/// Compares every row of `new` that `old` (an earlier run) also has.
 pub fn compare(
     path: &str,
     old: &[KeyedRow],
@@ -254,50 +349,21 @@ pub fn compare(
     threshold: f64,
     gates: &[Gate],
 ) -> BaselineComparison {
-    let mut rows = Vec::new();
-    for n in new {
-        let Some(o) = old
-            .iter()
-            .find(|o| o.scenario == n.scenario && o.design == n.design)
-        else {
-            continue;
-        };
-        let cpu = assess(
-            &o.figures.cpu_us_per_request,
-            &n.figures.cpu_us_per_request,
-            threshold,
-            ALPHA,
-        );
-        let p99 = assess(&o.figures.p99_us, &n.figures.p99_us, threshold, ALPHA);
-        let (of, nf) = (&o.figures, &n.figures);
-        let mut row = Compared {
-            scenario: n.scenario.clone(),
-            design: n.design.clone(),
-            cpu,
-            p99,
-            syscalls: assess_count(
-                of.syscalls_per_request,
-                nf.syscalls_per_request,
-                COUNT_THRESHOLD,
-            ),
-            ctx_switches: assess_count(
-                of.ctx_switches_per_request,
-                nf.ctx_switches_per_request,
-                COUNT_THRESHOLD,
-            ),
-            verdict: Movement::Same,
-        };
-        let gated: Vec<Movement> = gates.iter().filter_map(|g| row.verdict_of(*g)).collect();
-        row.verdict = [
-            Movement::Regression,
-            Movement::Improvement,
-            Movement::Unclear,
-        ]
-        .into_iter()
-        .find(|v| gated.contains(v))
-        .unwrap_or(Movement::Same);
-        rows.push(row);
-    }
+    let rows = new
+        .iter()
+        .filter_map(|n| {
+            let o = old
+                .iter()
+                .find(|o| o.scenario == n.scenario && o.design == n.design)?;
+            Some(compared(
+                (&n.scenario, &n.design),
+                &o.figures,
+                &n.figures,
+                (threshold, gates),
+                false,
+            ))
+        })
+        .collect();
     let only_in_baseline = old
         .iter()
         .filter(|o| {
@@ -308,6 +374,7 @@ pub fn compare(
         .collect();
     BaselineComparison {
         path: path.to_string(),
+        paired: false,
         threshold,
         alpha: ALPHA,
         gates: gates.to_vec(),

@@ -108,3 +108,68 @@ fn reports_give_their_valid_repeats_only() {
     assert_eq!(rows[0].figures.cpu_us_per_request, [5.0, 6.0]);
     assert!(rows_of_json(&serde_json::json!({})).is_err());
 }
+
+#[test]
+fn pairs_cancel_a_drift_that_two_runs_would_read_as_a_change() {
+    // The machine slows down repeat by repeat; both builds drift alike.
+    let old = [5.0, 5.5, 6.0, 6.5, 7.0, 7.5, 8.0];
+    let same: Vec<f64> = old
+        .iter()
+        .zip([1.01, 0.99, 1.0, 1.02, 0.98, 1.0, 1.01])
+        .map(|(o, f)| o * f)
+        .collect();
+    assert_eq!(
+        assess_pairs(&old, &same, 0.03, ALPHA).verdict,
+        Movement::Same
+    );
+    // 10% slower in every repeat: a regression, though the groups overlap as wholes.
+    let slower: Vec<f64> = old
+        .iter()
+        .zip([1.11, 1.09, 1.1, 1.12, 1.08, 1.1, 1.1])
+        .map(|(o, f)| o * f)
+        .collect();
+    let c = assess_pairs(&old, &slower, 0.03, ALPHA);
+    assert_eq!(c.verdict, Movement::Regression, "{c:?}");
+    assert!((c.ratio.value - 1.1).abs() < 0.011, "{c:?}");
+    assert_ne!(
+        assess(&old, &slower, 0.03, ALPHA).verdict,
+        Movement::Regression
+    );
+    assert_eq!(
+        assess_pairs(&slower, &old, 0.03, ALPHA).verdict,
+        Movement::Improvement
+    );
+}
+
+#[test]
+fn five_pairs_cannot_reach_one_percent() {
+    let old = [5.0; 5];
+    let worse = [6.0, 6.1, 6.2, 6.3, 6.4];
+    let c = assess_pairs(&old, &worse, 0.03, ALPHA);
+    // Every ratio above 1.2, but 2^-5 > 1%: the verdict waits for more pairs.
+    assert_eq!(c.verdict, Movement::Unclear, "{c:?}");
+    assert_eq!(c.repeats_needed, Some(7));
+}
+
+#[test]
+fn a_twin_runs_the_baseline_build_and_peers_have_none() {
+    use crate::plan::designs;
+    let all = designs::parse_built_in().unwrap();
+    let reactor = all.iter().find(|d| d.name == "reactor").unwrap();
+    let dir = std::path::Path::new("/opt/base");
+    let t = paired::twin(reactor, dir).unwrap();
+    assert_eq!(t.name, "reactor@baseline");
+    assert!(
+        t.command.iter().any(|a| a.starts_with("/opt/base/")),
+        "{:?}",
+        t.command
+    );
+    assert!(!t.command.iter().any(|a| a.contains("{bin_dir}")));
+    let nginx = all.iter().find(|d| d.name == "nginx").unwrap();
+    assert!(paired::twin(nginx, dir).is_none());
+    let with = paired::with_twins(vec![reactor.clone(), nginx.clone()], dir).unwrap();
+    let names: Vec<&str> = with.iter().map(|d| d.name.as_str()).collect();
+    assert_eq!(names, ["reactor", "reactor@baseline", "nginx"]);
+    assert!(paired::with_twins(vec![nginx.clone()], dir).is_err());
+    assert!(paired::with_twins(vec![reactor.clone()], std::path::Path::new("/a{b}")).is_err());
+}

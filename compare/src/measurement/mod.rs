@@ -341,6 +341,7 @@ pub(crate) fn measure_once(
         other_cpu_s: secs(other),
         steal_s: secs(steal),
         noisy: secs(other) > max_outside_load * capacity,
+        repeat: 0,
     })
 }
 

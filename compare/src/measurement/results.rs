@@ -179,6 +179,8 @@ pub struct Sample {
     /// Taken under heavy outside load (`--max-outside-load`): kept out of every figure, like
     /// an invalid run.
     pub noisy: bool,
+    /// Which repeat it belongs to (0-based; a retry keeps its repeat's number).
+    pub repeat: usize,
 }
 
 impl Sample {
@@ -499,6 +501,7 @@ mod tests {
             other_cpu_s: 0.5,
             steal_s: 0.0,
             noisy: false,
+            repeat: 0,
         }
     }
 

@@ -1,8 +1,9 @@
 //! One scenario against every running design, the designs interleaved within each repeat.
 //!
-//! Each design gets its warm-up first; then repeat 1 runs against every design, then repeat 2,
-//! and so on, so that a slow phase of the machine (another build, a neighbour) lands on all
-//! designs alike instead of on whichever one happened to be measured then. A repeat that the
+//! Each design gets its warm-up first; then repeat 1 runs against every design, then repeat 2
+//! (in the reverse order), and so on, so that a slow phase of the machine (another build, a
+//! neighbour) lands on all designs alike instead of on whichever one happened to be measured
+//! then; a design and its baseline twin (`--baseline-build`) are compared repeat by repeat. A repeat that the
 //! generator marks invalid or that ran under heavy outside load is retried at once, at most
 //! [`MAX_RETRIES`] times per design and scenario; it stays in the row (and in the report's
 //! counts) but never enters a figure.
@@ -133,7 +134,15 @@ pub fn run(
     }
     let measured_cores = setup.pinning.all_cores();
     for i in 0..setup.profile.repeats {
-        for (_, a) in active.iter_mut() {
+        // Every other repeat runs the designs in reverse, so no design is always the one
+        // measured right after another's load (a pair's order effect cancels out).
+        let order: Vec<usize> = if i % 2 == 0 {
+            (0..active.len()).collect()
+        } else {
+            (0..active.len()).rev().collect()
+        };
+        for k in order {
+            let a = &mut active[k].1;
             if stop.load(Ordering::Relaxed) {
                 bail!("interrupted");
             }
@@ -147,7 +156,8 @@ pub fn run(
                         a.loadgen(setup, scenario, rate, &label, setup.profile.duration, stop)
                     });
                 match measured {
-                    Ok(sample) => {
+                    Ok(mut sample) => {
+                        sample.repeat = i;
                         let counts = sample.counts();
                         a.row.samples.push(sample);
                         if counts || a.retries_left == 0 || stop.load(Ordering::Relaxed) {

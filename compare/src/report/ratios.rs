@@ -31,7 +31,7 @@ pub fn conclusion(ratio: &Estimate, reference: &str) -> String {
     } else if ratio.low > 1.0 {
         format!("costlier than `{reference}`")
     } else {
-        let more = stats::repeats_to_resolve(ratio, 1.0, 0.05).map_or_else(
+        let more = stats::repeats_to_resolve(ratio, 1.0, 0.05, false).map_or_else(
             || "they cost the same within the noise".to_string(),
             |n| format!("about {n} valid repeats each would likely tell"),
         );

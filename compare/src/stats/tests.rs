@@ -120,16 +120,49 @@ fn repeats_to_resolve_scale_with_the_squared_width() {
         n: 3,
     };
     // Half-width 0.08 against a gap of 0.05 to the bound: 3 × 1.6² = 7.68, so 8.
-    assert_eq!(repeats_to_resolve(&r, 1.03, 0.01), Some(8));
+    assert_eq!(repeats_to_resolve(&r, 1.03, 0.01, false), Some(8));
     // A narrow interval still needs the rank test's 5 per side to reach 1%.
     let narrow = Estimate {
         low: 1.079,
         high: 1.081,
         ..r
     };
-    assert_eq!(repeats_to_resolve(&narrow, 1.03, 0.01), Some(5));
+    assert_eq!(repeats_to_resolve(&narrow, 1.03, 0.01, false), Some(5));
     assert_eq!(
-        repeats_to_resolve(&Estimate { value: 1.03, ..r }, 1.03, 0.01),
+        repeats_to_resolve(&Estimate { value: 1.03, ..r }, 1.03, 0.01, false),
         None
     );
+}
+
+#[test]
+fn signed_rank_is_exact_for_small_samples() {
+    // All five differences positive: 1 of 32 sign assignments is as extreme.
+    assert!((signed_rank_greater(&[0.1, 0.2, 0.3, 0.4, 0.5]) - 1.0 / 32.0).abs() < 1e-12);
+    // All negative: every assignment is at least as extreme.
+    assert!((signed_rank_greater(&[-0.1, -0.2, -0.3]) - 1.0).abs() < 1e-12);
+    // The smallest one negative (rank 1): W+ = 14 of 15; W+ ≥ 14 in 2 of 32.
+    assert!((signed_rank_greater(&[-0.1, 0.2, 0.3, 0.4, 0.5]) - 2.0 / 32.0).abs() < 1e-12);
+    // Zeros and NaNs are dropped; nothing left gives 1.
+    assert_eq!(signed_rank_greater(&[0.0, f64::NAN]), 1.0);
+    assert!((signed_rank_greater(&[0.0, 0.3]) - 0.5).abs() < 1e-12);
+}
+
+#[test]
+fn signed_rank_ties_share_their_rank() {
+    // Magnitudes tie: ranks 1.5, 1.5; W+ = 1.5 (the positive one) of 3.
+    // Assignments: {}, {a}, {b}, {a,b} give W+ 0, 1.5, 1.5, 3: P(W+ ≥ 1.5) = 3/4.
+    assert!((signed_rank_greater(&[0.2, -0.2]) - 0.75).abs() < 1e-12);
+}
+
+#[test]
+fn seven_pairs_reach_one_percent() {
+    assert_eq!(pairs_for(0.01), 7);
+    assert_eq!(pairs_for(0.05), 5);
+    let r = Estimate {
+        value: 1.08,
+        low: 1.079,
+        high: 1.081,
+        n: 3,
+    };
+    assert_eq!(repeats_to_resolve(&r, 1.03, 0.01, true), Some(7));
 }
