@@ -1,25 +1,26 @@
 #!/usr/bin/env bash
 # A/A and A/B series for the comparison's regression verdicts: how often does `compare
-# --baseline` call a regression when nothing changed, and when the reactor was made slower by a
-# known amount?
+# --baseline-build` call a regression when nothing changed, and when the reactor was made slower
+# by a known amount?
 #
 # Usage: scripts/aa-ab.sh [--runs N] [--slow-pct P] [--gate LIST] [--out DIR] [-- compare options]
 #   --runs N       runs per series (default 20)
-#   --slow-pct P   size of the slowed variant: P% of the baseline's server CPU per request in the
-#                  cheaper of the two scenarios (default 10)
+#   --slow-pct P   size of the slowed variant: P% of the server CPU per request in the cheaper of
+#                  the two scenarios (default 10)
 #   --gate LIST    compare's --gate (default cpu,syscalls)
 #   after --, options for every compare run (e.g. --max-outside-load 100 on a busy machine)
 #
-# It builds the release binaries, measures a baseline (quick profile, the reactor only, TCP and
-# HTTP at 64 connections), then runs three series against it:
-#   A/A      the same build again: every regression verdict is a false alarm;
-#   slow     the same build with REACTOR_SLOW_SPIN_NS: an LD_PRELOAD shim
-#            (scripts/lib/slow-preload.c) spins that long after every response it writes;
-#   syscall  the same build with one extra system call (getppid) after every response.
+# It builds the release binaries, sizes the slowed variant from one plain run (quick profile, the
+# reactor only, TCP and HTTP at 64 connections), then runs three series of the same comparison,
+# each with the release build as the baseline build (`--baseline-build target/release`: the
+# reactor and its twin interleaved in every repeat, each repeat paired with its twin's):
+#   A/A      the release build against itself: every regression verdict is a false alarm;
+#   slow     a build dir whose reactor-server runs the release binary with an LD_PRELOAD shim
+#            (scripts/lib/slow-preload.c) that spins REACTOR_SLOW_SPIN_NS after every response;
+#   syscall  the same with one extra system call (getppid) after every response.
 # and prints, per series, how many runs had a regression verdict, an unclear one, or none.
 # The targets: at most 1 of 20 A/A runs, at least 19 of 20 slowed runs, and 20 of 20
-# extra-syscall runs called a regression. Each run takes about 15 s; 3 series of 20 runs take
-# about 15 minutes on a quiet machine (on a busy one, noisy repeats are retried or left out).
+# extra-syscall runs called a regression.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -53,12 +54,12 @@ run_compare() {
   target/release/compare --quick --designs reactor --scenarios "$scenarios" "${extra[@]}" "$@"
 }
 
-echo "aa-ab.sh: baseline" >&2
-run_compare --out "$out/base" > "$out/base.log" 2>&1 ||
-  { echo "aa-ab.sh: the baseline run failed; see $out/base.log" >&2; exit 1; }
+echo "aa-ab.sh: sizing the slowed variant" >&2
+run_compare --out "$out/size" > "$out/size.log" 2>&1 ||
+  { echo "aa-ab.sh: the sizing run failed; see $out/size.log" >&2; exit 1; }
 
-# The slowed variant's size, from the baseline: slow_pct % of the smaller median CPU per request.
-spin_ns=$(python3 - "$out/base/report.json" "$slow_pct" <<'PY'
+# The slowed variant's size: slow_pct % of the smaller median CPU per request.
+spin_ns=$(python3 - "$out/size/report.json" "$slow_pct" <<'PY'
 import json, sys
 doc = json.load(open(sys.argv[1]))
 cpu = [r["summary"]["cpu_us_per_request"]["median"]
@@ -66,29 +67,25 @@ cpu = [r["summary"]["cpu_us_per_request"]["median"]
 # A row without a valid repeat has no median (null).
 cpu = [c for c in cpu if c is not None and c == c and c > 0]
 if not cpu:
-    sys.exit("no valid CPU per request in the baseline")
+    sys.exit("no valid CPU per request in the sizing run")
 print(int(min(cpu) * 1000 * float(sys.argv[2]) / 100))
 PY
 )
 echo "aa-ab.sh: slowed variant spins ${spin_ns} ns per response (${slow_pct}% of the cheaper scenario's CPU per request)" >&2
 
-variant() { # NAME ENV...: a designs file replacing "reactor" with the shim loaded
-  local name="$1"; shift
-  local envs=""
-  for e in "$@"; do envs="$envs\"$e\", "; done
-  cat > "$out/$name.toml" <<TOML
-[[design]]
-name = "reactor"
-about = "reactor-server with $* (scripts/lib/slow-preload.c)"
-command = ["env", "LD_PRELOAD=$out/slow-preload.so", $envs"{bin_dir}/reactor-server", "--tcp", "{tcp}", "--udp", "{udp}", "--http", "{http}"]
-serves = ["tcp", "udp", "http"]
-ready = "listening"
-clean_exit = "zero"
-TOML
-  echo "$out/$name.toml"
+release=$(pwd)/target/release
+variant() { # NAME ENV...: a build dir whose reactor-server is the release one with the shim
+  local dir="$out/bin-$1"; shift
+  mkdir -p "$dir"
+  {
+    echo '#!/bin/sh'
+    echo "exec env LD_PRELOAD=$out/slow-preload.so $* $release/reactor-server \"\$@\""
+  } > "$dir/reactor-server"
+  chmod +x "$dir/reactor-server"
+  echo "$dir"
 }
-slow_file=$(variant slow "REACTOR_SLOW_SPIN_NS=$spin_ns")
-syscall_file=$(variant syscall "REACTOR_SLOW_EXTRA_SYSCALL=1")
+slow_dir=$(variant slow "REACTOR_SLOW_SPIN_NS=$spin_ns")
+syscall_dir=$(variant syscall "REACTOR_SLOW_EXTRA_SYSCALL=1")
 
 verdict_of() { # REPORT_JSON -> regression | unclear | same | failed
   python3 - "$1" <<'PY'
@@ -98,6 +95,8 @@ try:
     rows = doc["baseline"]["rows"]
 except (OSError, KeyError, TypeError, ValueError):
     print("failed"); sys.exit()
+if not rows:
+    print("failed"); sys.exit()
 verdicts = {r["verdict"] for r in rows}
 print(next((v for v in ("regression", "unclear", "improvement") if v in verdicts), "same"))
 PY
@@ -106,16 +105,21 @@ PY
 declare -A count
 for series in aa slow syscall; do
   for v in regression unclear improvement same failed; do count[$series.$v]=0; done
-  for i in $(seq 1 "$runs"); do
-    args=(--out "$out/$series-$i" --baseline "$out/base/report.json" --gate "$gate")
+done
+# The series take turns run by run, so a slow phase of the machine lands on all three alike.
+for i in $(seq 1 "$runs"); do
+  for series in aa slow syscall; do
     case "$series" in
-      slow) args+=(--designs-file "$slow_file") ;;
-      syscall) args+=(--designs-file "$syscall_file") ;;
+      aa) bin=$release ;;
+      slow) bin=$slow_dir ;;
+      syscall) bin=$syscall_dir ;;
     esac
-    run_compare "${args[@]}" > "$out/$series-$i.log" 2>&1 || true
+    started=$(date +%s)
+    run_compare --out "$out/$series-$i" --bin-dir "$bin" --loadgen "$release/reactor-loadgen" \
+      --baseline-build "$release" --gate "$gate" > "$out/$series-$i.log" 2>&1 || true
     v=$(verdict_of "$out/$series-$i/report.json")
     count[$series.$v]=$((count[$series.$v] + 1))
-    echo "aa-ab.sh: $series run $i/$runs: $v" >&2
+    echo "aa-ab.sh: $series run $i/$runs: $v ($(( $(date +%s) - started )) s)" >&2
   done
 done
 
