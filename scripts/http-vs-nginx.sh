@@ -52,43 +52,18 @@ fi
 
 tmp=$(mktemp -d -t http-vs-nginx.XXXXXX)
 mkdir -p "$RAW_DIR"
-started_pids=()
+# shellcheck source=scripts/lib/listening.sh
+. scripts/lib/listening.sh
+# shellcheck source=scripts/lib/stop-pids.sh
+. scripts/lib/stop-pids.sh
+# shellcheck source=scripts/lib/vs-nginx.sh
+. scripts/lib/vs-nginx.sh
 cleanup() {
-  local pid
-  for pid in "${started_pids[@]}"; do
-    if kill -0 "$pid" 2>/dev/null; then
-      kill -TERM "$pid" 2>/dev/null || true
-      # Bounded wait, then force.
-      for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-    wait "$pid" 2>/dev/null || true
-  done
+  stop_pids "${STARTED_PIDS[@]}"
   rm -rf "$tmp"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# Waits (bounded) until GET / answers "Hello, client!".
-wait_ready() {
-  local url=$1 pid=$2
-  for _ in $(seq 100); do
-    kill -0 "$pid" 2>/dev/null || { echo "http-vs-nginx: server $pid died" >&2; return 1; }
-    if [ "$(curl -s --max-time 1 "$url" || true)" = "Hello, client!" ]; then return 0; fi
-    sleep 0.1
-  done
-  echo "http-vs-nginx: $url did not answer Hello, client!" >&2
-  return 1
-}
-
-# utime + stime of a process and its threads, in clock ticks.
-cpu_ticks() {
-  awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
-}
 
 # CPU ticks of the waited-for children of this shell (cutime + cstime): wrk's CPU time.
 children_ticks() {
@@ -104,52 +79,14 @@ machine_busy_ticks() {
 
 # ----- nginx --------------------------------------------------------------------------------
 nginx_port=$(free_port)
-mkdir -p "$tmp/nginx/logs"
-cat >"$tmp/nginx/nginx.conf" <<EOF
-worker_processes 1;
-pid $tmp/nginx/nginx.pid;
-error_log $tmp/nginx/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    keepalive_requests 1000000000;
-    keepalive_timeout 75s;
-    client_body_temp_path $tmp/nginx/body;
-    proxy_temp_path $tmp/nginx/proxy;
-    fastcgi_temp_path $tmp/nginx/fastcgi;
-    uwsgi_temp_path $tmp/nginx/uwsgi;
-    scgi_temp_path $tmp/nginx/scgi;
-    server {
-        listen 127.0.0.1:$nginx_port;
-        location / {
-            default_type text/plain;
-            return 200 "Hello, client!";
-        }
-    }
-}
-EOF
-taskset -c "$SERVER_CPU" "$NGINX" -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -g 'daemon off;' \
-  2>"$tmp/nginx/stderr" &
-nginx_pid=$!
-started_pids+=("$nginx_pid")
-wait_ready "http://127.0.0.1:$nginx_port/" "$nginx_pid" || { cat "$tmp/nginx/stderr" >&2; exit 1; }
-nginx_worker=$(cat "/proc/$nginx_pid/task/$nginx_pid/children")
-nginx_worker=${nginx_worker%% *}
-[ -n "$nginx_worker" ] || { echo "http-vs-nginx: no nginx worker" >&2; exit 1; }
+start_nginx_hello "$NGINX" "$tmp/nginx" "$SERVER_CPU" "127.0.0.1:$nginx_port"
+nginx_pid=$NGINX_PID nginx_worker=$NGINX_WORKER
+wait_hello "http://127.0.0.1:$nginx_port/" "$nginx_pid" || { cat "$tmp/nginx/stderr" >&2; exit 1; }
 
 # ----- reactor-server -----------------------------------------------------------------------
-taskset -c "$SERVER_CPU" "$REACTOR" --http 127.0.0.1:0 >"$tmp/reactor.out" 2>"$tmp/reactor.err" &
-reactor_pid=$!
-started_pids+=("$reactor_pid")
-reactor_addr=""
-for _ in $(seq 100); do
-  reactor_addr=$(awk '$1 == "listening" && $2 == "http" { print $3; exit }' "$tmp/reactor.out")
-  [ -n "$reactor_addr" ] && break
-  kill -0 "$reactor_pid" 2>/dev/null || break
-  sleep 0.1
-done
-[ -n "$reactor_addr" ] || { echo "http-vs-nginx: reactor-server did not listen" >&2; cat "$tmp/reactor.err" >&2; exit 1; }
-wait_ready "http://$reactor_addr/" "$reactor_pid"
+start_reactor "$REACTOR" "$SERVER_CPU" "$tmp" http --http 127.0.0.1:0
+reactor_pid=$REACTOR_PID reactor_addr=$REACTOR_ADDR
+wait_hello "http://$reactor_addr/" "$reactor_pid"
 
 # ----- wrk ----------------------------------------------------------------------------------
 cat >"$tmp/pipeline.lua" <<EOF

@@ -42,11 +42,14 @@ fi
 
 tmp=$(mktemp -d -t https-vs-nginx.XXXXXX)
 mkdir -p "$RAW_DIR"
-pids=()
+# shellcheck source=scripts/lib/listening.sh
+. scripts/lib/listening.sh
 # shellcheck source=scripts/lib/stop-pids.sh
 . scripts/lib/stop-pids.sh
+# shellcheck source=scripts/lib/vs-nginx.sh
+. scripts/lib/vs-nginx.sh
 cleanup() {
-  stop_pids "${pids[@]}"
+  stop_pids "${STARTED_PIDS[@]}"
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -60,73 +63,27 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 
   -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
   -keyout "$tmp/key.pem" -out "$tmp/cert.pem" 2>/dev/null
 
-cpu_ticks() { awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"; }
-
-wait_hello() {
-  local url=$1
-  for _ in $(seq 100); do
-    [ "$(curl -s --max-time 1 --cacert "$tmp/cert.pem" "$url" || true)" = "Hello, client!" ] && return 0
-    sleep 0.1
-  done
-  fail "$url did not answer Hello, client!"
-}
-
 # ----- nginx --------------------------------------------------------------------------------
-nginx_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-mkdir -p "$tmp/nginx/logs"
-cat >"$tmp/nginx/nginx.conf" <<CONF
-worker_processes 1;
-pid $tmp/nginx/nginx.pid;
-error_log $tmp/nginx/logs/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    keepalive_requests 1000000000;
-    keepalive_timeout 75s;
-    client_body_temp_path $tmp/nginx/body;
-    proxy_temp_path $tmp/nginx/proxy;
-    fastcgi_temp_path $tmp/nginx/fastcgi;
-    uwsgi_temp_path $tmp/nginx/uwsgi;
-    scgi_temp_path $tmp/nginx/scgi;
-    server {
-        listen 127.0.0.1:$nginx_port ssl;
-        ssl_certificate $tmp/cert.pem;
-        ssl_certificate_key $tmp/key.pem;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        ssl_ecdh_curve X25519:prime256v1;
-        location / {
-            default_type text/plain;
-            return 200 "Hello, client!";
-        }
-    }
-}
-CONF
-taskset -c "$SERVER_CPU" "$NGINX" -p "$tmp/nginx" -c "$tmp/nginx/nginx.conf" -g 'daemon off;' \
-  2>"$tmp/nginx/stderr" &
-nginx_pid=$!
-pids+=("$nginx_pid")
-wait_hello "https://127.0.0.1:$nginx_port/"
-nginx_worker=$(cat "/proc/$nginx_pid/task/$nginx_pid/children")
-nginx_worker=${nginx_worker%% *}
-[ -n "$nginx_worker" ] || fail "no nginx worker"
+nginx_port=$(free_port)
+start_nginx_hello "$NGINX" "$tmp/nginx" "$SERVER_CPU" "127.0.0.1:$nginx_port ssl" \
+  "ssl_certificate $tmp/cert.pem;" \
+  "ssl_certificate_key $tmp/key.pem;" \
+  "ssl_protocols TLSv1.2 TLSv1.3;" \
+  "ssl_ecdh_curve X25519:prime256v1;"
+nginx_worker=$NGINX_WORKER
+wait_hello "https://127.0.0.1:$nginx_port/" "$NGINX_PID" --cacert "$tmp/cert.pem" ||
+  fail "nginx did not serve: $(cat "$tmp/nginx/stderr")"
 
 # ----- reactor-server -----------------------------------------------------------------------
-taskset -c "$SERVER_CPU" "$REACTOR" --https 127.0.0.1:0 --http 127.0.0.1:0 \
-  --tls-cert "$tmp/cert.pem" --tls-key "$tmp/key.pem" >"$tmp/reactor.out" 2>"$tmp/reactor.err" &
-reactor_pid=$!
-pids+=("$reactor_pid")
-reactor_addr=""
-for _ in $(seq 100); do
-  reactor_addr=$(awk '$1 == "listening" && $2 == "https" { print $3; exit }' "$tmp/reactor.out")
-  [ -n "$reactor_addr" ] && break
-  sleep 0.1
-done
-[ -n "$reactor_addr" ] || fail "reactor-server did not listen: $(cat "$tmp/reactor.err")"
-wait_hello "https://$reactor_addr/"
+start_reactor "$REACTOR" "$SERVER_CPU" "$tmp" https --https 127.0.0.1:0 --http 127.0.0.1:0 \
+  --tls-cert "$tmp/cert.pem" --tls-key "$tmp/key.pem"
+reactor_addr=$REACTOR_ADDR
+wait_hello "https://$reactor_addr/" "$REACTOR_PID" --cacert "$tmp/cert.pem" ||
+  fail "reactor-server did not serve: $(cat "$tmp/reactor.err")"
 
 # ----- runs ---------------------------------------------------------------------------------
 declare -A url=([reactor]="https://$reactor_addr/" [nginx]="https://127.0.0.1:$nginx_port/")
-declare -A pid_of=([reactor]=$reactor_pid [nginx]=$nginx_worker)
+declare -A pid_of=([reactor]=$REACTOR_PID [nginx]=$nginx_worker)
 
 # full_handshakes ROUND SERVER: S_TIME_CLIENTS s_time loops of new connections, each a full
 # handshake and a GET /; prints "connections server_ticks".

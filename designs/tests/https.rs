@@ -77,5 +77,5 @@ fn a_key_that_is_not_a_key_stops_the_start_with_its_reason() {
         !out.status.success(),
         "started with a certificate as its key"
     );
-    assert!(stderr.contains("no private key in"), "{stderr}");
+    assert!(stderr.contains("holds no private key"), "{stderr}");
 }

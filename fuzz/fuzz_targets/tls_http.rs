@@ -43,15 +43,14 @@ fn configs() -> &'static (Arc<ServerConfig>, Arc<ClientConfig>) {
         let server = reactor_server::tls::config::load(&cert.cert_path, &cert.key_path)
             .expect("server config");
         let mut roots = RootCertStore::empty();
-        for der in rustls_pemfile::certs(&mut cert.cert_pem.as_bytes()) {
-            roots.add(der.expect("PEM")).expect("root");
+        for der in reactor_tls::read_certificates("cacert", &cert.cert_path).expect("PEM") {
+            roots.add(der).expect("root");
         }
-        let mut client =
-            ClientConfig::builder_with_provider(reactor_server::tls::config::crypto_provider())
-                .with_safe_default_protocol_versions()
-                .expect("versions")
-                .with_root_certificates(roots)
-                .with_no_client_auth();
+        let mut client = ClientConfig::builder_with_provider(reactor_tls::crypto_provider())
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
         client.alpn_protocols = vec![b"http/1.1".to_vec()];
         (server, Arc::new(client))
     })

@@ -7,8 +7,10 @@
 //!   certificates of that file instead (as curl's `--cacert` does); `--insecure` accepts any
 //!   certificate (the signature of the handshake is still checked, so the connection is real
 //!   TLS, only the server's identity is not).
-//! - **Offered.** TLS 1.3 and 1.2 with rustls' ring provider, ALPN `http/1.1`, SNI from the
-//!   URL's host (none for an IP address, as RFC 6066 says).
+//! - **Offered.** The workspace's TLS settings ([`reactor_tls`]): TLS 1.3 and 1.2 with rustls'
+//!   ring provider, key-exchange groups X25519 first, then P-256 and P-384 (as browsers, curl
+//!   and Python's `ssl` send them; see [`reactor_tls::crypto_provider`]), ALPN `http/1.1`; SNI
+//!   from the URL's host (none for an IP address, as RFC 6066 says).
 //! - **Resumption.** `--tls-resume on` (the default, as browsers, curl and wrk do): a session
 //!   cache per thread ([`crate::tls_sessions`]), so a thread's later connections resume (TLS
 //!   1.3 tickets, TLS 1.2 tickets or session IDs); `off`: every handshake is a full one.
@@ -19,8 +21,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::Resumption;
-use rustls::crypto::{ring, verify_tls12_signature, verify_tls13_signature, CryptoProvider};
-use rustls::pki_types::pem::PemObject;
+use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
@@ -86,9 +87,9 @@ impl TlsPlan {
     /// A client configuration with a session cache of its own (one per worker thread, which
     /// has `connections` connections).
     pub fn client_config(&self, connections: usize) -> Result<Arc<ClientConfig>> {
-        let provider = Arc::new(ring_provider());
+        let provider = reactor_tls::crypto_provider();
         let builder = ClientConfig::builder_with_provider(provider.clone())
-            .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+            .with_protocol_versions(reactor_tls::PROTOCOL_VERSIONS)
             .context("the TLS provider offers neither TLS 1.3 nor 1.2")?;
         let mut config = match &self.trust {
             Trust::Roots(roots) => builder
@@ -99,28 +100,13 @@ impl TlsPlan {
                 .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
                 .with_no_client_auth(),
         };
-        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        config.alpn_protocols = vec![reactor_tls::ALPN_HTTP11.to_vec()];
         config.resumption = if self.resume {
             Resumption::store(Arc::new(SessionCache::for_connections(connections)))
         } else {
             Resumption::disabled()
         };
         Ok(Arc::new(config))
-    }
-}
-
-/// rustls' ring provider, the workspace's choice (no C toolchain beyond `cc`), with X25519
-/// first among the key exchange groups, as browsers, curl and Python's `ssl` send it: the
-/// provider's own order puts P-384 first, whose key share ring computes several times slower,
-/// and a server that takes the first share offered (nginx, OpenSSL) would make every
-/// handshake pay for it. (rustls marks the provider deprecated because ring has no
-/// post-quantum key exchange; the servers measured here offer none either.)
-#[allow(deprecated)]
-fn ring_provider() -> CryptoProvider {
-    use ring::kx_group::{SECP256R1, SECP384R1, X25519};
-    CryptoProvider {
-        kx_groups: vec![X25519, SECP256R1, SECP384R1],
-        ..ring::default_provider()
     }
 }
 
@@ -145,16 +131,11 @@ fn system_roots() -> Result<RootCertStore> {
 
 /// The certificates of a PEM file, as the only roots.
 fn roots_from_file(path: &Path) -> Result<RootCertStore> {
-    let pem = std::fs::read(path).with_context(|| format!("--cacert {}", path.display()))?;
     let mut roots = RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(&pem) {
-        let cert = cert.with_context(|| format!("--cacert {}: bad PEM", path.display()))?;
+    for cert in reactor_tls::read_certificates("cacert", path)? {
         roots
             .add(cert)
             .with_context(|| format!("--cacert {}: unusable certificate", path.display()))?;
-    }
-    if roots.is_empty() {
-        bail!("--cacert {}: no certificate in the file", path.display());
     }
     Ok(roots)
 }
@@ -238,19 +219,6 @@ mod tests {
         let err = TlsPlan::new("localhost", &opts).unwrap_err().to_string();
         assert!(err.contains("no certificate"), "{err}");
         std::fs::remove_file(path).unwrap();
-    }
-
-    #[test]
-    fn x25519_is_offered_first() {
-        let names: Vec<_> = ring_provider().kx_groups.iter().map(|g| g.name()).collect();
-        assert_eq!(
-            names,
-            [
-                rustls::NamedGroup::X25519,
-                rustls::NamedGroup::secp256r1,
-                rustls::NamedGroup::secp384r1
-            ]
-        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use reactor_proto::http::{BufferBudget, HttpLimits};
 
 use crate::connection::ConnLimits;
 use crate::timers::{duration_to_millis, Millis};
-use crate::tls::config::TlsFiles;
+use reactor_tls::CertKeyFiles;
 
 /// How long a closing connection waits for the peer's FIN after our last byte (nginx's
 /// lingering close).
@@ -39,7 +39,7 @@ pub struct ReactorConfig {
     /// `--tls-handshake-timeout` in ms, 0 = off.
     pub tls_handshake_ms: Millis,
     /// HTTPS: the certificate and key files, read again on SIGHUP.
-    pub tls_files: Option<TlsFiles>,
+    pub tls_files: Option<CertKeyFiles>,
 }
 
 impl ReactorConfig {
@@ -69,7 +69,7 @@ impl ReactorConfig {
             drain_timeout: cfg.drain_timeout,
             stats_interval: cfg.stats_interval,
             tls_files: match (&tls, &cfg.tls_cert, &cfg.tls_key) {
-                (Some(_), Some(cert), Some(key)) => Some(TlsFiles {
+                (Some(_), Some(cert), Some(key)) => Some(CertKeyFiles {
                     cert: cert.clone(),
                     key: key.clone(),
                 }),

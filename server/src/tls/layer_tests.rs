@@ -30,12 +30,10 @@ fn client_config(
     versions: &[&'static rustls::SupportedProtocolVersion],
 ) -> Arc<ClientConfig> {
     let mut roots = RootCertStore::empty();
-    let der = rustls_pemfile::certs(&mut cert.cert_pem.as_bytes())
-        .next()
-        .expect("a certificate")
-        .expect("valid PEM");
-    roots.add(der).expect("trusted");
-    let mut config = ClientConfig::builder_with_provider(crate::tls::config::crypto_provider())
+    for der in reactor_tls::read_certificates("cacert", &cert.cert_path).expect("a certificate") {
+        roots.add(der).expect("trusted");
+    }
+    let mut config = ClientConfig::builder_with_provider(reactor_tls::crypto_provider())
         .with_protocol_versions(versions)
         .expect("versions")
         .with_root_certificates(roots)
