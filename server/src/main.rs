@@ -41,12 +41,13 @@ fn run(config: Config) -> Result<()> {
         return health::check(addr);
     }
     let plan = config.listen_plan()?;
+    let held = HeldShutdownSignals::hold(plan.https.is_some())
+        .context("cannot block signals during start-up")?;
     let threads = usize::from(config.threads);
     let (socket_sets, bound) = bind_all(&plan, threads, config.backlog)?;
     raise_descriptor_limit(config.max_conns);
     let tls = load_tls(&config, plan.https.is_some())?;
     let reactor_config = ReactorConfig::from_flags(&config, tls);
-    let held = HeldShutdownSignals::hold().context("cannot block signals during start-up")?;
     let metrics = Arc::new(Metrics::new(threads));
     let mut reactors = Vec::with_capacity(threads);
     for (i, sockets) in socket_sets.into_iter().enumerate() {
