@@ -8,10 +8,13 @@
 #   --slow-pct P   size of the slowed variant: P% of the server CPU per request in the cheaper of
 #                  the two scenarios (default 10)
 #   --gate LIST    compare's --gate (default cpu,syscalls)
+#   --scenarios L  compare's --scenarios (default tcp-64b-1c,http-1c: one request at a time, so
+#                  a cost added per response shows in full; over 64 connections the server
+#                  absorbs most of it by batching more requests per wake-up)
 #   after --, options for every compare run (e.g. --max-outside-load 100 on a busy machine)
 #
 # It builds the release binaries, sizes the slowed variant from one plain run (quick profile, the
-# reactor only, TCP and HTTP at 64 connections), then runs three series of the same comparison,
+# reactor only, TCP and HTTP one request at a time), then runs three series of the same comparison,
 # each with the release build as the baseline build (`--baseline-build target/release`: the
 # reactor and its twin interleaved in every repeat, each repeat paired with its twin's):
 #   A/A      the release build against itself: every regression verdict is a false alarm;
@@ -27,12 +30,14 @@ cd "$(dirname "$0")/.."
 runs=20
 slow_pct=10
 gate=cpu,syscalls
+scenarios=tcp-64b-1c,http-1c
 out=target/aa-ab
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
     --slow-pct) slow_pct="$2"; shift 2 ;;
     --gate) gate="$2"; shift 2 ;;
+    --scenarios) scenarios="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
     --) shift; break ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
@@ -49,7 +54,6 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 cc -O2 -Wall -shared -fPIC -o "$out/slow-preload.so" scripts/lib/slow-preload.c -ldl
 
-scenarios=tcp-64b-64c,http-64c
 run_compare() {
   target/release/compare --quick --designs reactor --scenarios "$scenarios" "${extra[@]}" "$@"
 }

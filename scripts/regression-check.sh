@@ -5,7 +5,9 @@
 #   REV   the baseline revision (default HEAD~1: the commit before this one)
 #
 # Builds REV's reactor-server beside this checkout's (scripts/lib/build-baseline.sh), then runs
-# the quick comparison of the reactor over TCP and HTTP at 64 connections with REV's build as its
+# the quick comparison of the reactor over TCP and HTTP, one request at a time (where a cost
+# added per request shows in full) and over 64 connections (where the server batches), with
+# REV's build as its
 # twin in every repeat (`compare --baseline-build`), judged on server CPU per request (a paired
 # signed-rank test, at most 1% false alarms per figure) and system calls per request (perf, a
 # 20% threshold). A regression is measured again once, from scratch, and fails (exit 3) only
@@ -32,7 +34,7 @@ verdicts() { # REPORT_MD: print its section on the baseline
 }
 
 judge() { # OUT: one comparison; its exit status
-  target/release/compare --quick --designs reactor --scenarios tcp-64b-64c,http-64c \
+  target/release/compare --quick --designs reactor --scenarios tcp-64b-1c,http-1c,tcp-64b-64c,http-64c \
     --baseline-build "$base" --gate cpu,syscalls --fail-on-regression --out "$1" "${extra[@]}"
 }
 

@@ -64,7 +64,7 @@ struct Cli {
     #[arg(long)]
     no_pin: bool,
     /// Measured runs per scenario and design (overrides the profile; with --baseline-build
-    /// the default is 9, the pairs its test needs and two more).
+    /// the default is 15: its test needs 7 pairs, and a verdict must survive a stray one).
     #[arg(long)]
     repeats: Option<usize>,
     /// Length of each measured run in milliseconds (overrides the profile).
@@ -367,8 +367,8 @@ fn profile(cli: &Cli) -> Profile {
     if let Some(n) = cli.repeats {
         p.repeats = n.max(1);
     } else if cli.baseline_build.is_some() {
-        // The signed-rank test needs 7 pairs to reach its 1% at all; two more leave room
-        // for a pair lost to an invalid repeat and for a less than unanimous verdict.
+        // The signed-rank test needs 7 pairs to reach its 1% at all; 15 let a verdict stand
+        // with a pair or two leaning the other way.
         p.repeats = p
             .repeats
             .max(baseline::paired::pairs_for_a_verdict(baseline::ALPHA));
