@@ -12,12 +12,19 @@
 //! - [`perf`]: system calls and context switches, counted in one extra run per row (so the
 //!   tracing cost never touches the measured CPU figures);
 //! - [`results`]: one run's numbers and the summary over repeats;
+//! - `sampling`: one run with the server's CPU read around it, one counted by perf;
+//! - `row_checks`: a row's summary turned into failures and notes;
 //! - [`scenario`]: one scenario, designs interleaved, invalid or noisy repeats retried.
 
 pub mod loadgen;
 pub mod perf;
 pub mod results;
+mod row_checks;
+mod sampling;
 pub mod scenario;
+
+pub(crate) use row_checks::check_summary;
+pub(crate) use sampling::{count_kernel, measure_once};
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -27,8 +34,8 @@ use anyhow::bail;
 use serde::Serialize;
 
 use crate::plan::{CleanExit, Design, Disabled, Load, Profile, Proto, Scenario};
-use crate::processes::{self, procfs, Ended, Pinning, Places, RunCert, Server, StartError};
-use results::{secs, GenReport, Sample, Summary};
+use crate::processes::{Ended, Pinning, Places, RunCert, Server, StartError};
+use results::{Sample, Summary};
 
 /// Where things are and how to pin them.
 pub struct Setup {
@@ -308,116 +315,6 @@ pub fn derive_rate(done: &[ScenarioResult], from: &str, share: f64) -> f64 {
         return 1_000.0;
     }
     ((slowest * share / 100.0).floor() * 100.0).max(100.0)
-}
-
-/// One measured run with the server's CPU read around it.
-pub(crate) fn measure_once(
-    server: &Server,
-    measured_cores: &[usize],
-    max_outside_load: f64,
-    run: impl FnOnce() -> anyhow::Result<(GenReport, processes::Finished)>,
-) -> anyhow::Result<Sample> {
-    let busy_before = procfs::cores_busy(measured_cores).unwrap_or_default();
-    let steal_before = procfs::cores_steal(measured_cores).unwrap_or_default();
-    let before = server.cpu()?;
-    let (gen, finished) = run()?;
-    let after = server.cpu()?;
-    let busy = procfs::cores_busy(measured_cores)
-        .unwrap_or_default()
-        .saturating_sub(busy_before);
-    let steal = procfs::cores_steal(measured_cores)
-        .unwrap_or_default()
-        .saturating_sub(steal_before);
-    let cpu = after.since(&before);
-    let other = busy.saturating_sub(cpu.total() + finished.cpu);
-    let capacity = finished.wall.as_secs_f64() * measured_cores.len().max(1) as f64;
-    Ok(Sample {
-        gen,
-        server_cpu_s: secs(cpu.total()),
-        server_user_s: secs(cpu.user),
-        server_sys_s: secs(cpu.system),
-        gen_cpu_s: secs(finished.cpu),
-        wall_s: secs(finished.wall),
-        other_cpu_s: secs(other),
-        steal_s: secs(steal),
-        noisy: secs(other) > max_outside_load * capacity,
-        repeat: 0,
-    })
-}
-
-/// One extra run with `perf stat` counting the server's system calls and context switches.
-pub(crate) fn count_kernel(
-    server: &Server,
-    dir: &Path,
-    run: impl FnOnce() -> anyhow::Result<(GenReport, processes::Finished)>,
-) -> anyhow::Result<(results::KernelCounts, GenReport)> {
-    let mut counting = perf::Counting::attach(&procfs::tree(server.pid()), dir)?;
-    counting.enable()?;
-    let (gen, _) = run()?;
-    Ok((counting.finish()?, gen))
-}
-
-/// Other processes' share of the measured cores above which a row gets a noise note.
-const OTHER_LOAD_NOTE: f64 = 0.1;
-
-/// Turns a summary into failures (errors, unverified echoes, nothing done) and notes.
-pub(crate) fn check_summary(
-    summary: &Summary,
-    scenario: &Scenario,
-    failures: &mut Vec<String>,
-    notes: &mut Vec<String>,
-) {
-    if summary.errors > 0 {
-        failures.push(format!("{} request errors", summary.errors));
-    }
-    if summary.verify_failures > 0 {
-        failures.push(format!(
-            "{} responses failed verification",
-            summary.verify_failures
-        ));
-    }
-    if summary.requests == 0 {
-        failures.push(match &summary.first_invalid_reason {
-            Some(why) => format!("no run completed a request (first run: {why})"),
-            None => "no run completed a request".into(),
-        });
-    }
-    if scenario.proto == Proto::Udp && summary.udp_lost > 0 {
-        notes.push(format!("{} datagrams lost", summary.udp_lost));
-    }
-    if summary.other_util > OTHER_LOAD_NOTE {
-        notes.push(format!(
-            "other processes kept {:.0}% of the measured cores busy: numbers are noisy",
-            summary.other_util * 100.0
-        ));
-    }
-    if summary.invalid_runs > 0 {
-        let first = summary
-            .first_invalid_reason
-            .as_deref()
-            .unwrap_or("no reason given");
-        notes.push(format!(
-            "generator self-check marked {} run(s) invalid (left out of every figure), e.g. \
-             {first}",
-            summary.invalid_runs
-        ));
-    }
-    if summary.noisy_runs > 0 {
-        notes.push(format!(
-            "{} run(s) taken under heavy outside load (see --max-outside-load) left out of \
-             every figure",
-            summary.noisy_runs,
-        ));
-    }
-    if summary.valid_runs == 0 {
-        notes.push("no valid run: no figures for this row".into());
-    }
-    if summary.steal_util > 0.02 {
-        notes.push(format!(
-            "the hypervisor took {:.0}% of the measured cores (steal)",
-            summary.steal_util * 100.0
-        ));
-    }
 }
 
 /// Where the bundled peer scripts are written (`{peers}`).
