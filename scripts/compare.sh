@@ -1,9 +1,16 @@
 #!/usr/bin/env bash
 # Compare server designs under the same load, in one command.
 #
-# Usage: scripts/compare.sh [--quick] [compare options...]
+# Usage: scripts/compare.sh [--private-net] [--quick] [compare options...]
 #   e.g. scripts/compare.sh --quick --designs-file my-server.toml
 #        scripts/compare.sh --quick --baseline old/report.json --fail-on-regression
+#
+# --private-net (root): the comparison runs in a network namespace of its own with only
+# loopback up (scripts/lib/private-net.sh), where the host's firewall and connection tracking
+# see none of its traffic. Use it where the host runs NAT (a container engine, a firewall):
+# there netfilter tracks every loopback connection for two minutes after its close, and the
+# scenarios that connect per request fill its table until connects stall. The comparison
+# notices tracking at its start and says so in the report.
 #
 # Installs the peers it can (python3, nginx, and perf; with scripts/lib/ensure-tools.sh: apt-get as
 # root or via sudo, saying what and why first, asking nothing, leaving no system service running;
@@ -62,6 +69,13 @@ for tool in python3 nginx perf; do
     echo "compare.sh: could not install $tool; the report says what is skipped" >&2
 done
 
+# --private-net is this script's: taken out wherever it is, the rest goes to the binary.
+runner=()
+args=()
+for arg in "$@"; do
+  if [ "$arg" = --private-net ]; then runner=(scripts/lib/private-net.sh); else args+=("$arg"); fi
+done
+
 echo "compare.sh: building the workspace (release)" >&2
 cargo build --release --workspace --bins
 
@@ -78,7 +92,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'cleanup; exit 130' INT TERM
 
-COMPARE_COMMAND="scripts/compare.sh $*" target/release/compare "$@" &
+# private-net.sh execs the binary, so $compare_pid is the comparison's own PID either way.
+COMPARE_COMMAND="scripts/compare.sh $*" "${runner[@]}" target/release/compare "${args[@]}" &
 compare_pid=$!
 status=0
 wait "$compare_pid" || status=$?

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Is this checkout slower or costlier than another revision? The regression gate CI runs.
 #
-# Usage: scripts/regression-check.sh [REV] [-- compare options]
-#   REV   the baseline revision (default HEAD~1: the commit before this one)
+# Usage: scripts/regression-check.sh [--private-net] [REV] [-- compare options]
+#   REV            the baseline revision (default HEAD~1: the commit before this one)
+#   --private-net  measure in a network namespace of its own (root; see scripts/compare.sh)
 #
 # Builds REV's reactor-server beside this checkout's (scripts/lib/build-baseline.sh), then runs
 # the quick comparison of the reactor over TCP and HTTP, one request at a time (where a cost
@@ -16,6 +17,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+runner=()
+if [ "${1:-}" = --private-net ]; then runner=(scripts/lib/private-net.sh); shift; fi
 rev=HEAD~1
 if [ $# -gt 0 ] && [ "$1" != -- ]; then rev=$1; shift; fi
 [ "${1:-}" = -- ] && shift
@@ -34,7 +37,7 @@ verdicts() { # REPORT_MD: print its section on the baseline
 }
 
 judge() { # OUT: one comparison; its exit status
-  target/release/compare --quick --designs reactor --scenarios tcp-64b-1c,http-1c,tcp-64b-64c,http-64c \
+  "${runner[@]}" target/release/compare --quick --designs reactor --scenarios tcp-64b-1c,http-1c,tcp-64b-64c,http-64c \
     --baseline-build "$base" --gate cpu,syscalls --fail-on-regression --out "$1" "${extra[@]}"
 }
 

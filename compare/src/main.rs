@@ -19,6 +19,7 @@ use reactor_compare::measurement::{self, perf, Setup};
 use reactor_compare::plan::{
     self, designs, placeholders, scenarios, Design, Load, Profile, Scenario,
 };
+use reactor_compare::processes::conntrack::LoopbackTracking;
 use reactor_compare::processes::{available_cores, Pinning};
 use reactor_compare::progress::Shown;
 use reactor_compare::report::{self, Machine, Report};
@@ -175,6 +176,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         profile.name,
         pinning.describe()
     );
+    let loopback_tracking = LoopbackTracking::probe();
+    if let Some(t) = &loopback_tracking {
+        eprintln!("compare: note: {}", t.describe());
+    }
     let (perf, perf_note) = perf_plan(cli.no_perf);
     let setup = Setup {
         loadgen,
@@ -217,7 +222,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let report = Report {
         command: std::env::var("COMPARE_COMMAND")
             .unwrap_or_else(|_| std::env::args().collect::<Vec<_>>().join(" ")),
-        machine: Machine::probe(cores.len(), idle_polling),
+        machine: Machine::probe(cores.len(), idle_polling, loopback_tracking),
         pinning: &setup.pinning,
         profile: &setup.profile,
         perf_note: Some(perf_note),

@@ -4,9 +4,11 @@
 //! - [`server`]: starting a design and knowing when it is ready;
 //! - [`certificate`]: the run's TLS certificate for the designs serving https;
 //! - [`readiness`]: `listening` lines and port probes;
-//! - [`procfs`]: CPU (user/system), peak RSS, other load on the cores.
+//! - [`procfs`]: CPU (user/system), peak RSS, other load on the cores;
+//! - [`conntrack`]: whether netfilter tracks the loopback connections everything here makes.
 
 pub mod certificate;
+pub mod conntrack;
 pub mod procfs;
 pub mod readiness;
 pub mod server;

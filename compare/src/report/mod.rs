@@ -22,6 +22,7 @@ use crate::baseline::{self, BaselineComparison};
 use crate::charts::format_value;
 use crate::measurement::Outcome;
 use crate::plan::Profile;
+use crate::processes::conntrack::LoopbackTracking;
 use crate::processes::Pinning;
 
 /// The machine the comparison ran on, as far as `/proc` tells.
@@ -37,12 +38,19 @@ pub struct Machine {
     pub memory_gib: f64,
     /// Idle CPUs were held polling, not halting (`--idle-poll` or another process's request).
     pub idle_poll: bool,
+    /// Netfilter's table, where it tracks loopback connections (see
+    /// [`LoopbackTracking`](crate::processes::conntrack::LoopbackTracking)).
+    pub loopback_tracking: Option<LoopbackTracking>,
 }
 
 impl Machine {
     /// Reads `/proc/cpuinfo`, `/proc/sys/kernel/osrelease` and `/proc/meminfo`; `idle_poll`
-    /// as found when the comparison began.
-    pub fn probe(cores: usize, idle_poll: bool) -> Machine {
+    /// and `loopback_tracking` as found when the comparison began.
+    pub fn probe(
+        cores: usize,
+        idle_poll: bool,
+        loopback_tracking: Option<LoopbackTracking>,
+    ) -> Machine {
         let read = |p: &str| std::fs::read_to_string(p).unwrap_or_default();
         let cpu = read("/proc/cpuinfo")
             .lines()
@@ -60,6 +68,7 @@ impl Machine {
             kernel: read("/proc/sys/kernel/osrelease").trim().to_string(),
             memory_gib: mem_kib as f64 / (1024.0 * 1024.0),
             idle_poll,
+            loopback_tracking,
         }
     }
 }
@@ -135,6 +144,9 @@ pub fn markdown(report: &Report) -> String {
             ""
         }
     );
+    if let Some(t) = &m.loopback_tracking {
+        let _ = writeln!(md, "- Network: {}", t.describe());
+    }
     let _ = writeln!(md, "- Pinning: {}", report.pinning.describe());
     let _ = writeln!(
         md,
