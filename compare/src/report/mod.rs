@@ -181,40 +181,47 @@ pub fn markdown(report: &Report) -> String {
     if let Some(note) = &report.perf_note {
         let _ = writeln!(md, "- System calls and context switches: {note}");
     }
-    let _ = writeln!(md, "\n{}\n", READING);
-    overview(&mut md, o);
+    outcome_section(&mut md, report);
     ratios::section(&mut md, o, &plain(o).collect::<Vec<_>>());
     if let Some(b) = report.baseline {
         md.push_str(&baseline::markdown(b));
     }
+    let curves = curves(o);
+    let _ = writeln!(md, "## Charts\n\n![throughput](throughput.svg)\n\n![server CPU per request](cpu_per_request.svg)\n\n![latency percentiles](latency.svg)\n");
+    if !curves.is_empty() {
+        let _ = writeln!(md, "![latency against offered load](curve_latency.svg)\n\n![server CPU per request against offered load](curve_cpu.svg)\n");
+    }
+    overview(&mut md, o);
     for s in plain(o) {
         scenario_table(&mut md, s);
     }
-    let curves = curves(o);
     if !curves.is_empty() {
         let _ = writeln!(md, "## Cost and latency against load\n\n{CURVES}\n");
         for (id, title, points) in &curves {
             curve_table(&mut md, id, title, points);
         }
-        let _ = writeln!(md, "![latency against offered load](curve_latency.svg)\n\n![server CPU per request against offered load](curve_cpu.svg)\n");
         let _ = writeln!(md, "### Every point of the curves\n");
         for s in curves.iter().flat_map(|c| &c.2) {
             scenario_table(&mut md, s);
         }
     }
-    let _ = writeln!(md, "## Charts\n\n![throughput](throughput.svg)\n\n![server CPU per request](cpu_per_request.svg)\n\n![latency percentiles](latency.svg)\n");
+    md
+}
+
+/// Whether everything ran: one line, or the failures, each naming its row.
+fn outcome_section(md: &mut String, report: &Report) {
     if report.failures.is_empty() {
         let _ = writeln!(
             md,
-            "## Result\n\nAll designs that were run started, every run verified its echoes, no request errors."
+            "## Result\n\nAll designs that were run started, every run verified its echoes, no request errors.\n"
         );
     } else {
         let _ = writeln!(md, "## Failures\n");
         for f in &report.failures {
             let _ = writeln!(md, "- {f}");
         }
+        let _ = writeln!(md);
     }
-    md
 }
 
 const READING: &str = "How to read this: **limit** says which side ran out of CPU during the run (≥85% of its \
@@ -235,7 +242,10 @@ shows where a design's queueing begins; a CPU-per-request line that falls as the
 that gets cheaper per request under load (more work per wake-up).";
 
 fn overview(md: &mut String, outcome: &Outcome) {
-    let _ = writeln!(md, "## Overview: median req/s · server CPU µs/request\n");
+    let _ = writeln!(
+        md,
+        "## Overview: median req/s · server CPU µs/request\n\n{READING}\n"
+    );
     let _ = write!(md, "| design |");
     for s in plain(outcome) {
         let _ = write!(md, " {} |", s.scenario.id);
