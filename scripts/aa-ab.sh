@@ -7,6 +7,9 @@
 #   --runs N       runs per series (default 20)
 #   --slow-pct P   size of the slowed variant: P% of the server CPU per request in the cheaper of
 #                  the two scenarios (default 10)
+#   --spin-ns N    size it as N ns per response instead, with no sizing run (over many
+#                  connections a nominal P% costs less than P%: a slower server takes more
+#                  requests per wake-up; the summary gives the CPU ratio each series measured)
 #   --gate LIST    compare's --gate (default cpu,syscalls)
 #   --scenarios L  compare's --scenarios (default tcp-64b-1c,http-1c: one request at a time, so
 #                  a cost added per response shows in full; over 64 connections the server
@@ -29,6 +32,7 @@ cd "$(dirname "$0")/.."
 
 runs=20
 slow_pct=10
+spin_ns=""
 gate=cpu,syscalls
 scenarios=tcp-64b-1c,http-1c
 out=target/aa-ab
@@ -36,6 +40,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs="$2"; shift 2 ;;
     --slow-pct) slow_pct="$2"; shift 2 ;;
+    --spin-ns) spin_ns="$2"; shift 2 ;;
     --gate) gate="$2"; shift 2 ;;
     --scenarios) scenarios="$2"; shift 2 ;;
     --out) out="$2"; shift 2 ;;
@@ -52,18 +57,20 @@ echo "aa-ab.sh: building (release)" >&2
 cargo build --release -p reactor-server -p reactor-loadgen -p reactor-compare --bins
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
+: > "$out/cpu-ratios.txt"
 cc -O2 -Wall -shared -fPIC -o "$out/slow-preload.so" scripts/lib/slow-preload.c -ldl
 
 run_compare() {
   target/release/compare --quick --designs reactor --scenarios "$scenarios" "${extra[@]}" "$@"
 }
 
-echo "aa-ab.sh: sizing the slowed variant" >&2
-run_compare --out "$out/size" > "$out/size.log" 2>&1 ||
-  { echo "aa-ab.sh: the sizing run failed; see $out/size.log" >&2; exit 1; }
+if [ -z "$spin_ns" ]; then
+  echo "aa-ab.sh: sizing the slowed variant" >&2
+  run_compare --out "$out/size" > "$out/size.log" 2>&1 ||
+    { echo "aa-ab.sh: the sizing run failed; see $out/size.log" >&2; exit 1; }
 
-# The slowed variant's size: slow_pct % of the smaller median CPU per request.
-spin_ns=$(python3 - "$out/size/report.json" "$slow_pct" <<'PY'
+  # The slowed variant's size: slow_pct % of the smaller median CPU per request.
+  spin_ns=$(python3 - "$out/size/report.json" "$slow_pct" <<'PY'
 import json, sys
 doc = json.load(open(sys.argv[1]))
 cpu = [r["summary"]["cpu_us_per_request"]["median"]
@@ -74,8 +81,11 @@ if not cpu:
     sys.exit("no valid CPU per request in the sizing run")
 print(int(min(cpu) * 1000 * float(sys.argv[2]) / 100))
 PY
-)
-echo "aa-ab.sh: slowed variant spins ${spin_ns} ns per response (${slow_pct}% of the cheaper scenario's CPU per request)" >&2
+  )
+  echo "aa-ab.sh: slowed variant spins ${spin_ns} ns per response (${slow_pct}% of the cheaper scenario's CPU per request)" >&2
+else
+  echo "aa-ab.sh: slowed variant spins ${spin_ns} ns per response (--spin-ns)" >&2
+fi
 
 release=$(pwd)/target/release
 variant() { # NAME ENV...: a build dir whose reactor-server is the release one with the shim
@@ -106,6 +116,20 @@ print(next((v for v in ("regression", "unclear", "improvement") if v in verdicts
 PY
 }
 
+cpu_ratios_of() { # REPORT_JSON -> each row's paired CPU ratio (design / baseline twin), one a line
+  python3 - "$1" <<'PY'
+import json, sys
+try:
+    rows = json.load(open(sys.argv[1]))["baseline"]["rows"]
+except (OSError, KeyError, TypeError, ValueError):
+    sys.exit()
+for r in rows or []:
+    v = (r.get("cpu") or {}).get("ratio", {}).get("value")
+    if v is not None and v == v:
+        print(f"{r['scenario']} {v}")
+PY
+}
+
 declare -A count
 for series in aa slow syscall; do
   for v in regression unclear improvement same failed; do count[$series.$v]=0; done
@@ -122,6 +146,7 @@ for i in $(seq 1 "$runs"); do
     run_compare --out "$out/$series-$i" --bin-dir "$bin" --loadgen "$release/reactor-loadgen" \
       --baseline-build "$release" --gate "$gate" > "$out/$series-$i.log" 2>&1 || true
     v=$(verdict_of "$out/$series-$i/report.json")
+    cpu_ratios_of "$out/$series-$i/report.json" | sed "s/^/$series /" >> "$out/cpu-ratios.txt"
     count[$series.$v]=$((count[$series.$v] + 1))
     echo "aa-ab.sh: $series run $i/$runs: $v ($(( $(date +%s) - started )) s)" >&2
   done
@@ -133,6 +158,18 @@ for series in aa slow syscall; do
     "${count[$series.unclear]}" "${count[$series.improvement]}" "${count[$series.same]}" \
     "${count[$series.failed]}"
 done
+echo
+echo "measured CPU per request, design / baseline twin (median of the runs' paired ratios, and their range):"
+python3 - "$out/cpu-ratios.txt" <<'PY'
+import statistics, sys
+from collections import defaultdict
+by = defaultdict(list)
+for line in open(sys.argv[1]):
+    series, scenario, ratio = line.split()
+    by[(series, scenario)].append(float(ratio))
+for (series, scenario), v in sorted(by.items()):
+    print(f"  {series:<8} {scenario:<14} {statistics.median(v):.3f} ({min(v):.3f}-{max(v):.3f}, {len(v)} runs)")
+PY
 echo
 echo "targets: aa at most $((runs / 20)) regression(s) in $runs; slow at least $((runs - runs / 20)); syscall all $runs"
 echo "gate: $gate; slowed variant: $spin_ns ns per response; reports under $out"
