@@ -38,8 +38,8 @@
 #     report.json (a rank test over the repeats, at most 1% false alarms per figure; --gate picks
 #     the figures that decide; scripts/aa-ab.sh measures how often the verdicts are right).
 #
-# --quick takes a few minutes (what CI runs); without it each scenario runs longer (about 50
-# minutes with every peer). Exit status: 0 when everything that ran passed; 1 when a design
+# --quick takes a few minutes (what CI runs); without it each scenario runs longer (about an
+# hour with every peer). Exit status: 0 when everything that ran passed; 1 when a design
 # failed to start, an echo was not verified or a request failed; 3 with --fail-on-regression
 # on a regression. Never fails because of speed alone.
 #
