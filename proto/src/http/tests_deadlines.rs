@@ -1,6 +1,7 @@
 //! The session's own header and body deadlines, driven by the time given with each call.
 
 use super::*;
+use crate::http::deadline::NO_DEADLINE;
 use std::time::{Duration, UNIX_EPOCH};
 
 const GET: &[u8] = b"GET / HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -234,4 +235,92 @@ fn timeouts_round_up_to_whole_milliseconds() {
     let mut session = HttpSession::new();
     let _ = c.input(&mut session, 0, b"GET / HT");
     assert_eq!(session.poll_timeout(), Some(1));
+}
+
+/// The deadline rule stated plainly, as a reference for the session's cheaper bookkeeping: after
+/// a call, a deadline starts when the wait changed, a response was written, or none ran; it
+/// stops when nothing is awaited; otherwise it keeps running.
+struct ReferenceDeadline {
+    deadline: Option<Millis>,
+}
+
+impl ReferenceDeadline {
+    fn after_call(
+        &mut self,
+        before: (Option<Deadline>, u16),
+        session: &HttpSession,
+        now: Millis,
+        limits: &HttpLimits,
+    ) {
+        let after = (session.waiting_for(), session.responses());
+        self.deadline = match after.0 {
+            None => None,
+            Some(wait) if after != before || self.deadline.is_none() => {
+                Some(wait.due(now, limits)).filter(|&due| due != NO_DEADLINE)
+            }
+            Some(_) => self.deadline,
+        };
+    }
+}
+
+/// A stream of pipelined requests of every kind a deadline cares about: bodiless, with a body,
+/// chunked, and one that is never finished.
+fn deadline_stream(kinds: &[u8]) -> Vec<u8> {
+    let mut stream = Vec::new();
+    for kind in kinds {
+        stream.extend_from_slice(match kind % 4 {
+            0 => GET,
+            1 => b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nabcdef",
+            2 => b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+            _ => b"GET /healthz HTTP/1.1\r\nHost: x\r\n",
+        });
+    }
+    stream
+}
+
+proptest::proptest! {
+    /// Over any split of any such stream, at any pace, under any output budget (pauses
+    /// included), and through expiries, the session's deadline is the reference rule's.
+    #[test]
+    fn the_deadline_follows_the_reference_rule(
+        kinds in proptest::collection::vec(0u8..4, 1..8),
+        cuts in proptest::collection::vec((1usize..40, 0u64..150), 1..40),
+        budget in 1usize..400,
+    ) {
+        let c = Clocked::new();
+        let stream = deadline_stream(&kinds);
+        let mut session = HttpSession::new();
+        let mut reference = ReferenceDeadline { deadline: None };
+        let (mut at, mut now, mut out) = (0, 0, Vec::new());
+        for (len, pause) in cuts.iter().copied().chain(std::iter::repeat((64, 10))) {
+            if at >= stream.len() || session.is_closed() {
+                break;
+            }
+            now += pause;
+            let before = (session.waiting_for(), session.responses());
+            match session.handle_timeout(&mut out, &c.at(now)) {
+                Some(_) => {
+                    reference.deadline = None;
+                    proptest::prop_assert!(session.is_closed());
+                }
+                None => proptest::prop_assert_eq!(
+                    (session.waiting_for(), session.responses()), before
+                ),
+            }
+            let chunk = &stream[at..stream.len().min(at + len)];
+            at += chunk.len();
+            let before = (session.waiting_for(), session.responses());
+            let mut step = session.on_input(chunk, &mut out, &c.at(now), budget);
+            reference.after_call(before, &session, now, &c.limits);
+            proptest::prop_assert_eq!(session.poll_timeout(), reference.deadline);
+            while step == Step::Paused {
+                out.clear();
+                let before = (session.waiting_for(), session.responses());
+                step = session.resume(&mut out, &c.at(now), budget);
+                reference.after_call(before, &session, now, &c.limits);
+                proptest::prop_assert_eq!(session.poll_timeout(), reference.deadline);
+            }
+            out.clear();
+        }
+    }
 }

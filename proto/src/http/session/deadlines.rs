@@ -1,7 +1,7 @@
 //! The session's own deadlines: which wait it is in, when that wait's deadline falls, and the
 //! `408` once it has passed (see [`crate::http::Deadline`]).
 
-use super::{starts_as_head, HttpSession, CLOSED, PAUSED};
+use super::{starts_as_head, HttpSession, CLOSED, PAUSED, TIMING, TIMING_BODY, TIMING_HEADERS};
 use crate::http::deadline::{Deadline, Millis, NO_DEADLINE};
 use crate::http::request::{Method, Reject};
 use crate::http::HttpEnv;
@@ -23,7 +23,7 @@ impl HttpSession {
             return None;
         }
         let Some(expired) = self.waiting_for() else {
-            self.deadline = NO_DEADLINE;
+            self.disarm();
             return None;
         };
         let head_request = match &self.chunked {
@@ -31,7 +31,7 @@ impl HttpSession {
             None => starts_as_head(&self.pending),
         };
         let _ = self.reject(out, env, Reject::Timeout, head_request);
-        self.deadline = NO_DEADLINE;
+        self.disarm();
         Some(expired)
     }
 
@@ -50,22 +50,39 @@ impl HttpSession {
         }
     }
 
-    /// What a call may change that restarts a deadline: the wait, and the responses written.
-    pub(super) fn progress(&self) -> (Option<Deadline>, u16) {
-        (self.waiting_for(), self.responses)
-    }
-
     /// After a call: start the deadline of a wait that began (a new head, a body after its
     /// head, the next request after an answer), keep a wait's deadline running while it lasts,
     /// drop it when nothing is awaited.
-    pub(super) fn track_deadline(&mut self, before: (Option<Deadline>, u16), env: &HttpEnv<'_>) {
-        let now = self.progress();
-        match now.0 {
-            None => self.deadline = NO_DEADLINE,
-            Some(wait) if now != before || self.deadline == NO_DEADLINE => {
-                self.deadline = wait.due(env.now, env.limits);
-            }
-            Some(_) => {}
+    ///
+    /// The wait whose deadline runs is kept in the [`TIMING`] bits of `flags`, and a final
+    /// response sets both bits, which match no wait ([`HttpSession::restart_wait`]), so a call that changed nothing costs
+    /// one look at the state and one comparison: a head fed a byte at a time pays that per byte.
+    pub(super) fn track_deadline(&mut self, env: &HttpEnv<'_>) {
+        let wait = self.waiting_for();
+        let timing = match wait {
+            None => 0,
+            Some(Deadline::Headers) => TIMING_HEADERS,
+            Some(Deadline::Body) => TIMING_BODY,
+        };
+        if self.flags & TIMING == timing {
+            return;
         }
+        self.flags = (self.flags & !TIMING) | timing;
+        self.deadline = match wait {
+            None => NO_DEADLINE,
+            Some(wait) => wait.due(env.now, env.limits),
+        };
+    }
+
+    /// A final response was written: whatever is awaited next belongs to another request, so
+    /// its deadline starts afresh at the end of the call.
+    pub(super) fn restart_wait(&mut self) {
+        self.flags |= TIMING;
+    }
+
+    /// No deadline runs (the session stopped taking input, or its deadline was handled).
+    pub(super) fn disarm(&mut self) {
+        self.flags &= !TIMING;
+        self.deadline = NO_DEADLINE;
     }
 }

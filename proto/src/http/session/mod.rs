@@ -8,7 +8,7 @@ mod chunked_body;
 mod deadlines;
 mod serve;
 
-use super::deadline::{Millis, NO_DEADLINE};
+use super::deadline::Millis;
 use super::request::{partial_verdict, Parsed, Reject};
 use super::routes::Routes;
 use super::HttpEnv;
@@ -37,6 +37,11 @@ const PEER_CLOSED: u8 = 1 << 3;
 const DRAINING: u8 = 1 << 4;
 /// Only the monitoring routes are served (see [`HttpSession::monitoring_only`]).
 const MONITORING: u8 = 1 << 5;
+/// The wait whose deadline is running: a head's, or a body's (neither: no deadline runs; both:
+/// the wait is to be looked at afresh, as after a response).
+const TIMING_HEADERS: u8 = 1 << 6;
+const TIMING_BODY: u8 = 1 << 7;
+const TIMING: u8 = TIMING_HEADERS | TIMING_BODY;
 
 /// Smallest step by which a chunked body's buffer commitment grows.
 const CHUNKED_COMMIT_STEP: usize = 16 * 1024;
@@ -102,7 +107,7 @@ pub struct HttpSession {
     responses: u16,
     /// A chunked request body being decoded (its head already parsed).
     chunked: Option<Box<ChunkedBody>>,
-    /// When the running [`Deadline`] falls, on the caller's clock; [`NO_DEADLINE`] when none runs.
+    /// When the running [`Deadline`] falls, on the caller's clock; `NO_DEADLINE` (0) when none runs.
     deadline: Millis,
 }
 
@@ -142,9 +147,8 @@ impl HttpSession {
         env: &HttpEnv<'_>,
         out_budget: usize,
     ) -> Step {
-        let before = self.progress();
         let step = self.take_input(input, out, env, out_budget);
-        self.track_deadline(before, env);
+        self.track_deadline(env);
         step
     }
 
@@ -206,12 +210,11 @@ impl HttpSession {
         if self.has(CLOSED) {
             return Step::CloseAfterFlush;
         }
-        let before = self.progress();
         let step = match self.has(PAUSED) {
             true => self.serve_pending(out, env, out_budget),
             false => self.finish(Step::Continue),
         };
-        self.track_deadline(before, env);
+        self.track_deadline(env);
         step
     }
 
@@ -269,7 +272,7 @@ impl HttpSession {
     /// requests remain to be answered through [`resume`](Self::resume).
     fn stop_input(&mut self, why: u8) -> bool {
         self.flags |= why;
-        self.deadline = NO_DEADLINE;
+        self.disarm();
         if self.has(PAUSED) && !self.has(CLOSED) {
             return false;
         }

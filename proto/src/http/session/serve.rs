@@ -114,6 +114,7 @@ impl HttpSession {
     /// Counts the final response written at `out[start..]` and reports its status code.
     pub(super) fn count_response(&mut self, out: &[u8], start: usize, env: &HttpEnv<'_>) {
         self.responses = self.responses.wrapping_add(1);
+        self.restart_wait();
         if let Some(code) = status_code(&out[start..]) {
             env.stats.record_response(code);
         }
