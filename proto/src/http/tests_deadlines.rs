@@ -263,6 +263,9 @@ impl ReferenceDeadline {
     }
 }
 
+const CHUNKED_POST: &[u8] =
+    b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
+
 /// A stream of pipelined requests of every kind a deadline cares about: bodiless, with a body,
 /// chunked, and one that is never finished.
 fn deadline_stream(kinds: &[u8]) -> Vec<u8> {
@@ -271,7 +274,7 @@ fn deadline_stream(kinds: &[u8]) -> Vec<u8> {
         stream.extend_from_slice(match kind % 4 {
             0 => GET,
             1 => b"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nabcdef",
-            2 => b"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+            2 => CHUNKED_POST,
             _ => b"GET /healthz HTTP/1.1\r\nHost: x\r\n",
         });
     }

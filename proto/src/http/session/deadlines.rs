@@ -55,8 +55,9 @@ impl HttpSession {
     /// drop it when nothing is awaited.
     ///
     /// The wait whose deadline runs is kept in the [`TIMING`] bits of `flags`, and a final
-    /// response sets both bits, which match no wait ([`HttpSession::restart_wait`]), so a call that changed nothing costs
-    /// one look at the state and one comparison: a head fed a byte at a time pays that per byte.
+    /// response sets both bits, which match no wait ([`HttpSession::restart_wait`]). So a call
+    /// that changed nothing costs one look at the state and one comparison: a head fed a byte
+    /// at a time pays that per byte.
     pub(super) fn track_deadline(&mut self, env: &HttpEnv<'_>) {
         let wait = self.waiting_for();
         let timing = match wait {

@@ -107,7 +107,8 @@ pub struct HttpSession {
     responses: u16,
     /// A chunked request body being decoded (its head already parsed).
     chunked: Option<Box<ChunkedBody>>,
-    /// When the running [`Deadline`] falls, on the caller's clock; `NO_DEADLINE` (0) when none runs.
+    /// When the running [`Deadline`] falls, on the caller's clock; `NO_DEADLINE` (0) when none
+    /// runs.
     deadline: Millis,
 }
 
