@@ -6,11 +6,14 @@
 #   DIR       where its binaries go (created; the baseline build directory)
 #   PACKAGE   cargo packages to build (default: reactor-server)
 #
-# The revision is checked out in a temporary git worktree and built with this checkout's target
-# directory, so the dependencies compiled for this checkout are reused and only the workspace's
-# own crates are compiled again. Building there overwrites this checkout's binaries in
-# target/release; they are built again afterwards, and every binary on either side is checked
-# to name its own commit in `--version`, so a comparison never runs one build twice by mistake.
+# The revision is checked out in a temporary git worktree and built in a target directory of
+# its own, target/baseline-build, seeded once with a copy of this checkout's release build so
+# that the dependencies compiled for this checkout are reused. The two trees never share one:
+# cargo names a workspace crate's artifacts alike in both trees and decides freshness from file
+# times, so in a shared directory a crate that does not change its name between the trees (the
+# protocol library) was linked from the other tree's build. Every binary on either side is then
+# checked to name its own commit in `--version` and to hold no source path of the other tree in
+# its debug information, so a comparison never runs one tree's code on both sides by mistake.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -41,7 +44,21 @@ names_commit() { # BINARY COMMIT: does BINARY's --version name COMMIT?
   "$1" --version 2>/dev/null | grep -q "commit ${2:0:12}"
 }
 
+# NAME DIR a line: this checkout's workspace crates, DIR relative to the checkout.
+members() {
+  cargo metadata --no-deps --format-version 1 | python3 -c 'import json, os, sys
+m = json.load(sys.stdin)
+root = m["workspace_root"]
+for p in m["packages"]:
+    print(p["name"], os.path.relpath(os.path.dirname(p["manifest_path"]), root))'
+}
+
+holds_path() { # BINARY PATH: does BINARY's debug information name a file under PATH?
+  grep -a -F -q "$2" "$1"
+}
+
 head=$(git rev-parse HEAD)
+root=$(pwd)
 mapfile -t built < <(executables "${pkg_args[@]}")
 [ ${#built[@]} -gt 0 ] || { echo "build-baseline.sh: building this checkout failed" >&2; exit 1; }
 
@@ -49,21 +66,32 @@ src=$(mktemp -d)
 cleanup() { git worktree remove --force "$src" 2>/dev/null || rm -rf "$src"; }
 trap cleanup EXIT
 git worktree add --quiet --detach "$src" "$commit"
+btarget=$target/baseline-build
+if ! [ -d "$btarget/release" ]; then
+  echo "build-baseline.sh: seeding $btarget with this checkout's compiled dependencies" >&2
+  mkdir -p "$btarget"
+  cp -a "$target/release" "$btarget/release"
+fi
 echo "build-baseline.sh: building ${packages[*]} at $(git log -1 --format='%h %s' "$commit")" >&2
 mkdir -p "$dir"
-mapfile -t theirs < <(CARGO_TARGET_DIR=$target executables --manifest-path "$src/Cargo.toml" "${pkg_args[@]}")
+mapfile -t theirs < <(CARGO_TARGET_DIR=$btarget executables --manifest-path "$src/Cargo.toml" "${pkg_args[@]}")
 [ ${#theirs[@]} -gt 0 ] || { echo "build-baseline.sh: $rev built no executable" >&2; exit 1; }
+mapfile -t sources < <(members | awk '{ print $2 }')
 for f in "${theirs[@]}"; do
   names_commit "$f" "$commit" ||
     { echo "build-baseline.sh: $f does not name $commit in --version" >&2; exit 1; }
+  for d in "${sources[@]}"; do
+    ! holds_path "$f" "$root/$d/src/" ||
+      { echo "build-baseline.sh: $f holds code of this checkout's $d/" >&2; exit 1; }
+  done
   cp "$f" "$dir/"
 done
 echo "$commit" > "$dir/REVISION"
 
-# This checkout's binaries back, and proven to be.
-executables "${pkg_args[@]}" > /dev/null
 for f in "${built[@]}"; do
   names_commit "$f" "$head" ||
-    { echo "build-baseline.sh: $f is not this checkout's build after the baseline's" >&2; exit 1; }
+    { echo "build-baseline.sh: $f is no longer this checkout's build" >&2; exit 1; }
+  ! holds_path "$f" "$src/" ||
+    { echo "build-baseline.sh: $f holds code of the baseline's tree" >&2; exit 1; }
 done
 echo "build-baseline.sh: $dir has ${theirs[*]##*/} of $(git log -1 --format='%h' "$commit")" >&2
