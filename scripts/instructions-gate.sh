@@ -5,8 +5,7 @@
 # tolerance; prints both figures with their ratio either way.
 #
 # Instruction counts repeat within about 3% for the echo (how many requests one read carries
-# moves with timing) and 0.3% for HTTP on one machine (two builds of one commit from two
-# checkouts also differ by about 0.2% per HTTP GET), so a tolerance of 8% catches a change of
+# moves with timing) and 0.3% for HTTP on one machine, so a tolerance of 8% catches a change of
 # about 10% per request without false alarms. They depend on the compiler and on the CPU's
 # features (glibc's memcpy and friends): under another rustc or CPU than the baseline's, the
 # gate prints the figures and passes with a note.

@@ -12,8 +12,8 @@
 # cargo names a workspace crate's artifacts alike in both trees and decides freshness from file
 # times, so in a shared directory a crate that does not change its name between the trees (the
 # protocol library) was linked from the other tree's build. Every binary on either side is then
-# checked to name its own commit in `--version` and to hold no source path of the other tree in
-# its debug information, so a comparison never runs one tree's code on both sides by mistake.
+# checked to name its own commit in `--version` and to hold no code compiled in the other tree
+# (by the compilation directories in its debug information), so a comparison never runs one tree's code on both sides by mistake.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -44,17 +44,10 @@ names_commit() { # BINARY COMMIT: does BINARY's --version name COMMIT?
   "$1" --version 2>/dev/null | grep -q "commit ${2:0:12}"
 }
 
-# NAME DIR a line: this checkout's workspace crates, DIR relative to the checkout.
-members() {
-  cargo metadata --no-deps --format-version 1 | python3 -c 'import json, os, sys
-m = json.load(sys.stdin)
-root = m["workspace_root"]
-for p in m["packages"]:
-    print(p["name"], os.path.relpath(os.path.dirname(p["manifest_path"]), root))'
-}
-
-holds_path() { # BINARY PATH: does BINARY's debug information name a file under PATH?
-  grep -a -F -q "$2" "$1"
+built_in() { # BINARY TREE: was any of BINARY's code compiled in TREE (its debug information's
+  # compilation directory, a string of its own in the string table)?
+  python3 -c 'import sys
+sys.exit(0 if b"\0" + sys.argv[2].encode() + b"\0" in open(sys.argv[1], "rb").read() else 1)' "$1" "$2"
 }
 
 head=$(git rev-parse HEAD)
@@ -76,14 +69,11 @@ echo "build-baseline.sh: building ${packages[*]} at $(git log -1 --format='%h %s
 mkdir -p "$dir"
 mapfile -t theirs < <(CARGO_TARGET_DIR=$btarget executables --manifest-path "$src/Cargo.toml" "${pkg_args[@]}")
 [ ${#theirs[@]} -gt 0 ] || { echo "build-baseline.sh: $rev built no executable" >&2; exit 1; }
-mapfile -t sources < <(members | awk '{ print $2 }')
 for f in "${theirs[@]}"; do
   names_commit "$f" "$commit" ||
     { echo "build-baseline.sh: $f does not name $commit in --version" >&2; exit 1; }
-  for d in "${sources[@]}"; do
-    ! holds_path "$f" "$root/$d/src/" ||
-      { echo "build-baseline.sh: $f holds code of this checkout's $d/" >&2; exit 1; }
-  done
+  ! built_in "$f" "$root" ||
+    { echo "build-baseline.sh: $f holds code compiled in this checkout" >&2; exit 1; }
   cp "$f" "$dir/"
 done
 echo "$commit" > "$dir/REVISION"
@@ -91,7 +81,7 @@ echo "$commit" > "$dir/REVISION"
 for f in "${built[@]}"; do
   names_commit "$f" "$head" ||
     { echo "build-baseline.sh: $f is no longer this checkout's build" >&2; exit 1; }
-  ! holds_path "$f" "$src/" ||
-    { echo "build-baseline.sh: $f holds code of the baseline's tree" >&2; exit 1; }
+  ! built_in "$f" "$src" ||
+    { echo "build-baseline.sh: $f holds code compiled in the baseline's tree" >&2; exit 1; }
 done
 echo "build-baseline.sh: $dir has ${theirs[*]##*/} of $(git log -1 --format='%h' "$commit")" >&2
