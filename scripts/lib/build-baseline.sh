@@ -10,10 +10,11 @@
 # its own, target/baseline-build, seeded once with a copy of this checkout's release build so
 # that the dependencies compiled for this checkout are reused. The two trees never share one:
 # cargo names a workspace crate's artifacts alike in both trees and decides freshness from file
-# times, so in a shared directory a crate that does not change its name between the trees (the
-# protocol library) was linked from the other tree's build. Every binary on either side is then
-# checked to name its own commit in `--version` and to hold no code compiled in the other tree
-# (by the compilation directories in its debug information), so a comparison never runs one tree's code on both sides by mistake.
+# times, so in a shared directory one tree's binaries can be linked with the other tree's build
+# of a crate (the protocol library) whose own files look older. Every binary on either side is
+# then checked to name its own commit in `--version` and to hold no code compiled in the other
+# tree (by the compilation directories in its debug information), so a comparison never runs
+# one tree's code on both sides by mistake.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
