@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Compare server designs under the same load, in one command.
 #
-# Usage: scripts/compare.sh [--private-net] [--quick] [compare options...]
+# Usage: scripts/compare.sh [--private-net | --host-net] [--quick] [compare options...]
 #   e.g. scripts/compare.sh --quick --designs-file my-server.toml
 #        scripts/compare.sh --quick --baseline old/report.json --fail-on-regression
 #
@@ -10,7 +10,9 @@
 # see none of its traffic. Use it where the host runs NAT (a container engine, a firewall):
 # there netfilter tracks every loopback connection for two minutes after its close, and the
 # scenarios that connect per request fill its table until connects stall. The comparison
-# notices tracking at its start and says so in the report.
+# notices tracking at its start and says so in the report. Run as root where the kernel's
+# connection tracking is loaded (/proc/sys/net/netfilter/nf_conntrack_count exists), it is the
+# default, said in one line; --host-net keeps the comparison on the host's network.
 #
 # Installs the peers it can (python3, nginx, and perf; with scripts/lib/ensure-tools.sh: apt-get as
 # root or via sudo, saying what and why first, asking nothing, leaving no system service running;
@@ -69,12 +71,24 @@ for tool in python3 nginx perf; do
     echo "compare.sh: could not install $tool; the report says what is skipped" >&2
 done
 
-# --private-net is this script's: taken out wherever it is, the rest goes to the binary.
-runner=()
+# --private-net and --host-net are this script's: taken out wherever they are, the rest goes to
+# the binary.
+net=auto
 args=()
 for arg in "$@"; do
-  if [ "$arg" = --private-net ]; then runner=(scripts/lib/private-net.sh); else args+=("$arg"); fi
+  case "$arg" in
+    --private-net) net=private ;;
+    --host-net) net=host ;;
+    *) args+=("$arg") ;;
+  esac
 done
+if [ "$net" = auto ] && [ "$(id -u)" = 0 ] && [ -e /proc/sys/net/netfilter/nf_conntrack_count ] &&
+  command -v unshare >/dev/null && command -v ip >/dev/null; then
+  echo "compare.sh: the kernel tracks connections here (nf_conntrack), which connection-per-request scenarios can fill: running in a network namespace of its own (--host-net to stay on the host's network)" >&2
+  net=private
+fi
+runner=()
+[ "$net" = private ] && runner=(scripts/lib/private-net.sh)
 
 echo "compare.sh: building the workspace (release)" >&2
 cargo build --release --workspace --bins
